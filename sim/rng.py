@@ -70,8 +70,14 @@ def stream_key(seed: int, day: int, phase: int) -> int:
 
 def u_key(key: int, person: int, k: int = 0) -> float:
     """A uniform in [0, 1) from a :func:`stream_key` prefix, a person and a counter."""
-    h = mix64(mix64(key ^ (person & MASK64)) ^ (k & MASK64))
-    return (h >> 11) * TO_UNIT
+    # mix64 twice, inlined: this is the hottest function of the readable engine.
+    z = ((key ^ (person & MASK64)) + GOLDEN) & MASK64
+    z = ((z ^ (z >> 30)) * MUL1) & MASK64
+    z = ((z ^ (z >> 27)) * MUL2) & MASK64
+    z = ((z ^ (z >> 31) ^ (k & MASK64)) + GOLDEN) & MASK64
+    z = ((z ^ (z >> 30)) * MUL1) & MASK64
+    z = ((z ^ (z >> 27)) * MUL2) & MASK64
+    return ((z ^ (z >> 31)) >> 11) * TO_UNIT
 
 
 def u(seed: int, day: int, phase: int, person: int, k: int = 0) -> float:

@@ -1,0 +1,254 @@
+"""The metrics of MODEL.md §6: one row per day, and a run summary.
+
+Everything here reads the population state arrays and the day's counts, never the
+engine's internals, so both engines are measured by the same code.
+
+Example:
+    >>> from sim import GrowthModel
+    >>> m = GrowthModel(population={"size": 200, "graph": {"kind": "barabasi_albert", "m": 2}},
+    ...                 seeding={"count": 5}, steps=10, engine="agents")
+    >>> m.run()
+    >>> ts = m.timeseries()
+    >>> bool((ts.non_users + ts.members + ts.churned == 200).all())
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .params import DayCounts
+from .state import (
+    ACTIVE,
+    ADS,
+    CHURNED,
+    FUNNEL_STAGES,
+    KOL,
+    LURKER,
+    MASS_PULL,
+    MEMBER,
+    NON_USER,
+    ORGANIC,
+    REFERRAL,
+    SEED,
+    PopulationState,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import GrowthModel
+
+WINDOW = 30  # days, for k_factor_30d and self_org_share
+MILESTONE_NAMES = ("origin", "inflection", "explosion")
+
+TIMESERIES_COLUMNS = (
+    "day",
+    "members",
+    "kols",
+    "actives",
+    "lurkers",
+    "churned",
+    "non_users",
+    "joins_seed",
+    "joins_mass_pull",
+    "joins_referral",
+    "joins_organic",
+    "joins_ads",
+    "invites_sent",
+    "k_factor",
+    "k_factor_30d",
+    "referral_share",
+    "contributor_share",
+    "self_org_share",
+    "commitment_share",
+    "top20_referral_share",
+    "kol_audience",
+    "kol_reach",
+    "kol_referrals",
+    "paying_members",
+    "revenue",
+    "cost",
+    "croi",
+    "cost_per_retained_member",
+    "funnel_reached",
+    "funnel_invited",
+    "funnel_joined",
+    "funnel_active",
+    "funnel_paying",
+    "posts",
+    "operator_activities",
+    "member_activities",
+)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else math.nan
+
+
+def top_share(state: PopulationState, top: float = 0.2) -> float:
+    """Share of referral joins credited to the top ``top`` fraction of ever-members by intimacy.
+
+    Ever-members are ranked by intimacy (highest first, ties by index); NaN if no referrals.
+    """
+    total = int(state.referrals.sum())
+    if total == 0:
+        return math.nan
+    ever = np.flatnonzero(state.status != NON_USER)
+    k = int(math.ceil(top * len(ever)))
+    order = np.lexsort((ever, -state.intimacy[ever]))
+    return float(state.referrals[ever[order[:k]]].sum()) / total
+
+
+def referral_curve(state: PopulationState) -> pd.DataFrame:
+    """Lorenz-style curve: cumulative share of referral joins vs share of ever-members.
+
+    Members are ranked by intimacy, highest first. Columns ``member_share`` and
+    ``referral_share``, from (0, 0); the last referral_share is 1 (or 0 with no referrals).
+    """
+    ever = np.flatnonzero(state.status != NON_USER)
+    order = ever[np.lexsort((ever, -state.intimacy[ever]))]
+    refs = state.referrals[order].astype(np.float64)
+    total = refs.sum()
+    cum = np.concatenate([[0.0], np.cumsum(refs) / total if total else np.zeros(len(refs))])
+    x = np.arange(len(order) + 1) / max(len(order), 1)
+    return pd.DataFrame({"member_share": x, "referral_share": cum})
+
+
+class Recorder:
+    """Accumulates the daily metrics of one run (phase 8, 'Record')."""
+
+    def __init__(self, model: "GrowthModel") -> None:
+        st = model.state
+        self.degree = model.graph.degree() if not model.graph.well_mixed else None
+        self.contacts = model.graph.contacts
+        self.commit_threshold = model.params.commit_threshold
+        self.joins = {
+            "joins_seed": int((st.source == SEED).sum()),
+            "joins_mass_pull": int((st.source == MASS_PULL).sum()),
+            "joins_referral": 0,
+            "joins_organic": 0,
+            "joins_ads": 0,
+        }
+        self.invites_sent = 0
+        self.revenue = 0.0
+        self.cost = 0.0
+        self.window: deque[tuple[int, int, int, int]] = deque(maxlen=WINDOW)
+        self.rows: list[dict] = []
+
+    def record(self, model: "GrowthModel", counts: DayCounts | None) -> dict:
+        """Append and return the metrics row of ``model.day`` (day 0: after seeding)."""
+        st = model.state
+        counts = counts or DayCounts()
+        self.joins["joins_referral"] += counts.joins_referral
+        self.joins["joins_organic"] += counts.joins_organic
+        self.joins["joins_ads"] += counts.joins_ads
+        self.invites_sent += counts.invites_sent
+        self.revenue += counts.revenue
+        self.cost += counts.cost
+
+        is_member = st.status == MEMBER
+        members = int(is_member.sum())
+        role = np.where(is_member, st.role, -9)
+        kols, actives, lurkers = (int((role == r).sum()) for r in (KOL, ACTIVE, LURKER))
+        churned = int((st.status == CHURNED).sum())
+        ever = st.n - int((st.status == NON_USER).sum())
+        self.window.append(
+            (counts.joins_referral, members, counts.operator_activities, counts.member_activities)
+        )
+        win = np.array(self.window, dtype=np.float64)
+        acts = win[:, 2].sum() + win[:, 3].sum()
+        is_kol = role == KOL
+        degree = self.degree[is_kol] if self.degree is not None else self.contacts
+        row = {
+            "day": model.day,
+            "members": members,
+            "kols": kols,
+            "actives": actives,
+            "lurkers": lurkers,
+            "churned": churned,
+            "non_users": st.n - members - churned,
+            **self.joins,
+            "invites_sent": counts.invites_sent,
+            "k_factor": _ratio(self.joins["joins_referral"], ever),
+            "k_factor_30d": _ratio(win[:, 0].sum(), win[:, 1].mean()),
+            "referral_share": _ratio(int((is_member & (st.source == REFERRAL)).sum()), members),
+            "contributor_share": _ratio(kols + actives, members),
+            "self_org_share": _ratio(win[:, 3].sum(), acts),
+            "commitment_share": _ratio(
+                int((is_member & (st.intimacy >= self.commit_threshold)).sum()), members
+            ),
+            "top20_referral_share": top_share(st),
+            "kol_audience": float((st.influence[is_kol] * degree).sum()),
+            "kol_reach": counts.kol_invites,
+            "kol_referrals": int(st.kol_referrals.sum()),
+            "paying_members": int((is_member & st.paying).sum()),
+            "revenue": self.revenue,
+            "cost": self.cost,
+            "croi": _ratio(self.revenue - self.cost, self.cost),
+            "cost_per_retained_member": _ratio(self.cost, members),
+        }
+        for name, flag in FUNNEL_STAGES:
+            row[f"funnel_{name}"] = int(((st.funnel & flag) != 0).sum())
+        row["posts"] = counts.posts
+        row["operator_activities"] = counts.operator_activities
+        row["member_activities"] = counts.member_activities
+        self.rows.append(row)
+        return row
+
+    def timeseries(self) -> pd.DataFrame:
+        """All recorded rows, one per day, columns :data:`TIMESERIES_COLUMNS`."""
+        return pd.DataFrame(self.rows, columns=list(TIMESERIES_COLUMNS))
+
+
+def milestone_days(members: pd.Series | np.ndarray, days, levels) -> dict[str, int | None]:
+    """First day on which ``members >= level``, for each level (None if never)."""
+    members = np.asarray(members)
+    days = np.asarray(days)
+    out: dict[str, int | None] = {}
+    for level in levels:
+        hit = np.flatnonzero(members >= level)
+        out[str(level)] = int(days[hit[0]]) if len(hit) else None
+    return out
+
+
+def _clean(value):
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def summarize(ts: pd.DataFrame, info: dict, milestones) -> dict:
+    """The run summary: final values of every metric, milestone days and run totals.
+
+    Args:
+        ts: the run's timeseries (:meth:`Recorder.timeseries`).
+        info: run facts to include (scenario, seed, engine, population, ...).
+        milestones: member levels; the first three are reported as ``day_origin``,
+            ``day_inflection`` and ``day_explosion``.
+
+    Returns:
+        A JSON-ready dict (NaN becomes None).
+    """
+    days = milestone_days(ts["members"], ts["day"], milestones)
+    out: dict = dict(info)
+    for i, name in enumerate(MILESTONE_NAMES):
+        out[f"day_{name}"] = days[str(milestones[i])] if i < len(milestones) else None
+    out["milestones"] = days
+    for col in TIMESERIES_COLUMNS:
+        if col in ("day", "invites_sent", "kol_reach", "posts", "operator_activities", "member_activities"):
+            continue
+        out[col] = _clean(ts[col].iloc[-1])
+    out["invites_sent"] = int(ts["invites_sent"].sum())
+    out["kol_reach"] = int(ts["kol_reach"].sum())
+    out["posts"] = int(ts["posts"].sum())
+    out["operator_activities"] = int(ts["operator_activities"].sum())
+    out["member_activities"] = int(ts["member_activities"].sum())
+    out["peak_members"] = int(ts["members"].max())
+    out["funnel"] = {name: int(ts[f"funnel_{name}"].iloc[-1]) for name, _ in FUNNEL_STAGES}
+    return out

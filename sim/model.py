@@ -1,0 +1,290 @@
+"""GrowthModel: the fish-pond model as a Mesa model.
+
+Data flows one way: scenario → population (graph, fit) → state → ``step()`` (an engine
+runs the phases of MODEL.md §3) → metrics (a Mesa ``DataCollector``).
+
+Example:
+    >>> from sim import GrowthModel
+    >>> m = GrowthModel("fish_pond", rng=7, population={"size": 300}, steps=20, engine="agents")
+    >>> m.run()
+    >>> m.day, int(m.timeseries().members.iloc[0])
+    (20, 100)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import agents as agents_engine
+from .config import Scenario
+from .errors import ScenarioError
+from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
+from .params import DayCounts, Params
+from .population import Graph, build_graph, draw_fit
+from .rng import Phase, stream_key, u_key
+from .scenario_io import check_scenario, load_scenario, resolve_scenario_path, scenario_from_dict
+from .seeding import choose_mass_pull, choose_seeds
+from .state import (
+    ACTIVE,
+    CHURNED,
+    F_ACTIVE,
+    F_INVITED,
+    F_JOINED,
+    F_REACHED,
+    KOL,
+    LURKER,
+    MASS_PULL,
+    MEMBER,
+    NON_USER,
+    ROLE_CODES,
+    SEED,
+    PopulationState,
+)
+
+ENGINES: dict[str, Callable[["GrowthModel"], DayCounts]] = {"agents": agents_engine.run_day}
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: dict) -> Scenario:
+    """A validated Scenario from a Scenario, a file/shipped name, a dict or None (base).
+
+    Keyword ``overrides`` are nested dicts merged over it (``population={"size": 500}``).
+    """
+    if scenario is None:
+        scenario = Scenario()
+    elif isinstance(scenario, (str, Path)):
+        scenario = load_scenario(resolve_scenario_path(scenario))
+    elif isinstance(scenario, dict):
+        scenario = scenario_from_dict(scenario)
+    if overrides:
+        data = _deep_merge(scenario.model_dump(mode="python"), overrides)
+        scenario = scenario_from_dict(data, source="GrowthModel(...)")
+    else:
+        check_scenario(scenario)
+    return scenario
+
+
+class GrowthModel(mesa.Model):
+    """Community growth on a social graph (MODEL.md).
+
+    Args:
+        scenario: a :class:`~sim.config.Scenario`, a YAML path or shipped scenario name
+            (``"fish_pond"``), a dict, or None for the documented base.
+        rng: the run seed (int); overrides ``scenario.seed``. Every draw of the model is
+            a pure function of it (:mod:`sim.rng`); Mesa's own generators are seeded
+            with it too but the model does not use them.
+        engine: ``"agents"`` (readable Person methods).
+        agent_reporters: optional Mesa agent reporters (collected daily over all persons;
+            slow for large populations).
+        graph: use this population graph instead of building ``scenario.population.graph``
+            (its ``n`` replaces ``population.size``).
+        **overrides: nested scenario overrides, e.g. ``steps=30`` or
+            ``rules={"invite_rate": 0.01}``.
+
+    Raises:
+        ScenarioError: invalid scenario or overrides.
+        DataError: unreadable population data (edge list).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | dict | None = None,
+        *,
+        rng: int | None = None,
+        engine: str = "agents",
+        agent_reporters: dict | None = None,
+        graph: Graph | None = None,
+        **overrides: Any,
+    ) -> None:
+        if rng is not None:
+            if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+                raise ScenarioError(f"rng = {rng!r}: the run seed must be a non-negative integer")
+            overrides = {**overrides, "seed": int(rng)}
+        if engine not in ENGINES:
+            raise ScenarioError(f"engine = {engine!r}: unknown engine; allowed: {', '.join(ENGINES)}")
+        self.scenario: Scenario = resolve_scenario(scenario, overrides)
+        super().__init__(rng=self.scenario.seed)
+        self.engine = engine
+        self._run_day = ENGINES[engine]
+        sc = self.scenario
+        self.seed = sc.seed
+        self.steps = sc.steps
+        self.day = 0
+
+        self.graph: Graph = graph if graph is not None else build_graph(sc.population, sc.seed)
+        n = self.graph.n
+        if sc.seeding.count + sc.mass_pull.count > n:
+            raise ScenarioError(
+                f"seeding.count + mass_pull.count = {sc.seeding.count + sc.mass_pull.count}: "
+                f"more than the {n} persons of the population; allowed: at most {n}"
+            )
+        self.params = Params.from_scenario(
+            sc, n=n, contacts=self.graph.contacts, weighted=self.graph.weights is not None
+        )
+        self.state = PopulationState.empty(draw_fit(sc.population.fit, n, sc.seed, self.graph.circle))
+        self._persons: list[agents_engine.Person | None] = [None] * n
+        self._adjacency: list[list[int]] | None = None
+        self._streams: dict[int, int] = {}
+        self._contacts: dict[int, list[int]] = {}
+        self._seed_population()
+
+        self.recorder = Recorder(self)
+        self.today: dict = {}
+        reporters = {name: (lambda m, name=name: m.today[name]) for name in TIMESERIES_COLUMNS}
+        self.datacollector = mesa.DataCollector(
+            model_reporters=reporters, agent_reporters=agent_reporters or {}
+        )
+        if engine == "agents" or agent_reporters:
+            for i in range(n):
+                self.person(i)
+        self._record(None)
+
+    # --- set-up ---------------------------------------------------------------------
+
+    def _seed_population(self) -> None:
+        sc, st = self.scenario, self.state
+        seeds = choose_seeds(sc, self.graph, st.fit)
+        role = ROLE_CODES[sc.seeding.role]
+        st.status[seeds] = MEMBER
+        st.role[seeds] = role
+        st.intimacy[seeds] = sc.seeding.intimacy
+        st.source[seeds] = SEED
+        st.join_day[seeds] = 0
+        st.funnel[seeds] |= F_REACHED | F_INVITED | F_JOINED | (F_ACTIVE if role != LURKER else 0)
+        if role == KOL:
+            st.kol_since[seeds] = 0
+        self.seeds = seeds
+        pulled = choose_mass_pull(sc, self.graph, seeds)
+        st.status[pulled] = MEMBER
+        st.role[pulled] = LURKER
+        st.intimacy[pulled] = sc.mass_pull.intimacy
+        st.source[pulled] = MASS_PULL
+        st.join_day[pulled] = 0
+        st.funnel[pulled] |= F_REACHED | F_INVITED | F_JOINED
+
+    # --- services for the engines ---------------------------------------------------
+
+    def person(self, i: int) -> agents_engine.Person:
+        """The agent view of person ``i`` (created on first use)."""
+        p = self._persons[i]
+        if p is None:
+            p = self._persons[i] = agents_engine.Person(self, int(i))
+        return p
+
+    def stream(self, phase: int) -> int:
+        """Hash prefix of today's draws for ``phase`` (see :func:`sim.rng.stream_key`)."""
+        key = self._streams.get(phase)
+        if key is None:
+            key = self._streams[phase] = stream_key(self.seed, self.day, phase)
+        return key
+
+    def neighbours_of(self, i: int) -> list[int]:
+        """Person ``i``'s neighbours today: graph neighbours, or today's random contacts."""
+        if self.graph.well_mixed:
+            contacts = self._contacts.get(i)
+            if contacts is None:
+                key, n = self.stream(Phase.CONTACTS), self.params.n
+                drawn = (int(u_key(key, i, c) * n) for c in range(self.params.contacts))
+                contacts = self._contacts[i] = [j for j in drawn if j != i]
+            return contacts
+        if self._adjacency is None:
+            ptr, idx = self.graph.indptr.tolist(), self.graph.indices.tolist()
+            self._adjacency = [idx[ptr[i] : ptr[i + 1]] for i in range(self.graph.n)]
+        return self._adjacency[i]
+
+    # --- selecting persons ----------------------------------------------------------
+
+    def _select(self, mask: np.ndarray) -> mesa.agent.AgentSet:
+        return mesa.agent.AgentSet([self.person(int(i)) for i in np.flatnonzero(mask)], random=self.random)
+
+    def members(self) -> mesa.agent.AgentSet:
+        """Current members (all roles), as Person views."""
+        return self._select(self.state.status == MEMBER)
+
+    def kols(self) -> mesa.agent.AgentSet:
+        """Current KOL members."""
+        return self._select((self.state.status == MEMBER) & (self.state.role == KOL))
+
+    def actives(self) -> mesa.agent.AgentSet:
+        """Current active (contributing, non-KOL) members."""
+        return self._select((self.state.status == MEMBER) & (self.state.role == ACTIVE))
+
+    def lurkers(self) -> mesa.agent.AgentSet:
+        """Current lurking members."""
+        return self._select((self.state.status == MEMBER) & (self.state.role == LURKER))
+
+    def non_users(self) -> mesa.agent.AgentSet:
+        """Persons who never joined (or never rejoined)."""
+        return self._select(self.state.status == NON_USER)
+
+    def churned(self) -> mesa.agent.AgentSet:
+        """Former members."""
+        return self._select(self.state.status == CHURNED)
+
+    # --- running --------------------------------------------------------------------
+
+    def _record(self, counts: DayCounts | None) -> None:
+        self.today = self.recorder.record(self, counts)
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        """Advance one day: phases 1–7 by the engine, then record the metrics (phase 8)."""
+        self.day += 1
+        self._streams.clear()
+        self._contacts.clear()
+        counts = self._run_day(self)
+        self._record(counts)
+        if self.day >= self.steps:
+            self.running = False
+
+    def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
+        """Run ``steps`` more days (default: up to the scenario's horizon).
+
+        Args:
+            steps: days to run; None runs until ``scenario.steps``.
+            progress: optional callback called with the day after each step.
+        """
+        todo = self.steps - self.day if steps is None else steps
+        for _ in range(todo):
+            self.step()
+            if progress is not None:
+                progress(self.day)
+
+    # --- results --------------------------------------------------------------------
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per recorded day (from day 0), the metrics of MODEL.md §6."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def referral_curve(self) -> pd.DataFrame:
+        """The referral concentration curve of the current state."""
+        return referral_curve(self.state)
+
+    def summary(self) -> dict:
+        """The run summary (final metrics, milestone days, totals); JSON-ready."""
+        info = {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "steps": self.day,
+            "engine": self.engine,
+            "population": self.graph.n,
+            "edges": self.graph.n_edges,
+            "ever_members": int((self.state.status != NON_USER).sum()),
+        }
+        return summarize(self.timeseries(), info, self.scenario.milestones)

@@ -1,0 +1,99 @@
+"""The model's arithmetic, one scalar function per formula of MODEL.md §3.
+
+These are plain Python functions on floats and ints, written with only the operations a
+compiled twin can reproduce bit for bit (no NumPy vector maths, no ``**`` with an integer
+exponent): the readable engine calls them directly and a compiled engine can wrap the
+very same functions with ``numba.njit``, so both engines share one definition of every rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def clip01(p: float) -> float:
+    """Clip a probability to [0, 1]."""
+    if p < 0.0:
+        return 0.0
+    if p > 1.0:
+        return 1.0
+    return p
+
+
+def gain(intimacy: float, g: float) -> float:
+    """The saturating gain ``I + g (1 - I)``."""
+    return intimacy + g * (1.0 - intimacy)
+
+
+def gain_times(intimacy: float, g: float, times: int) -> float:
+    """Apply :func:`gain` ``times`` times, in order."""
+    for _ in range(times):
+        intimacy = intimacy + g * (1.0 - intimacy)
+    return intimacy
+
+
+def power_int(x: float, n: int) -> float:
+    """``x ** n`` for an integer ``n >= 0`` by repeated multiplication (engine-exact)."""
+    r = 1.0
+    for _ in range(n):
+        r = r * x
+    return r
+
+
+def events_on_day(day: int, per_period: float, period: float) -> int:
+    """How many of ``per_period`` evenly spread events fall on ``day`` (days are 1-based).
+
+    ``floor(day * rate) - floor((day - 1) * rate)`` with ``rate = per_period / period``,
+    so that any ``period`` consecutive days hold ``per_period`` events (up to rounding).
+    """
+    rate = per_period / period
+    return int(math.floor(day * rate)) - int(math.floor((day - 1) * rate))
+
+
+def attend_probability(attend_base: float, attend_slope: float, intimacy: float) -> float:
+    """Probability a member attends an activity: ``attend_base + attend_slope * I``."""
+    return clip01(attend_base + attend_slope * intimacy)
+
+
+def interact_gain(interact_gain_max: float, member_neighbours: int, interact_half: float) -> float:
+    """Intimacy gain from ``m`` member neighbours: ``gain * m / (m + half)``."""
+    m = float(member_neighbours)
+    return interact_gain_max * m / (m + interact_half)
+
+
+def invite_probability(
+    invite_rate: float, role_mult: float, influence: float, intimacy: float, boost: float
+) -> float:
+    """Per-neighbour daily invitation probability ``q_i`` (clipped)."""
+    return clip01(invite_rate * role_mult * influence * intimacy * boost)
+
+
+def conversion_probability(
+    convert_prob: float, fit: float, fatigue: float, exposures: int, invitations: int
+) -> float:
+    """``1 - (1 - c)^k`` with ``c = convert_prob * fit * (1 - fatigue)^exposures``."""
+    c = clip01(convert_prob * fit * power_int(1.0 - fatigue, exposures))
+    return 1.0 - power_int(1.0 - c, invitations)
+
+
+def churn_hazard(
+    churn_base: float, intimacy: float, churn_protect: float, misfit_penalty: float, fit: float
+) -> float:
+    """Daily churn hazard ``churn_base (1 - I)^protect (1 + penalty (1 - fit))`` (clipped)."""
+    protect = 1.0 if churn_protect == 0.0 else math.pow(1.0 - intimacy, churn_protect)
+    return clip01(churn_base * protect * (1.0 + misfit_penalty * (1.0 - fit)))
+
+
+def trough_dropout_probability(dropout: float, amplification: bool, factor: float) -> float:
+    """Daily give-up probability of a KOL in its trough, divided by the amplification factor."""
+    return clip01(dropout / factor if amplification else dropout)
+
+
+def influence_step(influence: float, rate: float, cap: float) -> float:
+    """Empowerment: ``influence + rate (cap - influence)``."""
+    return influence + rate * (cap - influence)
+
+
+def task_active(day: int, start: int, days: int) -> bool:
+    """Whether the common task runs on ``day`` (days ``start+1 .. start+days``)."""
+    return start < day <= start + days

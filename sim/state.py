@@ -1,0 +1,112 @@
+"""The population state: one structure of equal-length numpy arrays.
+
+Both engines read and write these arrays; :class:`sim.agents.Person` exposes one row of
+them as attributes. Codes are small integers so that compiled kernels can use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+# status
+NON_USER, MEMBER, CHURNED = 0, 1, 2
+STATUS_NAMES = ("non_user", "member", "churned")
+
+# role (members only; NO_ROLE otherwise)
+NO_ROLE, LURKER, ACTIVE, KOL = -1, 0, 1, 2
+ROLE_NAMES = {NO_ROLE: "none", LURKER: "lurker", ACTIVE: "active", KOL: "kol"}
+ROLE_CODES = {"lurker": LURKER, "active": ACTIVE, "kol": KOL}
+
+# source (how a member joined; NO_SOURCE for persons who never joined)
+NO_SOURCE, SEED, MASS_PULL, REFERRAL, ORGANIC, ADS = -1, 0, 1, 2, 3, 4
+SOURCE_NAMES = {
+    NO_SOURCE: "none",
+    SEED: "seed",
+    MASS_PULL: "mass_pull",
+    REFERRAL: "referral",
+    ORGANIC: "organic",
+    ADS: "ads",
+}
+
+# funnel flags (a later stage implies the earlier ones)
+F_REACHED, F_INVITED, F_JOINED, F_ACTIVE, F_PAYING = 1, 2, 4, 8, 16
+FUNNEL_STAGES = (
+    ("reached", F_REACHED),
+    ("invited", F_INVITED),
+    ("joined", F_JOINED),
+    ("active", F_ACTIVE),
+    ("paying", F_PAYING),
+)
+
+
+@dataclass
+class PopulationState:
+    """Per-person state, every array of shape (n,).
+
+    Attributes:
+        status: int8, NON_USER / MEMBER / CHURNED.
+        role: int8, LURKER / ACTIVE / KOL for members, NO_ROLE otherwise.
+        fit: float64 in [0, 1], fixed.
+        intimacy: float64 in [0, 1] (亲密度).
+        influence: float64 >= 1, audience multiplier.
+        source: int8, how the member (last) joined, NO_SOURCE if never.
+        referrer: int64, person credited with the referral, -1 if none.
+        exposures: int32, failed invitations received (fatigue).
+        paying: bool, paying member.
+        join_day: int32, day of the last join (0 = before day 1), -1 if never.
+        kol_since: int32, day the person became KOL, -1 if not a KOL.
+        referrals: int64, referral joins credited to this person.
+        kol_referrals: int64, referral joins credited while a KOL.
+        funnel: uint8, funnel flags F_* reached so far.
+    """
+
+    status: np.ndarray
+    role: np.ndarray
+    fit: np.ndarray
+    intimacy: np.ndarray
+    influence: np.ndarray
+    source: np.ndarray
+    referrer: np.ndarray
+    exposures: np.ndarray
+    paying: np.ndarray
+    join_day: np.ndarray
+    kol_since: np.ndarray
+    referrals: np.ndarray
+    kol_referrals: np.ndarray
+    funnel: np.ndarray
+
+    @classmethod
+    def empty(cls, fit: np.ndarray) -> "PopulationState":
+        """Everybody a non-user, with the given fit (float64, shape (n,))."""
+        n = len(fit)
+        return cls(
+            status=np.full(n, NON_USER, np.int8),
+            role=np.full(n, NO_ROLE, np.int8),
+            fit=np.ascontiguousarray(fit, dtype=np.float64),
+            intimacy=np.zeros(n, np.float64),
+            influence=np.ones(n, np.float64),
+            source=np.full(n, NO_SOURCE, np.int8),
+            referrer=np.full(n, -1, np.int64),
+            exposures=np.zeros(n, np.int32),
+            paying=np.zeros(n, np.bool_),
+            join_day=np.full(n, -1, np.int32),
+            kol_since=np.full(n, -1, np.int32),
+            referrals=np.zeros(n, np.int64),
+            kol_referrals=np.zeros(n, np.int64),
+            funnel=np.zeros(n, np.uint8),
+        )
+
+    @property
+    def n(self) -> int:
+        """Number of persons."""
+        return len(self.status)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All arrays by field name (for comparing states and saving them)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def copy(self) -> "PopulationState":
+        """A deep copy."""
+        return PopulationState(**{k: v.copy() for k, v in self.arrays().items()})
