@@ -1,0 +1,127 @@
+"""The `fishpond` command line: outputs of a run, and every bad-input path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.scenario_io import SCENARIOS_DIR, load_scenario
+
+FAST = ["--set", "population.size=300", "--steps", "15", "--quiet"]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_writes_summary_timeseries_scenario_and_charts(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(capsys, "run", "fish_pond", "--seed", "3", "--out", str(out), *FAST,
+                                "--set", "seeding.count=20")
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml",
+                            "members_by_role.png", "funnel.png", "referral_concentration.png"])
+    summary = json.loads((out / "summary.json").read_text())
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert len(ts) == 16 and summary["members"] == ts.members.iloc[-1] and summary["seed"] == 3
+    for key in ("day_origin", "day_inflection", "day_explosion", "k_factor", "top20_referral_share", "croi"):
+        assert key in summary
+    resolved = load_scenario(out / "scenario.yaml")
+    assert resolved.seed == 3 and resolved.steps == 15 and resolved.population.size == 300
+    assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
+    for word in ("Milestones", "Members", "K-factor", "Top 20%", "CROI"):
+        assert word in stdout
+    assert not list(tmp_path.glob(".run.*")), "temporary folders left behind"
+
+
+def test_default_output_folder_and_overwrite(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "run", "pure_sir", *FAST)
+    assert code == 0, err
+    out = tmp_path / "runs" / "pure_sir-42"
+    assert (out / "summary.json").exists()
+    marker = out / "mine.txt"
+    marker.write_text("keep me")
+    code, _, err = run_cli(capsys, "run", "pure_sir", *FAST)
+    assert code == 2 and "--overwrite" in err and marker.read_text() == "keep me"
+    code, _, err = run_cli(capsys, "run", "pure_sir", *FAST, "--overwrite")
+    assert code == 0 and not marker.exists()
+
+
+def test_validate_prints_the_resolved_scenario(capsys):
+    code, out, err = run_cli(capsys, "validate", "no_feed", "--set", "rules.invite_rate=0.01")
+    assert code == 0
+    assert "invite_rate: 0.01" in out and "content_per_week: 0" in out and "valid" in err
+
+
+BAD = [
+    (["run", "no_such_scenario.yaml"], "no_such_scenario"),
+    (["run", "fish_pond", "--set", "rules.invite_rat=0.1"], "invite_rate"),
+    (["run", "fish_pond", "--set", "rules.invite_rate=2"], "rules.invite_rate"),
+    (["run", "fish_pond", "--set", "rules.invite_rate=abc"], "rules.invite_rate"),
+    (["run", "fish_pond", "--set", "novalue"], "novalue"),
+    (["run", "fish_pond", "--seed", "-1"], "seed"),
+    (["run", "fish_pond", "--steps", "0"], "steps"),
+    (["run", "fish_pond", "--engine", "warp"], "engine"),
+    (["run", "fish_pond", "--set", "population.graph.kind=barabasi"], "barabasi_albert"),
+    (["run", "fish_pond", "--set", "seeding.count=100000000"], "seeding.count"),
+    (["run"], "scenario"),
+    (["frobnicate"], "frobnicate"),
+    (["run", "fish_pond", "--seed", "x"], "--seed"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", BAD)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with_out = argv + (["--out", str(tmp_path / "out")] if argv[:1] == ["run"] and len(argv) > 1 else [])
+    try:
+        code = main(with_out)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert needle in lines[0] and "Traceback" not in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+
+
+def test_bad_yaml_files(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: " + str(SCENARIOS_DIR / "base.yaml") + "\nrules:\n  decay: [1, 2\n")
+    code, _, err = run_cli(capsys, "run", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2 and "bad.yaml" in err and len(err.strip().splitlines()) == 1
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("name: x\nprogram:\n  contnet_per_week: 3\n")
+    code, _, err = run_cli(capsys, "validate", str(unknown))
+    assert code == 2 and "unknown.yaml:3" in err and "content_per_week" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_malformed_edge_list_is_a_clear_error(tmp_path, capsys):
+    edges = tmp_path / "edges.txt"
+    edges.write_text("0 1\n1 2\n2\n")
+    sc = tmp_path / "net.yaml"
+    sc.write_text(f"name: net\npopulation:\n  graph: {{kind: edgelist, path: edges.txt}}\nseeding: {{count: 1}}\n")
+    code, _, err = run_cli(capsys, "run", str(sc), "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 2 and "edges.txt:3" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_entry_point_bad_input_has_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "fish_pond", "--set", "rules.decay=-1", "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "rules.decay" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()

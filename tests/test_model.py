@@ -1,0 +1,129 @@
+"""Whole-model properties: invariants, metric identities, reproducibility, shipped scenarios."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import GrowthModel, ScenarioError, load_scenario
+from sim.scenario_io import SCENARIOS_DIR
+from sim.state import KOL, MEMBER, NON_USER, REFERRAL
+
+SMALL = {"population": {"size": 400, "graph": {"kind": "barabasi_albert", "m": 3}}, "steps": 60}
+
+
+@pytest.fixture(scope="module")
+def fish_pond_run():
+    m = GrowthModel("fish_pond", rng=11, **SMALL, seeding={"count": 20})
+    m.run()
+    return m
+
+
+def test_population_invariant_every_day(fish_pond_run):
+    ts = fish_pond_run.timeseries()
+    assert len(ts) == 61 and list(ts.day) == list(range(61))
+    assert (ts.non_users + ts.members + ts.churned == 400).all()
+    assert (ts.kols + ts.actives + ts.lurkers == ts.members).all()
+
+
+def test_metric_identities(fish_pond_run):
+    m = fish_pond_run
+    ts = m.timeseries()
+    st = m.state
+    ever = int((st.status != NON_USER).sum())
+    last = ts.iloc[-1]
+    assert ts.joins_referral.iloc[-1] == ts.joins_referral.diff().fillna(0).clip(lower=0).sum()
+    assert last.k_factor == pytest.approx(last.joins_referral / ever)
+    assert int(st.referrals.sum()) == last.joins_referral  # each referral join credited once
+    # ever-members: seeds + all later joins (nobody here rejoins twice without being counted)
+    joins = last.joins_seed + last.joins_mass_pull + last.joins_referral + last.joins_organic + last.joins_ads
+    assert joins >= ever
+    window = ts.iloc[-30:]
+    added = ts.joins_referral.diff().iloc[-30:].sum()
+    assert last.k_factor_30d == pytest.approx(added / window.members.mean())
+    members = st.status == MEMBER
+    assert last.referral_share == pytest.approx((members & (st.source == REFERRAL)).sum() / members.sum())
+    assert last.contributor_share == pytest.approx((last.kols + last.actives) / last.members)
+    assert last.croi == pytest.approx((last.revenue - last.cost) / last.cost)
+    assert last.cost_per_retained_member == pytest.approx(last.cost / last.members)
+    assert last.kol_referrals == st.kol_referrals.sum()
+    funnel = [last[f"funnel_{s}"] for s in ("reached", "invited", "joined", "active", "paying")]
+    assert funnel == sorted(funnel, reverse=True) and funnel[2] == ever
+    assert (ts.cost.diff().dropna() >= 0).all() and (ts.revenue.diff().dropna() >= 0).all()
+
+
+def test_summary_matches_the_timeseries(fish_pond_run):
+    s = fish_pond_run.summary()
+    ts = fish_pond_run.timeseries()
+    assert s["members"] == ts.members.iloc[-1]
+    assert s["invites_sent"] == ts.invites_sent.sum()
+    assert s["day_origin"] == (None if ts.members.max() < 100 else int(ts.day[ts.members >= 100].iloc[0]))
+    assert set(s["milestones"]) == {"100", "1000", "10000"}
+    for key in ("k_factor", "k_factor_30d", "referral_share", "contributor_share", "self_org_share",
+                "commitment_share", "top20_referral_share", "kol_audience", "kol_reach", "kol_referrals",
+                "paying_members", "revenue", "cost", "croi", "cost_per_retained_member", "funnel",
+                "day_inflection", "day_explosion"):
+        assert key in s
+    assert isinstance(s["members"], int)
+
+
+def test_same_seed_same_run_different_seed_differs():
+    a = GrowthModel("fish_pond", rng=5, **SMALL)
+    b = GrowthModel("fish_pond", rng=5, **SMALL)
+    c = GrowthModel("fish_pond", rng=6, **SMALL)
+    for m in (a, b, c):
+        m.run()
+    pd.testing.assert_frame_equal(a.timeseries(), b.timeseries())
+    for k, v in a.state.arrays().items():
+        assert np.array_equal(v, b.state.arrays()[k]), k
+    assert not a.timeseries().equals(c.timeseries())
+
+
+def test_rng_overrides_the_scenario_seed():
+    m = GrowthModel("fish_pond", rng=9, **SMALL)
+    assert m.seed == 9 and m.scenario.seed == 9
+    with pytest.raises(ScenarioError):
+        GrowthModel("fish_pond", rng=-1, **SMALL)
+    with pytest.raises(ScenarioError):
+        GrowthModel("fish_pond", engine="warp", **SMALL)
+
+
+def test_agent_views_and_selection():
+    m = GrowthModel("fish_pond", rng=3, **SMALL, seeding={"count": 10})
+    assert len(m.kols()) == 10 and len(m.members()) == 10
+    assert len(m.non_users()) == 390 and len(m.churned()) == 0
+    kol = m.kols()[0]
+    assert kol.is_kol and kol.role == KOL and kol.source_name == "seed"
+    kol.intimacy = 0.123
+    assert m.state.intimacy[kol.idx] == 0.123  # properties are views on the state arrays
+    assert set(m.members().get("idx")) == set(np.flatnonzero(m.state.status == MEMBER))
+
+
+def test_agent_reporters_are_collected():
+    m = GrowthModel("fish_pond", rng=3, **SMALL, agent_reporters={"intimacy": "intimacy"})
+    m.step()
+    df = m.datacollector.get_agent_vars_dataframe()
+    assert len(df) == 2 * 400
+
+
+SHIPPED = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_scenario_loads_and_runs(name):
+    sc = load_scenario(SCENARIOS_DIR / name)
+    size = 300 if sc.population.graph.kind != "edgelist" else None
+    overrides = {"steps": 3}
+    if size:
+        overrides["population"] = {"size": size}
+        overrides["seeding"] = {"count": min(sc.seeding.count, 30)}
+        overrides["mass_pull"] = {"count": min(sc.mass_pull.count, 100)}
+    m = GrowthModel(sc, **overrides)
+    m.run()
+    ts = m.timeseries()
+    assert len(ts) == 4
+    assert (ts.non_users + ts.members + ts.churned == m.graph.n).all()
+    assert not math.isnan(ts.members.iloc[-1])
