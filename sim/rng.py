@@ -125,3 +125,40 @@ def u_array(seed: int, day: int, phase: int, person, k=0) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = _mix64_array(_mix64_array(key ^ p) ^ kk)
     return (h >> _S11).astype(np.float64) * TO_UNIT
+
+
+# --- Numba twin -----------------------------------------------------------------------
+# The same hash with explicit uint64 arithmetic (mixing int64 and uint64 in Numba would
+# promote to float64). Tested bit for bit against ``u`` in tests/test_rng.py.
+
+from numba import njit  # noqa: E402
+
+_S30U, _S27U, _S31U, _S11U = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+@njit(cache=True, inline="always")
+def mix64_nb(z):
+    """Numba twin of :func:`mix64` (``z`` uint64)."""
+    z = z + _G
+    z = (z ^ (z >> _S30U)) * _M1
+    z = (z ^ (z >> _S27U)) * _M2
+    return z ^ (z >> _S31U)
+
+
+@njit(cache=True, inline="always")
+def stream_key_nb(seed, day, phase):
+    """Numba twin of :func:`stream_key` (non-negative int arguments); returns uint64."""
+    return mix64_nb(mix64_nb(mix64_nb(np.uint64(seed)) ^ np.uint64(day)) ^ np.uint64(phase))
+
+
+@njit(cache=True, inline="always")
+def u_key_nb(key, person, k):
+    """Numba twin of :func:`u_key`: ``key`` uint64, ``person`` and ``k`` non-negative ints."""
+    h = mix64_nb(mix64_nb(key ^ np.uint64(person)) ^ np.uint64(k))
+    return np.float64(h >> _S11U) * TO_UNIT
+
+
+@njit(cache=True)
+def u_nb(seed, day, phase, person, k):
+    """Numba twin of :func:`u`."""
+    return u_key_nb(stream_key_nb(seed, day, phase), person, k)
