@@ -403,7 +403,7 @@ def run_day(model: "GrowthModel") -> DayCounts:
     if wanted > 0:
         taken = {j for j, _, _ in joiners}
         pick = model.stream(Phase.ADS_PICK)
-        for attempt in range(ads_attempts(wanted)):
+        for attempt in range(rules.ads_attempts(wanted)):
             if log.ads_bought == wanted:
                 break
             j = int(u_key(pick, 0, attempt) * p.n)
@@ -453,11 +453,6 @@ def run_day(model: "GrowthModel") -> DayCounts:
     log.revenue = revenue
     log.cost = daily_cost(p, log, n_kols)
     return log
-
-
-def ads_attempts(wanted: int) -> int:
-    """Most candidate draws spent to find ``wanted`` ad joins (bounded work per day)."""
-    return 50 * wanted + 1000
 
 
 def daily_cost(p, log: DayCounts, n_kols: int) -> float:

@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,20 @@ import numpy as np
 import pandas as pd
 
 from . import agents as agents_engine
+from . import kernels
 from .config import Scenario
 from .errors import ScenarioError
 from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
 from .params import DayCounts, Params
 from .population import Graph, build_graph, draw_fit
 from .rng import Phase, stream_key, u_key
-from .scenario_io import check_scenario, load_scenario, resolve_scenario_path, scenario_from_dict
+from .scenario_io import (
+    check_scenario,
+    load_scenario,
+    merge_scenario_data,
+    resolve_scenario_path,
+    scenario_from_dict,
+)
 from .seeding import choose_mass_pull, choose_seeds
 from .state import (
     ACTIVE,
@@ -48,17 +54,10 @@ from .state import (
     PopulationState,
 )
 
-ENGINES: dict[str, Callable[["GrowthModel"], DayCounts]] = {"agents": agents_engine.run_day}
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+ENGINES: dict[str, Callable[["GrowthModel"], DayCounts]] = {
+    "agents": agents_engine.run_day,
+    "numba": kernels.run_day,
+}
 
 
 def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: dict) -> Scenario:
@@ -73,7 +72,7 @@ def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: d
     elif isinstance(scenario, dict):
         scenario = scenario_from_dict(scenario)
     if overrides:
-        data = _deep_merge(scenario.model_dump(mode="python"), overrides)
+        data = merge_scenario_data(scenario.model_dump(mode="python"), overrides)
         scenario = scenario_from_dict(data, source="GrowthModel(...)")
     else:
         check_scenario(scenario)
@@ -89,7 +88,8 @@ class GrowthModel(mesa.Model):
         rng: the run seed (int); overrides ``scenario.seed``. Every draw of the model is
             a pure function of it (:mod:`sim.rng`); Mesa's own generators are seeded
             with it too but the model does not use them.
-        engine: ``"agents"`` (readable Person methods).
+        engine: ``"agents"`` (readable Person methods) or ``"numba"`` (compiled kernels,
+            identical results).
         agent_reporters: optional Mesa agent reporters (collected daily over all persons;
             slow for large populations).
         graph: use this population graph instead of building ``scenario.population.graph``

@@ -2,15 +2,19 @@
 
 These are plain Python functions on floats and ints, written with only the operations a
 compiled twin can reproduce bit for bit (no NumPy vector maths, no ``**`` with an integer
-exponent): the readable engine calls them directly and a compiled engine can wrap the
-very same functions with ``numba.njit``, so both engines share one definition of every rule.
+exponent). ``numba.extending.register_jitable`` leaves each one a plain Python function
+for the readable engine and lets the compiled kernels call the very same source, so both
+engines share one definition of every rule.
 """
 
 from __future__ import annotations
 
 import math
 
+from numba.extending import register_jitable
 
+
+@register_jitable
 def clip01(p: float) -> float:
     """Clip a probability to [0, 1]."""
     if p < 0.0:
@@ -20,11 +24,13 @@ def clip01(p: float) -> float:
     return p
 
 
+@register_jitable
 def gain(intimacy: float, g: float) -> float:
     """The saturating gain ``I + g (1 - I)``."""
     return intimacy + g * (1.0 - intimacy)
 
 
+@register_jitable
 def gain_times(intimacy: float, g: float, times: int) -> float:
     """Apply :func:`gain` ``times`` times, in order."""
     for _ in range(times):
@@ -32,6 +38,7 @@ def gain_times(intimacy: float, g: float, times: int) -> float:
     return intimacy
 
 
+@register_jitable
 def power_int(x: float, n: int) -> float:
     """``x ** n`` for an integer ``n >= 0`` by repeated multiplication (engine-exact)."""
     r = 1.0
@@ -40,6 +47,7 @@ def power_int(x: float, n: int) -> float:
     return r
 
 
+@register_jitable
 def events_on_day(day: int, per_period: float, period: float) -> int:
     """How many of ``per_period`` evenly spread events fall on ``day`` (days are 1-based).
 
@@ -50,17 +58,20 @@ def events_on_day(day: int, per_period: float, period: float) -> int:
     return int(math.floor(day * rate)) - int(math.floor((day - 1) * rate))
 
 
+@register_jitable
 def attend_probability(attend_base: float, attend_slope: float, intimacy: float) -> float:
     """Probability a member attends an activity: ``attend_base + attend_slope * I``."""
     return clip01(attend_base + attend_slope * intimacy)
 
 
+@register_jitable
 def interact_gain(interact_gain_max: float, member_neighbours: int, interact_half: float) -> float:
     """Intimacy gain from ``m`` member neighbours: ``gain * m / (m + half)``."""
     m = float(member_neighbours)
     return interact_gain_max * m / (m + interact_half)
 
 
+@register_jitable
 def invite_probability(
     invite_rate: float, role_mult: float, influence: float, intimacy: float, boost: float
 ) -> float:
@@ -68,6 +79,7 @@ def invite_probability(
     return clip01(invite_rate * role_mult * influence * intimacy * boost)
 
 
+@register_jitable
 def conversion_probability(
     convert_prob: float, fit: float, fatigue: float, exposures: int, invitations: int
 ) -> float:
@@ -76,6 +88,7 @@ def conversion_probability(
     return 1.0 - power_int(1.0 - c, invitations)
 
 
+@register_jitable
 def churn_hazard(
     churn_base: float, intimacy: float, churn_protect: float, misfit_penalty: float, fit: float
 ) -> float:
@@ -84,16 +97,25 @@ def churn_hazard(
     return clip01(churn_base * protect * (1.0 + misfit_penalty * (1.0 - fit)))
 
 
+@register_jitable
 def trough_dropout_probability(dropout: float, amplification: bool, factor: float) -> float:
     """Daily give-up probability of a KOL in its trough, divided by the amplification factor."""
     return clip01(dropout / factor if amplification else dropout)
 
 
+@register_jitable
 def influence_step(influence: float, rate: float, cap: float) -> float:
     """Empowerment: ``influence + rate (cap - influence)``."""
     return influence + rate * (cap - influence)
 
 
+@register_jitable
 def task_active(day: int, start: int, days: int) -> bool:
     """Whether the common task runs on ``day`` (days ``start+1 .. start+days``)."""
     return start < day <= start + days
+
+
+@register_jitable
+def ads_attempts(wanted: int) -> int:
+    """Most candidate draws spent to find ``wanted`` ad joins in a day (bounded work)."""
+    return 50 * wanted + 1000

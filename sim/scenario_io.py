@@ -408,6 +408,17 @@ def _merge(base: dict, over: dict, base_pos: dict, over_pos: dict) -> tuple[dict
     return merged, pos
 
 
+def merge_scenario_data(base: dict, over: dict) -> dict:
+    """Deep-merge scenario data ``over`` into ``base`` as ``extends:`` does (a new graph kind
+    replaces the whole graph mapping).
+
+    Example:
+        >>> merge_scenario_data({"rules": {"decay": 0.1, "fatigue": 0.2}}, {"rules": {"decay": 0.3}})
+        {'rules': {'decay': 0.3, 'fatigue': 0.2}}
+    """
+    return _merge(base, over, {}, {})[0]
+
+
 def _load_file(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
     """Read a file and, recursively, the files it extends; merged data and positions."""
     real, label = path.resolve(), _label(path)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from sim import GrowthModel
 from sim.population import from_edges
+from sim.scenario_io import merge_scenario_data
 from sim.state import KOL, LURKER, MEMBER, ROLE_CODES
 
 # Every mechanism off, fit 1, intimacy constant: a rule under test is switched on by the test.
@@ -51,14 +50,7 @@ STAR5 = (5, [0, 0, 0, 0], [1, 2, 3, 4])  # hub 0
 TRIANGLE = (3, [0, 1, 2], [1, 2, 0])
 
 
-def merge(base: dict, extra: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = v
-    return out
+merge = merge_scenario_data
 
 
 def tiny_model(shape, members=(), role="kol", intimacy=1.0, engine="agents", **overrides) -> GrowthModel:

@@ -1,0 +1,507 @@
+"""The compiled engine: Numba twins of the phases of MODEL.md §3.
+
+``day_kernel`` runs phases 1–7 of one day over the state arrays, in the same order and
+with the same draws (:func:`sim.rng.u_key_nb`) and the same formulas (:mod:`sim.rules`,
+compiled here with ``numba.njit``) as the readable engine in :mod:`sim.agents`, so both
+produce identical trajectories (tests/test_engines.py). Kernels trust their inputs: the
+boundary is :class:`~sim.model.GrowthModel`.
+
+Array arguments (n = persons):
+    indptr int64 (n+1,), indices int32/int64, weights float64 (entries,) or (0,);
+    state arrays as :class:`~sim.state.PopulationState`;
+    work buffers from :class:`Work` (reused every day, returned clean).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .params import DayCounts
+from .rng import Phase, stream_key_nb, u_key_nb
+from .state import (
+    ACTIVE,
+    ADS,
+    CHURNED,
+    F_ACTIVE,
+    F_INVITED,
+    F_JOINED,
+    F_PAYING,
+    F_REACHED,
+    KOL,
+    LURKER,
+    MEMBER,
+    NO_ROLE,
+    NON_USER,
+    ORGANIC,
+    REFERRAL,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import GrowthModel
+
+from .rules import (  # noqa: E402  (register_jitable: callable from the kernels)
+    ads_attempts,
+    attend_probability,
+    churn_hazard,
+    clip01,
+    conversion_probability,
+    events_on_day,
+    gain,
+    gain_times,
+    influence_step,
+    interact_gain,
+    invite_probability,
+    task_active,
+    trough_dropout_probability,
+)
+
+# DayCounts fields in the order of the kernel's integer output
+COUNT_FIELDS = (
+    "posts",
+    "operator_activities",
+    "member_activities",
+    "invites_sent",
+    "kol_invites",
+    "joins_referral",
+    "joins_organic",
+    "joins_ads",
+    "ads_bought",
+    "kol_credited",
+    "recruited_kols",
+    "trough_dropouts",
+    "churns",
+    "n_kols",
+)
+
+# Phase ids as plain ints for the kernels
+P_CONTENT, P_ACTIVITY, P_SELF_ORG, P_SELF_ORG_ATTEND = (
+    int(Phase.CONTENT), int(Phase.ACTIVITY), int(Phase.SELF_ORG), int(Phase.SELF_ORG_ATTEND)
+)
+P_CONTACTS, P_INVITE, P_CREDIT, P_CONVERT = (
+    int(Phase.CONTACTS), int(Phase.INVITE), int(Phase.CREDIT), int(Phase.CONVERT)
+)
+P_ORGANIC, P_ADS_PICK, P_ADS_ACCEPT, P_GATE = (
+    int(Phase.ORGANIC), int(Phase.ADS_PICK), int(Phase.ADS_ACCEPT), int(Phase.GATE)
+)
+P_TROUGH, P_CHURN, P_PAY = int(Phase.TROUGH), int(Phase.CHURN), int(Phase.PAY)
+
+
+class KParams(NamedTuple):
+    """The :class:`~sim.params.Params` values as a Numba-friendly tuple."""
+
+    seed: int
+    n: int
+    contacts: int
+    weighted: bool
+    content_per_week: float
+    content_reach: float
+    kol_reach_bonus: float
+    content_gain: float
+    activities_per_month: float
+    attend_base: float
+    attend_slope: float
+    activity_gain: float
+    self_org_rate: float
+    task_start: int
+    task_days: int
+    task_gain: float
+    task_boost: float
+    empower_rate: float
+    influence_cap: float
+    recruit_every: int
+    recruit_count: int
+    recruit_min_intimacy: float
+    amplification: bool
+    amplification_factor: float
+    gate: int
+    gate_min_fit: float
+    gate_pass_prob: float
+    gate_bonus: float
+    ads_budget: float
+    ads_cost_per_join: float
+    invite_rate: float
+    mult_lurker: float
+    mult_active: float
+    mult_kol: float
+    rejoin_factor: float
+    convert_prob: float
+    fatigue: float
+    organic_rate: float
+    join_referral: float
+    join_organic: float
+    join_ads: float
+    interact_gain: float
+    interact_half: float
+    active_threshold: float
+    hysteresis: float
+    trough_days: int
+    trough_dropout: float
+    decay: float
+    churn_base: float
+    churn_protect: float
+    misfit_penalty: float
+    commit_threshold: float
+    fee_per_year: float
+    pay_rate: float
+    purchase_rate: float
+    price: float
+    cost_per_post: float
+    cost_per_activity: float
+    cost_per_kol_month: float
+
+
+class Work:
+    """Per-run scratch buffers of the kernels (allocated once, cleaned by the kernels)."""
+
+    def __init__(self, n: int, contacts: int, index_dtype=np.int64) -> None:
+        self.members = np.empty(n, np.int64)
+        self.inbox_count = np.zeros(n, np.int64)
+        self.inbox_key = np.zeros(n, np.float64)
+        self.inbox_from = np.full(n, -1, np.int64)
+        self.touched = np.empty(n, np.int64)
+        self.attended = np.zeros(n, np.int64)
+        self.joining = np.zeros(n, np.int8)
+        self.joiners = np.empty(n, np.int64)
+        self.contacts = np.empty(max(contacts, 1), index_dtype)  # same dtype as CSR indices
+        self.counts = np.zeros(len(COUNT_FIELDS), np.int64)
+        self.money = np.zeros(1, np.float64)
+
+
+@njit(cache=True, inline="always")
+def _role_mult(P, role):
+    if role == KOL:
+        return P.mult_kol
+    if role == ACTIVE:
+        return P.mult_active
+    return P.mult_lurker
+
+
+@njit(cache=True)
+def _neighbours(P, day, i, indptr, indices, buf):
+    """Fill ``buf`` with person i's neighbours today; returns (array, first CSR slot)."""
+    if P.contacts > 0:
+        key = stream_key_nb(P.seed, day, P_CONTACTS)
+        m = 0
+        for c in range(P.contacts):
+            j = np.int64(u_key_nb(key, i, c) * P.n)
+            if j != i:
+                buf[m] = j  # graphs this size have int32 indices, well below 2**31
+                m += 1
+        return buf[:m], 0
+    lo = indptr[i]
+    return indices[lo : indptr[i + 1]], lo
+
+
+@njit(cache=True)
+def day_kernel(
+    day, P, indptr, indices, weights,
+    status, role, fit, intimacy, influence, source, referrer, exposures, paying,
+    join_day, kol_since, referrals, kol_referrals, funnel,
+    members, inbox_count, inbox_key, inbox_from, touched, attended, joining, joiners,
+    cbuf, counts, money,
+):
+    """Run phases 1–7 of ``day``; writes the state in place, the day's counts into
+    ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``."""
+    n = P.n
+    seed = P.seed
+    counts[:] = 0
+    nm = 0
+    for i in range(n):
+        if status[i] == MEMBER:
+            members[nm] = i
+            nm += 1
+
+    # ---- 1. Feed ------------------------------------------------------------------
+    posts = events_on_day(day, P.content_per_week, 7.0)
+    acts = events_on_day(day, P.activities_per_month, 30.0)
+    counts[0] = posts
+    counts[1] = acts
+    if posts > 0:
+        key = stream_key_nb(seed, day, P_CONTENT)
+        for t in range(nm):
+            i = members[t]
+            bonus = P.kol_reach_bonus if (role[i] == ACTIVE or role[i] == KOL) else 1.0
+            reach = clip01(P.content_reach * bonus)
+            reached = 0
+            for post in range(posts):
+                if u_key_nb(key, i, post) < reach:
+                    reached += 1
+            if reached > 0:
+                intimacy[i] = gain_times(intimacy[i], P.content_gain * fit[i], reached)
+    if acts > 0:
+        key = stream_key_nb(seed, day, P_ACTIVITY)
+        for t in range(nm):
+            i = members[t]
+            for a in range(acts):
+                if u_key_nb(key, i, a) < attend_probability(P.attend_base, P.attend_slope, intimacy[i]):
+                    intimacy[i] = gain(intimacy[i], P.activity_gain)
+    # member-organised activities: organisers first, attendance on the snapshot, gains last
+    key = stream_key_nb(seed, day, P_SELF_ORG)
+    akey = stream_key_nb(seed, day, P_SELF_ORG_ATTEND)
+    n_org = 0
+    n_att = 0
+    for t in range(nm):
+        o = members[t]
+        if not (role[o] == ACTIVE or role[o] == KOL):
+            continue
+        if not (u_key_nb(key, o, 0) < clip01(P.self_org_rate * intimacy[o])):
+            continue
+        n_org += 1
+        nb, _ = _neighbours(P, day, o, indptr, indices, cbuf)
+        for j in nb:
+            if status[j] == MEMBER and j != o:
+                if u_key_nb(akey, j, o) < attend_probability(P.attend_base, P.attend_slope, intimacy[j]):
+                    if attended[j] == 0:
+                        touched[n_att] = j
+                        n_att += 1
+                    attended[j] += 1
+    counts[2] = n_org
+    for t in range(n_att):
+        j = touched[t]
+        intimacy[j] = gain_times(intimacy[j], P.activity_gain, attended[j])
+        attended[j] = 0
+    on_task = task_active(day, P.task_start, P.task_days)
+    for t in range(nm):
+        i = members[t]
+        if role[i] == KOL:
+            if on_task:
+                intimacy[i] = gain(intimacy[i], P.task_gain)
+            influence[i] = influence_step(influence[i], P.empower_rate, P.influence_cap)
+    if P.recruit_count > 0 and day % P.recruit_every == 0:
+        nc = 0
+        for t in range(nm):
+            i = members[t]
+            if role[i] == ACTIVE and intimacy[i] >= P.recruit_min_intimacy:
+                joiners[nc] = i
+                nc += 1
+        cand = joiners[:nc]
+        order = np.argsort(-intimacy[cand], kind="mergesort")  # stable: ties by index
+        take = min(nc, P.recruit_count)
+        for r in range(take):
+            i = cand[order[r]]
+            role[i] = KOL
+            kol_since[i] = day
+            kol_referrals[i] = 0
+            funnel[i] |= F_ACTIVE
+        counts[10] = take
+
+    # ---- 2. Interact (counts on the unchanged statuses) ----------------------------
+    if P.interact_gain > 0.0:
+        for t in range(nm):
+            i = members[t]
+            nb, _ = _neighbours(P, day, i, indptr, indices, cbuf)
+            m = 0
+            for j in nb:
+                if status[j] == MEMBER:
+                    m += 1
+            attended[i] = m
+        for t in range(nm):
+            i = members[t]
+            if attended[i] > 0:
+                intimacy[i] = gain(intimacy[i], interact_gain(P.interact_gain, attended[i], P.interact_half))
+            attended[i] = 0
+
+    # ---- 3. Invite --------------------------------------------------------------------
+    ikey = stream_key_nb(seed, day, P_INVITE)
+    ckey = stream_key_nb(seed, day, P_CREDIT)
+    n_in = 0
+    for t in range(nm):
+        i = members[t]
+        boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
+        q = invite_probability(P.invite_rate, _role_mult(P, role[i]), influence[i], intimacy[i], boost)
+        nb, first = _neighbours(P, day, i, indptr, indices, cbuf)
+        sent = 0
+        for slot in range(len(nb)):
+            j = nb[slot]
+            st = status[j]
+            if st == MEMBER:
+                continue
+            funnel[j] |= F_REACHED
+            prob = q if st == NON_USER else q * P.rejoin_factor
+            if P.weighted:
+                prob = prob * weights[first + slot]
+            if prob > 0.0 and u_key_nb(ikey, i, slot) < prob:
+                sent += 1
+                funnel[j] |= F_INVITED
+                k = u_key_nb(ckey, j, i)
+                if inbox_count[j] == 0:
+                    touched[n_in] = j
+                    n_in += 1
+                    inbox_key[j] = k
+                    inbox_from[j] = i
+                elif k < inbox_key[j]:
+                    inbox_key[j] = k
+                    inbox_from[j] = i
+                inbox_count[j] += 1
+        counts[3] += sent
+        if role[i] == KOL:
+            counts[4] += sent
+
+    # ---- 4. Convert -------------------------------------------------------------------
+    inv = touched[:n_in]
+    inv.sort()
+    nj = 0
+    key = stream_key_nb(seed, day, P_CONVERT)
+    for t in range(n_in):
+        j = inv[t]
+        p = conversion_probability(P.convert_prob, fit[j], P.fatigue, exposures[j], inbox_count[j])
+        if u_key_nb(key, j, 0) < p:
+            joining[j] = REFERRAL
+            joiners[nj] = j
+            nj += 1
+    if P.organic_rate > 0.0:
+        key = stream_key_nb(seed, day, P_ORGANIC)
+        for j in range(n):
+            if status[j] == NON_USER and joining[j] == 0:
+                if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
+                    joining[j] = ORGANIC
+                    joiners[nj] = j
+                    nj += 1
+    wanted = events_on_day(day, P.ads_budget, P.ads_cost_per_join)
+    if wanted > 0:
+        pkey = stream_key_nb(seed, day, P_ADS_PICK)
+        akey = stream_key_nb(seed, day, P_ADS_ACCEPT)
+        bought = 0
+        for attempt in range(ads_attempts(wanted)):
+            if bought == wanted:
+                break
+            j = np.int64(u_key_nb(pkey, 0, attempt) * n)
+            if status[j] == NON_USER and joining[j] == 0 and u_key_nb(akey, j, attempt) < fit[j]:
+                joining[j] = ADS
+                joiners[nj] = j
+                nj += 1
+                bought += 1
+        counts[8] = bought
+    gkey = stream_key_nb(seed, day, P_GATE)
+    for t in range(nj):
+        j = joiners[t]
+        src = joining[j]
+        joining[j] = 0
+        if P.gate == 1 and not fit[j] >= P.gate_min_fit:
+            continue
+        if P.gate == 2 and not u_key_nb(gkey, j, 0) < P.gate_pass_prob:
+            continue
+        if src == REFERRAL:
+            start = P.join_referral
+        elif src == ORGANIC:
+            start = P.join_organic
+        else:
+            start = P.join_ads
+        if P.gate != 0:
+            start = gain(start, P.gate_bonus)
+        status[j] = MEMBER
+        role[j] = LURKER
+        source[j] = src
+        intimacy[j] = start
+        influence[j] = 1.0
+        join_day[j] = day
+        kol_since[j] = -1
+        funnel[j] |= F_REACHED | F_INVITED | F_JOINED
+        if src == REFERRAL:
+            r = inbox_from[j]
+            referrer[j] = r
+            counts[5] += 1
+            referrals[r] += 1
+            if role[r] == KOL:
+                kol_referrals[r] += 1
+                counts[9] += 1
+            inbox_count[j] = -inbox_count[j]  # mark: invitations succeeded
+        else:
+            referrer[j] = -1
+            if src == ORGANIC:
+                counts[6] += 1
+            else:
+                counts[7] += 1
+    for t in range(n_in):  # invitations that did not bring j in failed: fatigue
+        j = inv[t]
+        if inbox_count[j] > 0:
+            exposures[j] += inbox_count[j]
+        inbox_count[j] = 0
+        inbox_from[j] = -1
+        inbox_key[j] = 0.0
+
+    # ---- 5. Roles ---------------------------------------------------------------------
+    tkey = stream_key_nb(seed, day, P_TROUGH)
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    for i in range(n):
+        if status[i] != MEMBER:
+            continue
+        r = role[i]
+        if r == LURKER and intimacy[i] >= P.active_threshold:
+            role[i] = ACTIVE
+            funnel[i] |= F_ACTIVE
+        elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
+            role[i] = LURKER
+        elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
+            if u_key_nb(tkey, i, 0) < drop:
+                role[i] = ACTIVE
+                kol_since[i] = -1
+                counts[11] += 1
+
+    # ---- 6. Decay and churn -----------------------------------------------------------
+    key = stream_key_nb(seed, day, P_CHURN)
+    for i in range(n):
+        if status[i] != MEMBER:
+            continue
+        intimacy[i] = intimacy[i] * (1.0 - P.decay)
+        if join_day[i] >= day:
+            continue
+        h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
+        if u_key_nb(key, i, 0) < h:
+            status[i] = CHURNED
+            role[i] = NO_ROLE
+            paying[i] = False
+            kol_since[i] = -1
+            counts[12] += 1
+
+    # ---- 7. Monetise ------------------------------------------------------------------
+    key = stream_key_nb(seed, day, P_PAY)
+    revenue = 0.0
+    daily_fee = P.fee_per_year / 365.0
+    n_kols = 0
+    for i in range(n):
+        if status[i] != MEMBER:
+            continue
+        if not paying[i] and join_day[i] < day and u_key_nb(key, i, 0) < clip01(P.pay_rate * intimacy[i]):
+            paying[i] = True
+            funnel[i] |= F_PAYING
+        if paying[i]:
+            revenue = revenue + daily_fee
+        revenue = revenue + P.purchase_rate * intimacy[i] * P.price
+        if role[i] == KOL:
+            n_kols += 1
+    counts[13] = n_kols
+    money[0] = revenue
+
+
+def kparams(model: "GrowthModel") -> KParams:
+    """The model's parameters as a :class:`KParams` tuple."""
+    return KParams(**model.params.as_dict())
+
+
+def run_day(model: "GrowthModel") -> DayCounts:
+    """The compiled engine's day: same contract as :func:`sim.agents.run_day`."""
+    from .agents import daily_cost
+
+    work = model.__dict__.get("_work")
+    if work is None:
+        work = model._work = Work(model.params.n, model.params.contacts, model.graph.indices.dtype)
+        model._kparams = kparams(model)
+    g, st = model.graph, model.state
+    weights = g.weights if g.weights is not None else np.zeros(0, np.float64)
+    day_kernel(
+        model.day, model._kparams, g.indptr, g.indices, weights,
+        st.status, st.role, st.fit, st.intimacy, st.influence, st.source, st.referrer,
+        st.exposures, st.paying, st.join_day, st.kol_since, st.referrals, st.kol_referrals,
+        st.funnel,
+        work.members, work.inbox_count, work.inbox_key, work.inbox_from, work.touched,
+        work.attended, work.joining, work.joiners, work.contacts, work.counts, work.money,
+    )
+    c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
+    n_kols = c.pop("n_kols")
+    log = DayCounts(**c, revenue=float(work.money[0]))
+    log.cost = daily_cost(model.params, log, n_kols)
+    return log

@@ -1,0 +1,140 @@
+"""The compiled engine is a twin of the readable one: identical trajectories, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+
+from sim import GrowthModel, load_scenario
+from sim.scenario_io import SCENARIOS_DIR
+from tests.helpers import merge
+
+
+def assert_identical(a: GrowthModel, b: GrowthModel) -> None:
+    pd.testing.assert_frame_equal(a.timeseries(), b.timeseries(), check_exact=True)
+    for name, arr in a.state.arrays().items():
+        other = b.state.arrays()[name]
+        assert arr.dtype == other.dtype, name
+        assert np.array_equal(arr, other), f"{name} differs at {np.flatnonzero(arr != other)[:5]}"
+
+
+def twins(scenario, **overrides) -> tuple[GrowthModel, GrowthModel]:
+    a = GrowthModel(scenario, engine="agents", **overrides)
+    b = GrowthModel(scenario, engine="numba", **overrides)
+    a.run()
+    b.run()
+    return a, b
+
+
+SMALL = {"population": {"size": 300}, "steps": 40}
+SHIPPED = sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_scenario_is_identical_on_both_engines(name):
+    sc = load_scenario(SCENARIOS_DIR / f"{name}.yaml")
+    over = {"steps": 40}
+    if sc.population.graph.kind != "edgelist":
+        over["population"] = {"size": 300}
+        over["seeding"] = {"count": min(sc.seeding.count, 20)}
+        over["mass_pull"] = {"count": min(sc.mass_pull.count, 60)}
+    if sc.program.ads.daily_budget > 0:
+        over["program"] = {"ads": {"daily_budget": 60.0}}
+    assert_identical(*twins(sc, rng=4, **over))
+
+
+GRAPHS = [
+    {"kind": "barabasi_albert", "m": 2},
+    {"kind": "watts_strogatz", "k": 6, "p": 0.2},
+    {"kind": "powerlaw_cluster", "m": 3, "p": 0.3},
+    {"kind": "circles", "count": 4, "p_in": 0.05, "p_out": 0.002},
+    {"kind": "complete"},
+    {"kind": "well_mixed", "contacts": 6},
+]
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=[g["kind"] for g in GRAPHS])
+def test_graph_kinds_are_identical_on_both_engines(graph):
+    size = 60 if graph["kind"] == "complete" else 250
+    assert_identical(*twins("fish_pond", rng=8, population={"size": size, "graph": graph},
+                            seeding={"count": 10}, steps=40,
+                            rules={"organic_rate": 0.001, "invite_rate": 0.02}))
+
+
+def test_every_mechanism_at_once_is_identical():
+    over = {
+        "population": {"size": 300, "graph": {"kind": "barabasi_albert", "m": 3}},
+        "seeding": {"count": 15, "strategy": "fit_degree"},
+        "mass_pull": {"count": 30},
+        "steps": 60,
+        "program": {
+            "recruit": {"every_days": 7, "count": 5, "min_intimacy": 0.5},
+            "entry_gate": {"kind": "payment", "pass_prob": 0.7, "intimacy_bonus": 0.3},
+            "ads": {"daily_budget": 50.0, "cost_per_join": 20.0},
+            "self_org_rate": 0.2,
+        },
+        "rules": {"organic_rate": 0.01, "rejoin_factor": 0.5, "churn_base": 0.05, "invite_rate": 0.03,
+                  "trough_dropout": 0.1},
+        "economics": {"pay_rate": 0.05},
+    }
+    a, b = twins("fish_pond", rng=21, **over)
+    assert_identical(a, b)
+    ts = a.timeseries()
+    for col in ("joins_referral", "joins_organic", "joins_ads", "churned", "paying_members", "member_activities"):
+        assert ts[col].sum() > 0, col  # each mechanism really ran
+
+
+def test_review_gate_and_weighted_edge_list_are_identical(tmp_path):
+    rows = [f"{i} {(i * 7 + 3) % 120} {0.2 + (i % 5) / 6:.3f}" for i in range(120)]
+    rows += [f"{i} {(i + 1) % 120} 1.0" for i in range(120)]
+    (tmp_path / "net.txt").write_text("\n".join(rows) + "\n")
+    sc = {"name": "w", "population": {"graph": {"kind": "edgelist", "path": str(tmp_path / "net.txt"),
+                                                "weighted": True}},
+          "seeding": {"count": 5}, "steps": 40,
+          "program": {"entry_gate": {"kind": "review", "min_fit": 0.3}},
+          "rules": {"invite_rate": 0.05}}
+    a, b = twins(sc, rng=2)
+    assert_identical(a, b)
+    assert a.timeseries().joins_referral.iloc[-1] > 0
+
+
+small_scenarios = hs.fixed_dictionaries({
+    "size": hs.integers(20, 120),
+    "m": hs.integers(1, 4),
+    "seeds": hs.integers(0, 10),
+    "mass": hs.integers(0, 10),
+    "invite_rate": hs.floats(0, 0.2),
+    "convert_prob": hs.floats(0, 1),
+    "fatigue": hs.floats(0, 1),
+    "churn_base": hs.floats(0, 0.2),
+    "decay": hs.floats(0, 0.1),
+    "organic_rate": hs.floats(0, 0.01),
+    "content_per_week": hs.floats(0, 20),
+    "activities_per_month": hs.floats(0, 40),
+    "self_org_rate": hs.floats(0, 0.5),
+    "gate": hs.sampled_from(["none", "review", "payment"]),
+    "ads": hs.floats(0, 100),
+    "steps": hs.integers(1, 25),
+    "seed": hs.integers(0, 2**63 - 1),
+    "well_mixed": hs.booleans(),
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios)
+def test_random_small_scenarios_are_identical(x):
+    graph = {"kind": "well_mixed", "contacts": x["m"] + 1} if x["well_mixed"] else {"kind": "barabasi_albert", "m": x["m"]}
+    sc = merge({}, {
+        "seed": x["seed"], "steps": x["steps"],
+        "population": {"size": x["size"], "graph": graph},
+        "seeding": {"count": x["seeds"]}, "mass_pull": {"count": x["mass"]},
+        "program": {"content_per_week": x["content_per_week"], "activities_per_month": x["activities_per_month"],
+                    "self_org_rate": x["self_org_rate"], "entry_gate": {"kind": x["gate"]},
+                    "ads": {"daily_budget": x["ads"]}},
+        "rules": {"invite_rate": x["invite_rate"], "convert_prob": x["convert_prob"], "fatigue": x["fatigue"],
+                  "churn_base": x["churn_base"], "decay": x["decay"], "organic_rate": x["organic_rate"]},
+    })
+    assert_identical(*twins(sc))
