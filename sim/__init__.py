@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-def run(scenario=None, *, rng: int | None = None, engine: str = "agents", **overrides) -> GrowthModel:
+def run(scenario=None, *, rng: int | None = None, engine: str = "numba", **overrides) -> GrowthModel:
     """Build a :class:`GrowthModel` and run it to its horizon.
 
     Example:

@@ -37,7 +37,10 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
         help="override one parameter, e.g. --set rules.invite_rate=0.01 (repeatable)",
     )
-    run.add_argument("--engine", default="agents", help="simulation engine (default: agents)")
+    run.add_argument(
+        "--engine", default="numba", choices=("numba", "agents"), metavar="{numba,agents}",
+        help="simulation engine: numba (compiled, default) or agents (readable Mesa agents); same results",
+    )
     run.add_argument("--out", type=Path, help="output folder (default: runs/<scenario>-<seed>/)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,6 +108,12 @@ def _run(args) -> int:
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
     _check_out(out, args.overwrite)
 
+    if args.engine == "numba":
+        from .kernels import cache_present
+
+        if not cache_present():
+            print("fishpond: compiling the simulation kernels for first use "
+                  "(about a minute; cached for later runs)...", file=sys.stderr)
     model = GrowthModel(sc, engine=args.engine)
     for note in model.graph.notes:
         print(f"fishpond: note: {note}", file=sys.stderr)

@@ -477,6 +477,13 @@ def day_kernel(
     money[0] = revenue
 
 
+def cache_present() -> bool:
+    """Whether the day kernel is already compiled in Numba's on-disk cache."""
+    from pathlib import Path
+
+    return any(Path(day_kernel.stats.cache_path).glob("kernels.day_kernel-*.nbi"))
+
+
 def kparams(model: "GrowthModel") -> KParams:
     """The model's parameters as a :class:`KParams` tuple."""
     return KParams(**model.params.as_dict())

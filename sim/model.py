@@ -88,8 +88,8 @@ class GrowthModel(mesa.Model):
         rng: the run seed (int); overrides ``scenario.seed``. Every draw of the model is
             a pure function of it (:mod:`sim.rng`); Mesa's own generators are seeded
             with it too but the model does not use them.
-        engine: ``"agents"`` (readable Person methods) or ``"numba"`` (compiled kernels,
-            identical results).
+        engine: ``"numba"`` (compiled kernels, the default) or ``"agents"`` (readable
+            Person methods); both give identical results.
         agent_reporters: optional Mesa agent reporters (collected daily over all persons;
             slow for large populations).
         graph: use this population graph instead of building ``scenario.population.graph``
@@ -107,7 +107,7 @@ class GrowthModel(mesa.Model):
         scenario: Scenario | str | Path | dict | None = None,
         *,
         rng: int | None = None,
-        engine: str = "agents",
+        engine: str = "numba",
         agent_reporters: dict | None = None,
         graph: Graph | None = None,
         **overrides: Any,

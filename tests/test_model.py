@@ -127,3 +127,12 @@ def test_every_shipped_scenario_loads_and_runs(name):
     assert len(ts) == 4
     assert (ts.non_users + ts.members + ts.churned == m.graph.n).all()
     assert not math.isnan(ts.members.iloc[-1])
+
+
+def test_numba_engine_creates_no_person_objects():
+    m = GrowthModel("fish_pond", rng=3, **SMALL)
+    assert m.engine == "numba"
+    m.run()
+    assert len(m.agents) == 0  # no per-person Python objects in the step loop
+    kols = m.kols()  # views are created lazily, on request
+    assert len(m.agents) == len(kols) == m.today["kols"]

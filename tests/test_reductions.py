@@ -10,12 +10,13 @@ from sim.population import build_graph
 from sim.scenario_io import SCENARIOS_DIR
 from tests.reference import bass_F, discrete_sir
 
-SIR_SIZE = 600
+SIR_SIZE = 2000  # the shipped pure_sir.yaml population
 SIR_REPLICATES = 40
 
 
 def test_pure_sir_matches_an_independent_discrete_sir_in_distribution():
-    sc = load_scenario(SCENARIOS_DIR / "pure_sir.yaml", [f"population.size={SIR_SIZE}", "steps=60"])
+    sc = load_scenario(SCENARIOS_DIR / "pure_sir.yaml", ["steps=60"])
+    assert sc.population.size == SIR_SIZE
     graph = build_graph(sc.population, sc.seed)
     ours = []
     for r in range(SIR_REPLICATES):
@@ -50,16 +51,20 @@ def test_sir_test_can_tell_a_different_epidemic_apart():
     assert stats.ks_2samp(a, b).pvalue < 0.01
 
 
-BASS_SIZE = 4000
-BASS_TOLERANCE = 0.04  # max |F_model(t) - F_Bass(t)| over all days, mean of 2 replicates
+BASS_SIZE = 20_000  # the shipped bass_mean_field.yaml population
+# Max |F_model(t) - F_Bass(t)| over all days, mean of 3 replicates. Measured: 0.008 (4
+# replicates); the residual is finite-N noise (sd of F about 0.011 for one run) plus the
+# model's one-day lag (newcomers invite from the next day), which a daily step cannot avoid.
+BASS_TOLERANCE = 0.02
 
 
 def test_bass_mean_field_follows_the_closed_form():
-    sc = load_scenario(SCENARIOS_DIR / "bass_mean_field.yaml", [f"population.size={BASS_SIZE}"])
+    sc = load_scenario(SCENARIOS_DIR / "bass_mean_field.yaml")
+    assert sc.population.size == BASS_SIZE
     p = sc.rules.organic_rate
     q = sc.population.graph.contacts * sc.rules.invite_rate * sc.rules.convert_prob
     curves = []
-    for r in range(2):
+    for r in range(3):
         m = GrowthModel(sc, rng=r)
         m.run()
         ts = m.timeseries()
