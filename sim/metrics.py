@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .params import DayCounts
 from .state import (
@@ -89,6 +90,41 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else math.nan
 
 
+@njit(cache=True)
+def _top_share_nb(status, intimacy, referrals, top):
+    """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index)."""
+    n = len(status)
+    m = 0
+    for i in range(n):
+        if status[i] != NON_USER:
+            m += 1
+    ever = np.empty(m, np.int64)
+    vals = np.empty(m, np.float64)
+    m = 0
+    for i in range(n):
+        if status[i] != NON_USER:
+            ever[m] = i
+            vals[m] = intimacy[i]
+            m += 1
+    k = int(math.ceil(top * m))
+    if k == 0:
+        return 0
+    threshold = np.partition(-vals, k - 1)[k - 1]  # -(k-th largest intimacy)
+    credited = 0
+    taken = 0
+    for t in range(m):  # strictly above the threshold
+        if -vals[t] < threshold:
+            credited += referrals[ever[t]]
+            taken += 1
+    for t in range(m):  # ties at the threshold, by index
+        if taken == k:
+            break
+        if -vals[t] == threshold:
+            credited += referrals[ever[t]]
+            taken += 1
+    return credited
+
+
 def top_share(state: PopulationState, top: float = 0.2) -> float:
     """Share of referral joins credited to the top ``top`` fraction of ever-members by intimacy.
 
@@ -97,10 +133,47 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
     total = int(state.referrals.sum())
     if total == 0:
         return math.nan
-    ever = np.flatnonzero(state.status != NON_USER)
-    k = int(math.ceil(top * len(ever)))
-    order = np.lexsort((ever, -state.intimacy[ever]))
-    return float(state.referrals[ever[order[:k]]].sum()) / total
+    return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
+
+
+@njit(cache=True)
+def _census_nb(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
+               degree, contacts, commit_threshold, out):
+    """One pass over the state: int64 ``out`` gets CENSUS counts; returns the KOL audience."""
+    out[:] = 0
+    audience = 0.0
+    for i in range(len(status)):
+        st = status[i]
+        if st == NON_USER:
+            out[5] += 1
+        elif st == CHURNED:
+            out[4] += 1
+        else:
+            out[0] += 1
+            r = role[i]
+            if r == KOL:
+                out[1] += 1
+                audience += influence[i] * (degree[i] if contacts == 0 else contacts)
+            elif r == ACTIVE:
+                out[2] += 1
+            elif r == LURKER:
+                out[3] += 1
+            if source[i] == REFERRAL:
+                out[6] += 1
+            if intimacy[i] >= commit_threshold:
+                out[7] += 1
+            if paying[i]:
+                out[8] += 1
+        out[9] += kol_referrals[i]
+        f = funnel[i]
+        for s in range(5):
+            if f & (1 << s):
+                out[10 + s] += 1
+    return audience
+
+
+CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
+          "committed", "paying_members", "kol_referrals") + tuple(f"funnel_{name}" for name, _ in FUNNEL_STAGES)
 
 
 def referral_curve(state: PopulationState) -> pd.DataFrame:
@@ -123,8 +196,9 @@ class Recorder:
 
     def __init__(self, model: "GrowthModel") -> None:
         st = model.state
-        self.degree = model.graph.degree() if not model.graph.well_mixed else None
+        self.degree = model.graph.degree()
         self.contacts = model.graph.contacts
+        self.census = np.zeros(len(CENSUS), np.int64)
         self.commit_threshold = model.params.commit_threshold
         self.joins = {
             "joins_seed": int((st.source == SEED).sum()),
@@ -150,49 +224,46 @@ class Recorder:
         self.revenue += counts.revenue
         self.cost += counts.cost
 
-        is_member = st.status == MEMBER
-        members = int(is_member.sum())
-        role = np.where(is_member, st.role, -9)
-        kols, actives, lurkers = (int((role == r).sum()) for r in (KOL, ACTIVE, LURKER))
-        churned = int((st.status == CHURNED).sum())
-        ever = st.n - int((st.status == NON_USER).sum())
+        audience = _census_nb(
+            st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
+            st.kol_referrals, self.degree, self.contacts, self.commit_threshold, self.census,
+        )
+        c = dict(zip(CENSUS, self.census.tolist()))
+        members = c["members"]
+        ever = st.n - c["non_users"]
         self.window.append(
             (counts.joins_referral, members, counts.operator_activities, counts.member_activities)
         )
         win = np.array(self.window, dtype=np.float64)
         acts = win[:, 2].sum() + win[:, 3].sum()
-        is_kol = role == KOL
-        degree = self.degree[is_kol] if self.degree is not None else self.contacts
         row = {
             "day": model.day,
             "members": members,
-            "kols": kols,
-            "actives": actives,
-            "lurkers": lurkers,
-            "churned": churned,
-            "non_users": st.n - members - churned,
+            "kols": c["kols"],
+            "actives": c["actives"],
+            "lurkers": c["lurkers"],
+            "churned": c["churned"],
+            "non_users": c["non_users"],
             **self.joins,
             "invites_sent": counts.invites_sent,
             "k_factor": _ratio(self.joins["joins_referral"], ever),
             "k_factor_30d": _ratio(win[:, 0].sum(), win[:, 1].mean()),
-            "referral_share": _ratio(int((is_member & (st.source == REFERRAL)).sum()), members),
-            "contributor_share": _ratio(kols + actives, members),
+            "referral_share": _ratio(c["referral_members"], members),
+            "contributor_share": _ratio(c["kols"] + c["actives"], members),
             "self_org_share": _ratio(win[:, 3].sum(), acts),
-            "commitment_share": _ratio(
-                int((is_member & (st.intimacy >= self.commit_threshold)).sum()), members
-            ),
+            "commitment_share": _ratio(c["committed"], members),
             "top20_referral_share": top_share(st),
-            "kol_audience": float((st.influence[is_kol] * degree).sum()),
+            "kol_audience": audience,
             "kol_reach": counts.kol_invites,
-            "kol_referrals": int(st.kol_referrals.sum()),
-            "paying_members": int((is_member & st.paying).sum()),
+            "kol_referrals": c["kol_referrals"],
+            "paying_members": c["paying_members"],
             "revenue": self.revenue,
             "cost": self.cost,
             "croi": _ratio(self.revenue - self.cost, self.cost),
             "cost_per_retained_member": _ratio(self.cost, members),
         }
-        for name, flag in FUNNEL_STAGES:
-            row[f"funnel_{name}"] = int(((st.funnel & flag) != 0).sum())
+        for name, _ in FUNNEL_STAGES:
+            row[f"funnel_{name}"] = c[f"funnel_{name}"]
         row["posts"] = counts.posts
         row["operator_activities"] = counts.operator_activities
         row["member_activities"] = counts.member_activities

@@ -124,11 +124,15 @@ class GrowthModel(mesa.Model):
         self._run_day = ENGINES[engine]
         sc = self.scenario
         self.seed = sc.seed
-        self.steps = sc.steps
+        self.horizon = sc.steps  # (Mesa's own self.steps counts the steps taken)
         self.day = 0
 
         self.graph: Graph = graph if graph is not None else build_graph(sc.population, sc.seed)
         n = self.graph.n
+        if n != sc.population.size:  # edge lists and given graphs set the size
+            sc = self.scenario = sc.model_copy(
+                update={"population": sc.population.model_copy(update={"size": n})}
+            )
         if sc.seeding.count + sc.mass_pull.count > n:
             raise ScenarioError(
                 f"seeding.count + mass_pull.count = {sc.seeding.count + sc.mass_pull.count}: "
@@ -250,7 +254,7 @@ class GrowthModel(mesa.Model):
         self._contacts.clear()
         counts = self._run_day(self)
         self._record(counts)
-        if self.day >= self.steps:
+        if self.day >= self.horizon:
             self.running = False
 
     def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
@@ -260,7 +264,7 @@ class GrowthModel(mesa.Model):
             steps: days to run; None runs until ``scenario.steps``.
             progress: optional callback called with the day after each step.
         """
-        todo = self.steps - self.day if steps is None else steps
+        todo = self.horizon - self.day if steps is None else steps
         for _ in range(todo):
             self.step()
             if progress is not None:

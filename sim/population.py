@@ -2,11 +2,13 @@
 
 Every graph is undirected and stored in compressed sparse row form with both directions
 of each edge, neighbours sorted ascending, no self-loops and no duplicate edges. Every
-random choice is a function of the scenario seed: networkx generators get
-``derive_seed(seed, Phase.GRAPH)``; draws made here use ``u_array(seed, 0, Phase.GRAPH, ...)``.
+random choice is a function of the scenario seed. Barabási–Albert, Watts–Strogatz and
+circles graphs are built at every size by the Numba kernels of :mod:`sim.generators`
+(networkx's semantics, draws ``u(seed, 0, Phase.GRAPH, ...)``), straight into CSR arrays;
+only powerlaw_cluster still goes through networkx, seeded with
+``derive_seed(seed, Phase.GRAPH)``.
 
-Builders are looked up by graph kind in :data:`BUILDERS`; an array-native (e.g. Numba)
-builder for large populations can replace an entry without touching the rest.
+Builders are looked up by graph kind in :data:`BUILDERS`.
 
 Example:
     >>> from sim.config import Population, BarabasiAlbert
@@ -30,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import betaincinv, ndtr, ndtri
 
-from sim import config
+from sim import config, generators
 from sim.errors import DataError, ScenarioError
 from sim.rng import Phase, derive_seed, u_array
 
@@ -125,25 +127,35 @@ def from_edges(n: int, src, dst, weights=None, *, notes: tuple[str, ...] = (), *
     Raises:
         ValueError: an id is outside ``[0, n)`` or the arrays differ in length.
     """
-    src = np.asarray(src, dtype=np.int64).ravel()
-    dst = np.asarray(dst, dtype=np.int64).ravel()
+    src, dst = np.asarray(src).ravel(), np.asarray(dst).ravel()
+    if src.dtype.kind != "i" or dst.dtype.kind != "i":  # lists, unsigned or float ids
+        src, dst = src.astype(np.int64), dst.astype(np.int64)
     if src.shape != dst.shape or (weights is not None and np.shape(weights) != src.shape):
         raise ValueError("src, dst (and weights) must have the same length")
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):
         raise ValueError(f"edge ids must lie in [0, {n})")
+    notes = tuple(notes)
+    if weights is None:  # Numba counting sort: O(E + n), about 8E + 8n bytes beyond the input
+        indptr, indices, loops, dups = generators.csr_from_edges(n, src, dst)
+        return Graph(n, indptr, indices, None, notes=notes + _drop_notes(loops, dups), **extra)
     keep = src != dst
     loops = int(src.size - keep.sum())
     src, dst = src[keep], dst[keep]
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
     key, first = np.unique(hi * np.int64(n) + lo, return_index=True)  # first occurrence kept
     dups = int(lo.size - key.size)
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep][first]
-    notes = tuple(notes)
+    w = np.asarray(weights, dtype=np.float64)[keep][first]
+    notes += _drop_notes(loops, dups)
+    return _lower_to_csr(n, hi[first], lo[first], w, notes=notes, **extra)
+
+
+def _drop_notes(loops: int, dups: int) -> tuple[str, ...]:
+    notes = ()
     if loops:
         notes += (f"dropped {loops} self-loop{'s' * (loops != 1)}",)
     if dups:
         notes += (f"dropped {dups} duplicate edge{'s' * (dups != 1)}",)
-    return _lower_to_csr(n, hi[first], lo[first], w, notes=notes, **extra)
+    return notes
 
 
 # --- random graphs -------------------------------------------------------------------
@@ -151,6 +163,9 @@ def from_edges(n: int, src, dst, weights=None, *, notes: tuple[str, ...] = (), *
 
 def _bernoulli_positions(total: int, p: float, seed: int, stream: int) -> np.ndarray:
     """Sorted int64 positions in ``[0, total)``, each present independently with prob ``p``.
+
+    The NumPy reference of the circles kernel in :mod:`sim.generators` (which walks the
+    same positions one at a time); tests hold the two together.
 
     Geometric skipping: gaps between kept positions are Geometric(p), drawn by inverse CDF
     from ``u_array(seed, 0, Phase.GRAPH, stream, counter)``. Cost is linear in the output.
@@ -179,6 +194,8 @@ def _bernoulli_positions(total: int, p: float, seed: int, stream: int) -> np.nda
 
 def _tri_decode(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pair index ``t = j(j-1)/2 + i`` (``0 <= i < j``) back to ``(i, j)``, int64 arrays.
+
+    NumPy reference of ``sim.generators._tri_pair``.
 
     Ascending ``t`` gives pairs sorted by ``(j, i)``.
     """
@@ -215,28 +232,32 @@ def _circle_sizes(g: config.Circles, n: int) -> np.ndarray:
 def _build_circles(pop: config.Population, seed: int, base_dir: Path | None) -> Graph:
     """Stochastic block model; persons of circle ``c`` are a contiguous id range."""
     g, n = pop.graph, pop.size
-    sizes = _circle_sizes(g, n)
-    circle = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
-    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    pair_off = np.concatenate([[0], np.cumsum(sizes * (sizes - 1) // 2)])
-    x = _bernoulli_positions(int(pair_off[-1]), g.p_in, seed, 1)  # within-circle pairs
-    per = np.diff(np.searchsorted(x, pair_off))
-    lo, hi = _tri_decode(x - np.repeat(pair_off[:-1], per))
-    off = np.repeat(start, per)
-    lo += off
-    hi += off  # sorted by (hi, lo): circles are contiguous id ranges
-    if sizes.size > 1 and g.p_out > 0:  # all pairs at p_out, same-circle ones discarded
-        lo_o, hi_o = _tri_decode(_bernoulli_positions(n * (n - 1) // 2, g.p_out, seed, 2))
-        diff = circle[lo_o] != circle[hi_o]
-        lo_o, hi_o = lo_o[diff], hi_o[diff]
-        at = np.searchsorted(hi * np.int64(n) + lo, hi_o * np.int64(n) + lo_o)
-        at += np.arange(at.size)  # merge two sorted sequences
-        mine = np.ones(lo.size + at.size, bool)
-        mine[at] = False
-        lo_m, hi_m = np.empty(mine.size, np.int64), np.empty(mine.size, np.int64)
-        lo_m[mine], hi_m[mine], lo_m[at], hi_m[at] = lo, hi, lo_o, hi_o
-        lo, hi = lo_m, hi_m
-    return _lower_to_csr(n, hi, lo, circle=circle)
+    indptr, indices, circle = generators.circles_csr(_circle_sizes(g, n), g.p_in, g.p_out, seed)
+    return Graph(n, indptr, indices, None, circle=circle)
+
+
+def _check_size(name: str, value: int, n: int) -> None:
+    if value >= n:
+        raise ScenarioError(
+            f"population.graph.{name} ({value}) must be smaller than population.size ({n})"
+        )
+
+
+def _build_barabasi_albert(pop: config.Population, seed: int, base_dir: Path | None) -> Graph:
+    """Barabási–Albert (networkx's variant) by :func:`sim.generators.barabasi_albert_csr`."""
+    _check_size("m", pop.graph.m, pop.size)
+    indptr, indices = generators.barabasi_albert_csr(pop.size, pop.graph.m, seed)
+    return Graph(pop.size, indptr, indices, None)
+
+
+def _build_watts_strogatz(pop: config.Population, seed: int, base_dir: Path | None) -> Graph:
+    """Watts–Strogatz (networkx's semantics) by :func:`sim.generators.watts_strogatz_csr`."""
+    g = pop.graph
+    _check_size("k", g.k, pop.size)
+    if g.k % 2:
+        raise ScenarioError(f"population.graph.k must be even, got {g.k}")
+    indptr, indices = generators.watts_strogatz_csr(pop.size, g.k, g.p, seed)
+    return Graph(pop.size, indptr, indices, None)
 
 
 _NX = {
@@ -247,13 +268,14 @@ _NX = {
 
 
 def _build_nx(pop: config.Population, seed: int, base_dir: Path | None) -> Graph:
-    """Barabási–Albert, Watts–Strogatz, Holme–Kim via networkx, converted by edge arrays."""
+    """A networkx generator, converted by edge arrays: Holme–Kim (powerlaw_cluster).
+
+    The networkx twins of the Barabási–Albert and Watts–Strogatz builders stay in
+    ``_NX`` so that tests can compare the two in distribution.
+    """
     g, n = pop.graph, pop.size
     name, value = ("k", g.k) if g.kind == "watts_strogatz" else ("m", g.m)
-    if value >= n:
-        raise ScenarioError(
-            f"population.graph.{name} ({value}) must be smaller than population.size ({n})"
-        )
+    _check_size(name, value, n)
     if name == "k" and value % 2:
         raise ScenarioError(f"population.graph.k must be even, got {value}")
     G = _NX[g.kind](g, n, derive_seed(seed, Phase.GRAPH))
@@ -291,8 +313,8 @@ def _build_edgelist(pop: config.Population, seed: int, base_dir: Path | None) ->
 
 Builder = Callable[[config.Population, int, "Path | None"], Graph]
 BUILDERS: dict[str, Builder] = {
-    "barabasi_albert": _build_nx,
-    "watts_strogatz": _build_nx,
+    "barabasi_albert": _build_barabasi_albert,
+    "watts_strogatz": _build_watts_strogatz,
     "powerlaw_cluster": _build_nx,
     "circles": _build_circles,
     "complete": _build_complete,

@@ -136,3 +136,11 @@ def test_numba_engine_creates_no_person_objects():
     assert len(m.agents) == 0  # no per-person Python objects in the step loop
     kols = m.kols()  # views are created lazily, on request
     assert len(m.agents) == len(kols) == m.today["kols"]
+
+
+def test_run_stops_at_the_horizon_and_mesa_counts_steps():
+    m = GrowthModel("fish_pond", rng=3, **SMALL)
+    m.run()
+    assert m.day == 60 and m.steps == 60 and not m.running  # Mesa's own step counter agrees
+    m.run()  # nothing left to do
+    assert m.day == 60
