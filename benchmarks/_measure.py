@@ -45,8 +45,13 @@ def machine() -> dict:
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
     return {
         "cpu": cpu_model(),
+        "mem_gib": round(mem, 1),
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "loadavg": tuple(round(x, 2) for x in load),

@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,7 @@ SEMANTICS = {
     "eon_T": f"infectious exactly 1 step, p=T={T_EDGE:.3f} (matched transmissibility)",
 }
 SNAP_DAYS = (5, 10, 20, 30, 40, 50)
+MODULES = {"mesa": "mesa", "ndlib": "ndlib", "eon": "EoN", "eon_T": "EoN"}  # skipped if absent
 
 
 # ======================================================================================
@@ -134,7 +136,7 @@ def _nx_degrees(G, n) -> np.ndarray:
 
 
 def _series(t, s, i, r) -> dict:
-    return {"t": list(map(int, t)), "S": list(map(int, s)), "I": list(map(int, i)), "R": list(map(int, r))}
+    return {k: list(map(int, v)) for k, v in (("t", t), ("S", s), ("I", i), ("R", r))}
 
 
 def _time_runs(once, repeats):
@@ -355,7 +357,9 @@ def worker_ndlib(data: Path, repeats: int) -> dict:
         setup_s=setup, run_s=run, rss_base_mb=base, rss_peak_mb=peak, days=len(its) - 1,
         edge_visits=edge_visits(_nx_degrees(G, n), a, r, len(its) - 1),
         visits_how="from iteration status deltas",
-        series=_series([it["iteration"] for it in its], [c[0] for c in cnt], [c[1] for c in cnt], [c[2] for c in cnt]),
+        series=_series(
+            [it["iteration"] for it in its], *([c[k] for c in cnt] for k in (0, 1, 2))
+        ),
         fingerprint=_nx_fingerprint(G),
     )
 
@@ -440,7 +444,8 @@ def run_worker(args) -> None:
 
 
 def _spawn(tool: str, data: Path, repeats: int, env=None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data), "--repeats", str(repeats)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--data", str(data),
+           "--repeats", str(repeats)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -464,7 +469,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10,000 persons, 20 days (CI smoke)")
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list from {','.join(TOOLS)}")
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per tool (default: per tool)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed runs per tool (default: 5 fishpond, 1 mesa, 3 others)")
     ap.add_argument("--save", default=None, help="also write the raw results as JSON here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -479,6 +485,10 @@ def main(argv=None) -> int:
         ap.error(f"unknown tools: {', '.join(sorted(bad))}")
     if "fishpond" not in tools:
         tools.insert(0, "fishpond")  # the reference of every ratio
+    missing = {t: MODULES[t] for t in tools if MODULES.get(t) and not find_spec(MODULES[t])}
+    for t, mod in missing.items():
+        print(f"skipping {t}: {mod} is not installed (pip install -e '.[bench]')", file=sys.stderr)
+    tools = [t for t in tools if t not in missing]
     n, days = (10_000, 20) if args.quick else (100_000, 50)
     command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.executable), *sys.argv])
     mach = machine()
@@ -498,7 +508,8 @@ def main(argv=None) -> int:
               file=sys.stderr, flush=True)
 
         res = {}
-        env = {**os.environ, "NUMBA_CACHE_DIR": str(data / "numba-cache")}  # empty: a true cold compile
+        # an empty Numba cache folder: the first fishpond worker measures a true cold compile
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(data / "numba-cache")}
         res["fishpond_cold"] = _spawn("fishpond_cold", data, 0, env)
         np.save(data / "seeds.npy", np.array(res["fishpond_cold"]["seeds"], np.int64))
         for tool in tools:
@@ -512,7 +523,8 @@ def main(argv=None) -> int:
     report = format_report(res, tools, n, days, fp, len(e), mach, command, started)
     print(report)
     if args.save:
-        Path(args.save).write_text(json.dumps({"results": res, "machine": mach, "command": command}, indent=1))
+        raw = {"results": res, "machine": mach, "command": command}
+        Path(args.save).write_text(json.dumps(raw, indent=1))
     return 0
 
 
@@ -523,6 +535,7 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
     L.append(f"date: {started:%Y-%m-%d %H:%M %Z}")
     L.append(
         f"machine: {mach['cpu']}, {mach['cores']} cores ({mach['usable_cores']} usable), "
+        f"{mach['mem_gib']:.0f} GiB RAM, "
         f"load average at start {mach['loadavg'][0]}; Python {mach['python']}; {mach['platform']}"
     )
     L.append("versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()))
@@ -549,6 +562,8 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
         s = r["series"]
         final = s["I"][-1] + s["R"][-1]
         ratio = "1" if tool == "fishpond" else f"{tot / ref_total:,.1f}x"
+        if tool.startswith("eon"):
+            ratio += " †"
         L.append("| " + " | ".join([
             LABELS[tool], str(len(totals)), str(r["days"]),
             f"{statistics.median(r['setup_s']):.3f}", f"{statistics.median(r['run_s']):.3f}",
@@ -556,6 +571,9 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
             _fmt_rate(r["edge_visits"] / tot), f"{r['rss_base_mb']:.0f}", f"{r['rss_peak_mb']:.0f}",
             f"{r['rss_peak_mb'] - r['rss_base_mb']:.0f}", f"{final:,}", ratio,
         ]) + " |")
+    if any(t.startswith("eon") for t in tools):
+        L.append("† a different epidemic (EoN's discrete SIR has no recovery probability: "
+                 "infectious for exactly one step), so this time ratio is not like for like.")
     L.append("")
     cold = res["fishpond_cold"]
     L.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
+    facts.add_argument("--size", type=int, default=100_000, help="persons per population (default 100000)")
+    facts.add_argument("--replicates", type=int, default=20, help="replicates per scenario (default 20)")
+    facts.add_argument("--seed", type=int, default=0, help="first replicate seed (default 0)")
+    facts.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
+    facts.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("bench", help="run the quick versions of the benchmarks in benchmarks/")
+    bench.add_argument("--full", action="store_true", help="full sizes instead of the quick versions")
+
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", help="scenario YAML file, or a shipped name")
     val.add_argument(
@@ -60,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "facts":
+            return _facts(args)
+        if args.command == "bench":
+            return _bench(args)
         return _validate(args)
     except FishpondError as err:
         print(f"fishpond: error: {err}", file=sys.stderr)
@@ -88,6 +103,37 @@ def _validate(args) -> int:
     print(f"# {path}: valid", file=sys.stderr)
     print(scenario_to_yaml(sc), end="")
     return 0
+
+
+def _facts(args) -> int:
+    from tqdm import tqdm
+
+    from .facts import measure_facts
+
+    for name, value, low in (("--size", args.size, 1000), ("--replicates", args.replicates, 1),
+                             ("--workers", args.workers, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    bar = tqdm(total=args.replicates, desc="replicates", disable=True if args.quiet else None)
+    report = measure_facts(
+        size=args.size, replicates=args.replicates, root_seed=args.seed, workers=args.workers,
+        progress=lambda done: bar.update(done - bar.n),
+    )
+    bar.close()
+    print(report.table())
+    return 0 if report.all_passed else 1
+
+
+def _bench(args) -> int:
+    import subprocess
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    if not (folder / "__main__.py").is_file():
+        raise FishpondError(
+            f"benchmarks not found in {folder}: 'fishpond bench' needs a source checkout (pip install -e .)"
+        )
+    cmd = [sys.executable, str(folder)] + ([] if args.full else ["--quick"])
+    return subprocess.call(cmd, cwd=folder.parent)
 
 
 def _check_out(out: Path, overwrite: bool) -> None:

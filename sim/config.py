@@ -120,7 +120,7 @@ class Fit(Strict):
 class Population(Strict):
     """The persons and their social graph."""
 
-    size: int = Field(20_000, ge=2, le=2_000_000_000, description="number of persons N")
+    size: int = Field(100_000, ge=2, le=2_000_000_000, description="number of persons N")
     graph: Graph = Field(default_factory=BarabasiAlbert)
     fit: Fit = Field(default_factory=Fit)
 
@@ -256,8 +256,8 @@ class Rules(Strict):
     organic_rate: Prob = Field(2.0e-6, description="daily organic join probability (times fit)")
     join_intimacy: JoinIntimacy = Field(default_factory=JoinIntimacy)
     interact_gain: Prob = Field(0.02, description="max daily intimacy gain from member neighbours")
-    interact_half: float = Field(3.0, gt=0.0, le=1e6, description="member neighbours giving half the gain")
-    active_threshold: Prob = Field(0.5, description="intimacy at which a lurker becomes active")
+    interact_half: float = Field(0.5, gt=0.0, le=1e6, description="member neighbours giving half the gain")
+    active_threshold: Prob = Field(0.6, description="intimacy at which a lurker becomes active")
     hysteresis: Prob = Field(0.1, description="actives fall back below active_threshold - hysteresis")
     trough_days: int = Field(30, ge=0, le=100_000, description="length of a new KOL's trough")
     trough_dropout: Prob = Field(0.03, description="daily give-up probability in the trough without referrals")
@@ -265,7 +265,7 @@ class Rules(Strict):
     churn_base: Prob = Field(0.03, description="daily churn hazard at intimacy 0 and fit 1")
     churn_protect: float = Field(3.0, ge=0.0, le=1000.0, description="exponent of (1 - intimacy) in the hazard")
     misfit_penalty: NonNeg = Field(1.0, le=1000, description="extra hazard for misfit: x (1 + penalty (1 - fit))")
-    commit_threshold: Prob = Field(0.7, description="intimacy counted as committed (crowdfund test)")
+    commit_threshold: Prob = Field(0.75, description="intimacy counted as committed (crowdfund test)")
 
 
 class Economics(Strict):
