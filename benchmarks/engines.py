@@ -4,7 +4,7 @@ Both engines run the same 20,000-person fish pond with the same seed for the sam
 by side in one process (the numba kernels are compiled before timing), and must end in the
 same state. Prints days per second of each and the ratio.
 
-    python benchmarks/engines.py            # 20,000 persons, 60 days
+    python benchmarks/engines.py            # 20,000 persons, 365 days (the agents take minutes)
     python benchmarks/engines.py --quick    # 5,000 persons, 20 days
 """
 
@@ -21,7 +21,7 @@ from sim import GrowthModel
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=20_000)
-    ap.add_argument("--days", type=int, default=60)
+    ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--quick", action="store_true", help="5,000 persons, 20 days")
     args = ap.parse_args(argv)
     size, days = (5_000, 20) if args.quick else (args.size, args.days)

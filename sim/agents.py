@@ -19,7 +19,7 @@ import numpy as np
 
 from . import rules
 from .params import DayCounts
-from .rng import Phase, stream_key, u_key
+from .rng import Phase, u_key
 from .state import (
     ACTIVE,
     ADS,

@@ -66,7 +66,6 @@ class FactsReport:
 def _one_replicate(job: tuple[int, int, int | None, dict]) -> list[dict]:
     """Run every fact scenario for one seed on one shared population; rows of results."""
     from .model import GrowthModel
-    from .population import build_graph
 
     seed, size, steps, extra = job
     rows, graph = [], None

@@ -26,15 +26,12 @@ from numba import njit
 from .params import DayCounts
 from .state import (
     ACTIVE,
-    ADS,
     CHURNED,
     FUNNEL_STAGES,
     KOL,
     LURKER,
     MASS_PULL,
-    MEMBER,
     NON_USER,
-    ORGANIC,
     REFERRAL,
     SEED,
     PopulationState,

@@ -111,7 +111,7 @@ def test_malformed_edge_list_is_a_clear_error(tmp_path, capsys):
     edges = tmp_path / "edges.txt"
     edges.write_text("0 1\n1 2\n2\n")
     sc = tmp_path / "net.yaml"
-    sc.write_text(f"name: net\npopulation:\n  graph: {{kind: edgelist, path: edges.txt}}\nseeding: {{count: 1}}\n")
+    sc.write_text("name: net\npopulation:\n  graph: {kind: edgelist, path: edges.txt}\nseeding: {count: 1}\n")
     code, _, err = run_cli(capsys, "run", str(sc), "--out", str(tmp_path / "o"), "--quiet")
     assert code == 2 and "edges.txt:3" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -70,7 +69,8 @@ def test_common_task_boosts_kol_invitations_and_intimacy_only_during_the_task():
     kol = m.person(0)
     assert [rules.task_active(d, 2, 3) for d in range(1, 7)] == [False, False, True, True, True, False]
     assert kol.invitation_probability(3) == pytest.approx(2 * kol.invitation_probability(1))
-    m.step(); m.step()
+    m.step()
+    m.step()
     assert m.state.intimacy[0] == 0.5
     m.step()
     assert m.state.intimacy[0] == pytest.approx(0.5 + 0.1 * 0.5)
@@ -204,7 +204,8 @@ def test_organic_joins_and_ads():
     ads.step()
     assert ads.today["joins_ads"] == 2 and (ads.state.source == ADS).sum() == 2
     assert ads.today["cost"] == pytest.approx(40.0)
-    ads.step(); ads.step()
+    ads.step()
+    ads.step()
     assert (ads.state.status == MEMBER).sum() == 5  # only 1 left for day 3
 
 

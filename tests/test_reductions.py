@@ -27,7 +27,7 @@ def test_pure_sir_matches_an_independent_discrete_sir_in_distribution():
     beta, gamma = sc.rules.invite_rate, sc.rules.churn_base
     gen = np.random.default_rng(12345)
     ref = []
-    for r in range(SIR_REPLICATES):
+    for _ in range(SIR_REPLICATES):
         initial = gen.choice(graph.n, size=sc.seeding.count, replace=False)
         ref.append(int(discrete_sir(graph.indptr, graph.indices, initial, beta, gamma, sc.steps, gen)[-1]))
     ours, ref = np.array(ours), np.array(ref)
