@@ -173,14 +173,15 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
     b30, tb30 = s("paid_ads", "members_day30")
     ac, tac = s("fish_pond", "cost_per_retained_member")
     bc, tbc = s("paid_ads", "cost_per_retained_member")
-    _, tspa = s("fish_pond", "cost")
-    _, tspb = s("paid_ads", "cost")
+    spa, tspa = s("fish_pond", "cost")
+    spb, tspb = s("paid_ads", "cost")
+    equal_spend = abs(spb / spa - 1) <= 0.10 if spa else False
     facts.append(Fact(
-        6, "Ads buy speed, not loyalty: equal spend grows faster in month one, ends costlier per member",
+        6, "Ads buy speed, not loyalty: equal spend (within 10%) grows faster in month one, ends costlier per member",
         f"members on day 30: ads {tb30} vs fish pond {ta30}\n"
         f"cost per retained member: ads {tbc} vs fish pond {tac}\n"
-        f"total spend: ads {tspb} vs fish pond {tspa}",
-        bool(b30 > a30 and bc > ac),
+        f"total spend: ads {tspb} vs fish pond {tspa} ({'equal' if equal_spend else 'NOT equal'} within 10%)",
+        bool(b30 > a30 and bc > ac and equal_spend),
     ))
     return facts
 

@@ -179,9 +179,11 @@ def _role_mult(P, role):
     return P.mult_lurker
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _neighbours(P, day, i, indptr, indices, buf):
-    """Fill ``buf`` with person i's neighbours today; returns (array, first CSR slot)."""
+    """Person i's neighbours today as ``(array, lo, hi)``: they are ``array[lo:hi]``, and
+    ``e - lo`` is the slot of entry ``e`` (its CSR position is ``e`` for graphs). No view is
+    allocated: this runs for every member in every phase."""
     if P.contacts > 0:
         key = stream_key_nb(P.seed, day, P_CONTACTS)
         m = 0
@@ -190,9 +192,8 @@ def _neighbours(P, day, i, indptr, indices, buf):
             if j != i:
                 buf[m] = j  # graphs this size have int32 indices, well below 2**31
                 m += 1
-        return buf[:m], 0
-    lo = indptr[i]
-    return indices[lo : indptr[i + 1]], lo
+        return buf, 0, m
+    return indices, indptr[i], indptr[i + 1]
 
 
 @njit(cache=True)
@@ -250,8 +251,9 @@ def day_kernel(
         if not (u_key_nb(key, o, 0) < clip01(P.self_org_rate * intimacy[o])):
             continue
         n_org += 1
-        nb, _ = _neighbours(P, day, o, indptr, indices, cbuf)
-        for j in nb:
+        nb, lo, hi = _neighbours(P, day, o, indptr, indices, cbuf)
+        for e in range(lo, hi):
+            j = nb[e]
             if status[j] == MEMBER and j != o:
                 if u_key_nb(akey, j, o) < attend_probability(P.attend_base, P.attend_slope, intimacy[j]):
                     if attended[j] == 0:
@@ -292,10 +294,10 @@ def day_kernel(
     if P.interact_gain > 0.0:
         for t in range(nm):
             i = members[t]
-            nb, _ = _neighbours(P, day, i, indptr, indices, cbuf)
+            nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
             m = 0
-            for j in nb:
-                if status[j] == MEMBER:
+            for e in range(lo, hi):
+                if status[nb[e]] == MEMBER:
                     m += 1
             attended[i] = m
         for t in range(nm):
@@ -312,17 +314,18 @@ def day_kernel(
         i = members[t]
         boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
         q = invite_probability(P.invite_rate, _role_mult(P, role[i]), influence[i], intimacy[i], boost)
-        nb, first = _neighbours(P, day, i, indptr, indices, cbuf)
+        nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
         sent = 0
-        for slot in range(len(nb)):
-            j = nb[slot]
+        for e in range(lo, hi):
+            j = nb[e]
+            slot = e - lo
             st = status[j]
             if st == MEMBER:
                 continue
             funnel[j] |= F_REACHED
             prob = q if st == NON_USER else q * P.rejoin_factor
             if P.weighted:
-                prob = prob * weights[first + slot]
+                prob = prob * weights[e]
             if prob > 0.0 and u_key_nb(ikey, i, slot) < prob:
                 sent += 1
                 funnel[j] |= F_INVITED
