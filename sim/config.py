@@ -255,7 +255,7 @@ class Rules(Strict):
     fatigue: Prob = Field(0.15, description="relative drop of conversion per failed invitation received")
     organic_rate: Prob = Field(2.0e-6, description="daily organic join probability (times fit)")
     join_intimacy: JoinIntimacy = Field(default_factory=JoinIntimacy)
-    interact_gain: Prob = Field(0.02, description="max daily intimacy gain from member neighbours")
+    interact_gain: Prob = Field(0.01, description="max daily intimacy gain from member neighbours")
     interact_half: float = Field(0.5, gt=0.0, le=1e6, description="member neighbours giving half the gain")
     active_threshold: Prob = Field(0.6, description="intimacy at which a lurker becomes active")
     hysteresis: Prob = Field(0.1, description="actives fall back below active_threshold - hysteresis")

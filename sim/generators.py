@@ -1,23 +1,27 @@
 """Array-native random graphs (MODEL.md §5): Numba kernels that write CSR arrays directly.
 
-networkx holds a graph as dicts of dicts, about 1 KB per edge, so it cannot build the
-10⁷–10⁸-person populations of the large runs. The generators here follow networkx's
-semantics (same initial graph, same attachment and rewiring rules) but draw every random
-number from :mod:`sim.rng`, keyed by ``key = stream_key(seed, 0, Phase.GRAPH)``, and write
-the undirected graph straight into CSR form: both directions stored, rows sorted
-ascending, no self-loops, no duplicate edges. For the same seed the arrays are identical
-on every machine; they differ from networkx's graphs edge by edge but match them in
-distribution (tests/test_generators.py compares the two).
+networkx holds a graph as dicts of dicts, hundreds of bytes per edge, so it cannot build
+the 10⁷–10⁸-person populations of the large runs. The Barabási–Albert and Watts–Strogatz
+generators here follow networkx's semantics (same initial graph, same attachment and
+rewiring rules); the circles generator walks the same positions as the NumPy reference
+``sim.population._bernoulli_positions``. Every random number comes from :mod:`sim.rng`,
+keyed by ``key = stream_key(seed, 0, Phase.GRAPH)``, and the undirected graph goes straight
+into CSR form: both directions stored, rows sorted ascending, no self-loops, no duplicate
+edges. For the same seed the arrays are identical on every machine; they differ from
+networkx's graphs edge by edge but match them in distribution (tests/test_generators.py).
 
-Memory (``E`` edges, ``n`` persons, int32 ids): the final CSR takes ``8E + 8n`` bytes; the
-builders peak at about ``12E + 8n`` (Barabási–Albert, Watts–Strogatz) and
-``16E + 8n`` (:func:`csr_from_edges`, with its input).
+Memory (``E`` edges, ``n`` persons, int32 ids): the final CSR takes ``8E + 8n`` bytes. The
+builders peak at about ``12E + 8n`` (Barabási–Albert, Watts–Strogatz: one id per edge
+while growing), ``8E + 12n`` (circles: no edge list, the positions are drawn twice) and
+``8E + 8n`` beyond their input (:func:`csr_from_edges`).
 
 Draws:
     * Barabási–Albert: attempt ``a`` (0, 1, ...) of newcomer ``v`` is ``u_key(key, v, a)``.
     * Watts–Strogatz: for ring edge ``(u, u + j)``, ``j = 1..k/2``, the rewiring coin is
       ``u_key(key, u, j << 32)`` and the ``a``-th candidate target (``a >= 1``) is
       ``u_key(key, u, (j << 32) + a)``.
+    * circles: the gap before the ``c``-th linked pair is drawn from ``u_key(key, 1, c)``
+      (within circles) or ``u_key(key, 2, c)`` (between).
 
 Example:
     >>> indptr, indices = barabasi_albert_csr(100, 2, seed=1)
@@ -156,7 +160,8 @@ def barabasi_albert_csr(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarr
     ``v = m+1..n-1`` links to ``m`` distinct earlier persons, each chosen with
     probability proportional to degree (by drawing from the list of edge endpoints and
     redrawing a person already chosen). This is ``networkx.barabasi_albert_graph(n, m)``:
-    ``m (n - m)`` edges, minimum degree ``m``.
+    ``m (n - m)`` edges; every newcomer has degree >= ``m`` (a star leaf never chosen
+    keeps degree 1, as in networkx).
 
     Args:
         n: number of persons, ``n > m``.
@@ -172,8 +177,8 @@ def barabasi_albert_csr(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
     Example:
         >>> indptr, indices = barabasi_albert_csr(10, 3, seed=7)
-        >>> int(np.diff(indptr).min()), indices.size // 2
-        (3, 21)
+        >>> indices.size // 2, int(np.diff(indptr)[3 + 1 :].min())  # newcomers: degree >= m
+        (21, 3)
     """
     if not 1 <= m < n:
         raise ValueError(f"Barabási–Albert needs 1 <= m < n, got m = {m}, n = {n}")
