@@ -63,6 +63,13 @@ class FactsReport:
         return "\n".join(lines)
 
 
+def single_threaded() -> None:
+    """Worker initialiser: one Numba thread per process (processes already use every core)."""
+    import numba
+
+    numba.set_num_threads(1)
+
+
 def _one_replicate(job: tuple[int, int, int | None, dict]) -> list[dict]:
     """Run every fact scenario for one seed on one shared population; rows of results."""
     from .model import GrowthModel
@@ -213,7 +220,10 @@ def measure_facts(
             if progress:
                 progress(done)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=single_threaded,
+        ) as pool:
             for done, result in enumerate(pool.map(_one_replicate, jobs), 1):
                 rows.extend(result)
                 if progress:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .params import DayCounts
 from .rng import Phase, stream_key_nb, u_key_nb
@@ -356,13 +356,11 @@ def day_kernel(
             joiners[nj] = j
             nj += 1
     if P.organic_rate > 0.0:
-        key = stream_key_nb(seed, day, P_ORGANIC)
-        for j in range(n):
-            if status[j] == NON_USER and joining[j] == 0:
-                if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
-                    joining[j] = ORGANIC
-                    joiners[nj] = j
-                    nj += 1
+        _organic(P, day, status, fit, joining)  # parallel: each person decides alone
+        for j in range(n):  # gathered in index order, as the serial loop would
+            if joining[j] == ORGANIC:
+                joiners[nj] = j
+                nj += 1
     wanted = events_on_day(day, P.ads_budget, P.ads_cost_per_join)
     if wanted > 0:
         pkey = stream_key_nb(seed, day, P_ADS_PICK)
@@ -426,12 +424,55 @@ def day_kernel(
         inbox_from[j] = -1
         inbox_key[j] = 0.0
 
-    # ---- 5. Roles ---------------------------------------------------------------------
-    tkey = stream_key_nb(seed, day, P_TROUGH)
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    # ---- 5.-7. Roles, decay and churn, paying: each person's own row only --------------
+    dropouts, churns = _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day,
+                                        kol_since, kol_referrals, funnel)
+    counts[11] = dropouts
+    counts[12] = churns
+    revenue = 0.0  # summed in index order, whatever the thread count
+    daily_fee = P.fee_per_year / 365.0
+    n_kols = 0
     for i in range(n):
         if status[i] != MEMBER:
             continue
+        if paying[i]:
+            revenue = revenue + daily_fee
+        revenue = revenue + P.purchase_rate * intimacy[i] * P.price
+        if role[i] == KOL:
+            n_kols += 1
+    counts[13] = n_kols
+    money[0] = revenue
+
+
+@njit(cache=True, parallel=True)
+def _organic(P, day, status, fit, joining):
+    """Phase 4, organic channel: mark non-users (not already joining) who join today."""
+    key = stream_key_nb(P.seed, day, P_ORGANIC)
+    for j in prange(P.n):
+        if status[j] == NON_USER and joining[j] == 0:
+            if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
+                joining[j] = ORGANIC
+
+
+@njit(cache=True, parallel=True)
+def _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
+                     kol_referrals, funnel):
+    """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for every member.
+
+    Each phase reads and writes only the person's own row, so running the three phases
+    person by person (in parallel) equals running them phase by phase. Returns the counts
+    of trough dropouts and churns.
+    """
+    tkey = stream_key_nb(P.seed, day, P_TROUGH)
+    ckey = stream_key_nb(P.seed, day, P_CHURN)
+    pkey = stream_key_nb(P.seed, day, P_PAY)
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    dropouts = 0
+    churns = 0
+    for i in prange(P.n):
+        if status[i] != MEMBER:
+            continue
+        # 5. roles
         r = role[i]
         if r == LURKER and intimacy[i] >= P.active_threshold:
             role[i] = ACTIVE
@@ -442,42 +483,23 @@ def day_kernel(
             if u_key_nb(tkey, i, 0) < drop:
                 role[i] = ACTIVE
                 kol_since[i] = -1
-                counts[11] += 1
-
-    # ---- 6. Decay and churn -----------------------------------------------------------
-    key = stream_key_nb(seed, day, P_CHURN)
-    for i in range(n):
-        if status[i] != MEMBER:
-            continue
+                dropouts += 1
+        # 6. decay and churn
         intimacy[i] = intimacy[i] * (1.0 - P.decay)
-        if join_day[i] >= day:
-            continue
-        h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
-        if u_key_nb(key, i, 0) < h:
-            status[i] = CHURNED
-            role[i] = NO_ROLE
-            paying[i] = False
-            kol_since[i] = -1
-            counts[12] += 1
-
-    # ---- 7. Monetise ------------------------------------------------------------------
-    key = stream_key_nb(seed, day, P_PAY)
-    revenue = 0.0
-    daily_fee = P.fee_per_year / 365.0
-    n_kols = 0
-    for i in range(n):
-        if status[i] != MEMBER:
-            continue
-        if not paying[i] and join_day[i] < day and u_key_nb(key, i, 0) < clip01(P.pay_rate * intimacy[i]):
+        if join_day[i] < day:
+            h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
+            if u_key_nb(ckey, i, 0) < h:
+                status[i] = CHURNED
+                role[i] = NO_ROLE
+                paying[i] = False
+                kol_since[i] = -1
+                churns += 1
+                continue
+        # 7. start paying
+        if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
             paying[i] = True
             funnel[i] |= F_PAYING
-        if paying[i]:
-            revenue = revenue + daily_fee
-        revenue = revenue + P.purchase_rate * intimacy[i] * P.price
-        if role[i] == KOL:
-            n_kols += 1
-    counts[13] = n_kols
-    money[0] = revenue
+    return dropouts, churns
 
 
 def cache_present() -> bool:

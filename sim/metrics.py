@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, prange
 
 from .params import DayCounts
 from .state import (
@@ -133,40 +133,57 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
     return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
 
 
-@njit(cache=True)
+CHUNKS = 64  # fixed work split: sums do not depend on the number of threads
+
+
+@njit(cache=True, parallel=True)
 def _census_nb(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
                degree, contacts, commit_threshold, out):
-    """One pass over the state: int64 ``out`` gets CENSUS counts; returns the KOL audience."""
-    out[:] = 0
-    audience = 0.0
-    for i in range(len(status)):
-        st = status[i]
-        if st == NON_USER:
-            out[5] += 1
-        elif st == CHURNED:
-            out[4] += 1
-        else:
-            out[0] += 1
-            r = role[i]
-            if r == KOL:
-                out[1] += 1
-                audience += influence[i] * (degree[i] if contacts == 0 else contacts)
-            elif r == ACTIVE:
-                out[2] += 1
-            elif r == LURKER:
-                out[3] += 1
-            if source[i] == REFERRAL:
-                out[6] += 1
-            if intimacy[i] >= commit_threshold:
-                out[7] += 1
-            if paying[i]:
-                out[8] += 1
-        out[9] += kol_referrals[i]
-        f = funnel[i]
-        for s in range(5):
-            if f & (1 << s):
-                out[10 + s] += 1
-    return audience
+    """One pass over the state: int64 ``out`` gets CENSUS counts; returns the KOL audience.
+
+    The persons are split into CHUNKS fixed ranges counted in parallel; the partial
+    audiences are added in chunk order, so the float result is the same for any thread count.
+    """
+    n = len(status)
+    part = np.zeros((CHUNKS, len(out)), np.int64)
+    aud = np.zeros(CHUNKS, np.float64)
+    size = (n + CHUNKS - 1) // CHUNKS
+    for c in prange(CHUNKS):
+        cnt = part[c]
+        audience = 0.0
+        for i in range(c * size, min(n, (c + 1) * size)):
+            st = status[i]
+            if st == NON_USER:
+                cnt[5] += 1
+            elif st == CHURNED:
+                cnt[4] += 1
+            else:
+                cnt[0] += 1
+                r = role[i]
+                if r == KOL:
+                    cnt[1] += 1
+                    audience += influence[i] * (degree[i] if contacts == 0 else contacts)
+                elif r == ACTIVE:
+                    cnt[2] += 1
+                elif r == LURKER:
+                    cnt[3] += 1
+                if source[i] == REFERRAL:
+                    cnt[6] += 1
+                if intimacy[i] >= commit_threshold:
+                    cnt[7] += 1
+                if paying[i]:
+                    cnt[8] += 1
+            cnt[9] += kol_referrals[i]
+            f = funnel[i]
+            for s in range(5):
+                if f & (1 << s):
+                    cnt[10 + s] += 1
+        aud[c] = audience
+    total = 0.0
+    for c in range(CHUNKS):
+        total += aud[c]
+    out[:] = part.sum(axis=0)
+    return total
 
 
 CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",

@@ -138,3 +138,20 @@ def test_random_small_scenarios_are_identical(x):
                   "churn_base": x["churn_base"], "decay": x["decay"], "organic_rate": x["organic_rate"]},
     })
     assert_identical(*twins(sc))
+
+
+def test_parallel_kernels_give_the_same_run_on_one_thread_and_on_all():
+    import numba
+
+    over = {"population": {"size": 3000}, "steps": 60, "rules": {"organic_rate": 0.001}}
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = GrowthModel("fish_pond", rng=5, engine="numba", **over)
+        one.run()
+    finally:
+        numba.set_num_threads(threads)
+    many = GrowthModel("fish_pond", rng=5, engine="numba", **over)
+    many.run()
+    assert_identical(one, many)
+    assert numba.config.NUMBA_NUM_THREADS >= 1
