@@ -140,13 +140,17 @@ def _series(t, s, i, r) -> dict:
 
 
 def _time_runs(once, repeats):
-    """Call ``once()`` -> (setup_s, run_s, result) ``repeats`` times; keep the last result."""
-    setup, run, result = [], [], None
+    """Call ``once()`` -> (setup Stopwatch, run Stopwatch, result) ``repeats`` times.
+
+    Returns the wall times of set-up and run, the CPU times of both together (lists), and
+    the last result."""
+    setup, run, cpu, result = [], [], [], None
     for _ in range(repeats):
         a, b, result = once()
-        setup.append(a)
-        run.append(b)
-    return setup, run, result
+        setup.append(a.s)
+        run.append(b.s)
+        cpu.append(a.cpu + b.cpu)
+    return {"setup_s": setup, "run_s": run, "cpu_s": cpu}, result
 
 
 # --- fishpond -------------------------------------------------------------------------
@@ -172,17 +176,18 @@ def worker_fishpond(data: Path, repeats: int, cold: bool) -> dict:
             m = GrowthModel("pure_sir", **kw)
         with Stopwatch() as s2:
             m.run()
-        return s1.s, s2.s, m
+        return s1, s2, m
 
     cached = cache_present()
     a, b, m = once()  # first run: compiles (cold cache) or loads the on-disk cache
-    out = {"first_run_s": a + b, "cache_was_present": cached, "seeds": sorted(map(int, m.seeds))}
+    out = {"first_run_s": a.s + b.s, "cache_was_present": cached,
+           "seeds": sorted(map(int, m.seeds))}
     if seeds is not None and sorted(map(int, seeds)) != out["seeds"]:
         raise SystemExit("fishpond chose different seeds than the ones handed to the peers")
     if cold:
         out.update(rss_base_mb=base, rss_peak_mb=maxrss_mb())
         return out
-    setup, run, m = _time_runs(once, repeats)
+    times, m = _time_runs(once, repeats)
     peak = maxrss_mb()
     ts = m.timeseries()
     s, i, r = ts["non_users"].to_numpy(), ts["members"].to_numpy(), ts["churned"].to_numpy()
@@ -197,7 +202,7 @@ def worker_fishpond(data: Path, repeats: int, cold: bool) -> dict:
     lo = np.repeat(np.arange(n), deg)
     up = g.indices > lo
     out.update(
-        setup_s=setup, run_s=run, rss_base_mb=base, rss_peak_mb=peak,
+        **times, rss_base_mb=base, rss_peak_mb=peak,
         days=int(ts["day"].iloc[-1]), edge_visits=visits, visits_how="instrumented replay",
         series=_series(ts["day"], s, i, r), fingerprint=graph_fingerprint(lo[up], g.indices[up]),
     )
@@ -300,9 +305,9 @@ def worker_mesa(data: Path, repeats: int) -> dict:
         with Stopwatch() as s2:
             for _ in range(days):
                 model.step()
-        return s1.s, s2.s, model
+        return s1, s2, model
 
-    setup, run, model = _time_runs(once, repeats)
+    times, model = _time_runs(once, repeats)
     peak = maxrss_mb()
     df = model.datacollector.get_model_vars_dataframe()
     a, r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
@@ -310,7 +315,7 @@ def worker_mesa(data: Path, repeats: int) -> dict:
         a[agent.cell.coordinate] = agent.infected_on
         r[agent.cell.coordinate] = agent.recovered_on
     return dict(
-        setup_s=setup, run_s=run, rss_base_mb=base, rss_peak_mb=peak, days=model.day,
+        **times, rss_base_mb=base, rss_peak_mb=peak, days=model.day,
         edge_visits=edge_visits(_nx_degrees(G, n), a, r, model.day),
         visits_how="from agent infection/recovery days",
         series=_series(range(len(df)), df["Susceptible"], df["Infected"], df["Recovered"]),
@@ -340,9 +345,9 @@ def worker_ndlib(data: Path, repeats: int) -> dict:
             model.set_initial_status(cfg)
         with Stopwatch() as s2:
             its = model.iteration_bunch(days + 1)  # iteration 0 = the initial state
-        return s1.s, s2.s, its
+        return s1, s2, its
 
-    setup, run, its = _time_runs(once, repeats)
+    times, its = _time_runs(once, repeats)
     peak = maxrss_mb()
     a, r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
     a[infected] = 0
@@ -354,7 +359,7 @@ def worker_ndlib(data: Path, repeats: int) -> dict:
                 r[node] = it["iteration"]
     cnt = [it["node_count"] for it in its]
     return dict(
-        setup_s=setup, run_s=run, rss_base_mb=base, rss_peak_mb=peak, days=len(its) - 1,
+        **times, rss_base_mb=base, rss_peak_mb=peak, days=len(its) - 1,
         edge_visits=edge_visits(_nx_degrees(G, n), a, r, len(its) - 1),
         visits_how="from iteration status deltas",
         series=_series(
@@ -404,15 +409,15 @@ def worker_eon(data: Path, repeats: int, p: float) -> dict:
     def once():
         with Stopwatch() as s2:
             res = run_on(G)
-        return 0.0, s2.s, res  # no separate set-up step: the function does it all
+        return Stopwatch(), s2, res  # no separate set-up step: the function does it all
 
-    setup, run, (t, s, i, r) = _time_runs(once, repeats)
+    times, (t, s, i, r) = _time_runs(once, repeats)
     peak = maxrss_mb()
     cg = _CountingGraph(G)
     t2, s2, i2, r2 = run_on(cg)  # same rng seed -> same trajectory, now counted
     assert np.array_equal(i, i2) and np.array_equal(r, r2), "replay diverged"
     return dict(
-        setup_s=setup, run_s=run, rss_base_mb=base, rss_peak_mb=peak, days=int(t[-1]),
+        **times, rss_base_mb=base, rss_peak_mb=peak, days=int(t[-1]),
         edge_visits=cg.visits, visits_how="instrumented replay",
         series=_series(t, s, i, r), fingerprint=_nx_fingerprint(G),
     )
@@ -490,7 +495,7 @@ def main(argv=None) -> int:
         print(f"skipping {t}: {mod} is not installed (pip install -e '.[bench]')", file=sys.stderr)
     tools = [t for t in tools if t not in missing]
     n, days = (10_000, 20) if args.quick else (100_000, 50)
-    command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.executable), *sys.argv])
+    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     mach = machine()
     started = datetime.now(timezone.utc).astimezone()
 
@@ -520,6 +525,7 @@ def main(argv=None) -> int:
         if res[tool]["fingerprint"] != fp:
             raise SystemExit(f"{tool} did not run on the benchmark graph")
 
+    mach["loadavg_end"] = machine()["loadavg"]
     report = format_report(res, tools, n, days, fp, len(e), mach, command, started)
     print(report)
     if args.save:
@@ -536,7 +542,8 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
     L.append(
         f"machine: {mach['cpu']}, {mach['cores']} cores ({mach['usable_cores']} usable), "
         f"{mach['mem_gib']:.0f} GiB RAM, "
-        f"load average at start {mach['loadavg'][0]}; Python {mach['python']}; {mach['platform']}"
+        f"1-min load average {mach['loadavg'][0]} at start, {mach['loadavg_end'][0]} at end; "
+        f"Python {mach['python']}; {mach['platform']}"
     )
     L.append("versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()))
     L.append(
@@ -550,27 +557,33 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
     L.append("")
     ref = res["fishpond"]
     ref_total = statistics.median(a + b for a, b in zip(ref["setup_s"], ref["run_s"]))
-    hdr = ("tool", "R", "days", "setup s", "days s", "total s", "person-steps/s",
+    ref_cpu = statistics.median(ref["cpu_s"])
+    hdr = ("tool", "R", "days", "setup s", "days s", "total s", "CPU s", "person-steps/s",
            "edge visits", "edge-visits/s", "RSS base MiB", "RSS peak MiB", "+MiB",
-           "final R+I", "their time / ours")
+           "final R+I", "time ratio", "CPU ratio")
     L.append("| " + " | ".join(hdr) + " |")
     L.append("|" + "|".join(["---"] * len(hdr)) + "|")
     for tool in tools:
         r = res[tool]
         totals = [a + b for a, b in zip(r["setup_s"], r["run_s"])]
-        tot = statistics.median(totals)
+        tot, cpu = statistics.median(totals), statistics.median(r["cpu_s"])
         s = r["series"]
         final = s["I"][-1] + s["R"][-1]
-        ratio = "1" if tool == "fishpond" else f"{tot / ref_total:,.1f}x"
-        if tool.startswith("eon"):
-            ratio += " †"
+        if tool == "fishpond":
+            ratio, cratio = "1", "1"
+        else:
+            mark = " †" if tool.startswith("eon") else ""
+            ratio, cratio = f"{tot / ref_total:,.1f}x{mark}", f"{cpu / ref_cpu:,.1f}x{mark}"
         L.append("| " + " | ".join([
             LABELS[tool], str(len(totals)), str(r["days"]),
             f"{statistics.median(r['setup_s']):.3f}", f"{statistics.median(r['run_s']):.3f}",
-            f"{tot:.3f}", _fmt_rate(n * r["days"] / tot), f"{r['edge_visits']:,}",
+            f"{tot:.3f}", f"{cpu:.3f}", _fmt_rate(n * r["days"] / tot), f"{r['edge_visits']:,}",
             _fmt_rate(r["edge_visits"] / tot), f"{r['rss_base_mb']:.0f}", f"{r['rss_peak_mb']:.0f}",
-            f"{r['rss_peak_mb'] - r['rss_base_mb']:.0f}", f"{final:,}", ratio,
+            f"{r['rss_peak_mb'] - r['rss_base_mb']:.0f}", f"{final:,}", ratio, cratio,
         ]) + " |")
+    L.append("time ratio = their median total wall time / fishpond's; CPU ratio = the same with "
+             "process CPU time (user + system), less sensitive to other jobs on the machine; "
+             "rates use wall time.")
     if any(t.startswith("eon") for t in tools):
         L.append("† a different epidemic (EoN's discrete SIR has no recovery probability: "
                  "infectious for exactly one step), so this time ratio is not like for like.")
