@@ -1,54 +1,25 @@
-"""Shared helpers of the benchmark scripts: machine description and timing."""
+"""The machine line every benchmark prints, built on the helpers of ``_measure``."""
 
 from __future__ import annotations
 
 import os
-import platform
-import resource
 import sys
-import time
-from importlib import metadata
+
+from _measure import Stopwatch, machine as _machine, maxrss_mb, versions
+
+peak_rss_mib = maxrss_mb
+Timer = Stopwatch  # ``with Timer() as t: ...`` then ``t.s`` (wall) and ``t.cpu``
+
+__all__ = ["Timer", "machine", "peak_rss_mib"]
 
 
 def machine() -> str:
-    """CPU model, cores, memory, Python and key package versions, as one line each."""
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem = float("nan")
-    versions = []
-    for pkg in ("fishpond", "numba", "numpy", "mesa", "networkx"):
-        try:
-            versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
+    """CPU, cores, memory, load, Python and key package versions, and the command line."""
+    m = _machine()
+    v = versions(("fishpond", "numba", "numpy", "mesa", "networkx"))
     return (
-        f"machine: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}\n"
-        f"python {platform.python_version()}; {', '.join(versions)}\n"
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['mem_gib']:.0f} GiB RAM, "
+        f"load average {m['loadavg'][0]}; {m['platform']}\n"
+        f"python {m['python']}; {', '.join(f'{k} {x}' for k, x in v.items())}\n"
         f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}"
     )
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-class Timer:
-    """``with Timer() as t: ...`` then ``t.seconds``."""
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start

@@ -36,9 +36,9 @@ def main(argv=None) -> None:
         m = GrowthModel("fish_pond", rng=1, population={"size": size}, steps=days, engine=engine)
         with Timer() as t:
             m.run()
-        times[engine], models[engine] = t.seconds, m
-        print(f"{engine:>7}: {t.seconds:9.3f} s for {days} days = {days / t.seconds:10.2f} days/s "
-              f"({size * days / t.seconds:,.0f} person-days/s)")
+        times[engine], models[engine] = t.s, m
+        print(f"{engine:>7}: {t.s:9.3f} s for {days} days = {days / t.s:10.2f} days/s "
+              f"({size * days / t.s:,.0f} person-days/s)")
     same = all(
         np.array_equal(v, models["agents"].state.arrays()[k]) for k, v in models["numba"].state.arrays().items()
     ) and models["numba"].timeseries().equals(models["agents"].timeseries())
@@ -47,7 +47,7 @@ def main(argv=None) -> None:
     full = GrowthModel("fish_pond", rng=1, population={"size": size}, engine="numba")
     with Timer() as t:
         full.run()
-    print(f"numba, full horizon: {full.horizon} days in {t.seconds:.2f} s ({full.horizon / t.seconds:.0f} days/s)")
+    print(f"numba, full horizon: {full.horizon} days in {t.s:.2f} s ({full.horizon / t.s:.0f} days/s)")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def day_kernel(
     status, role, fit, intimacy, influence, source, referrer, exposures, paying,
     join_day, kol_since, referrals, kol_referrals, funnel,
     members, inbox_count, inbox_key, inbox_from, touched, attended, joining, joiners,
-    cbuf, counts, money,
+    cbuf, counts, money, threads,
 ):
     """Run phases 1–7 of ``day``; writes the state in place, the day's counts into
     ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``."""
@@ -356,7 +356,10 @@ def day_kernel(
             joiners[nj] = j
             nj += 1
     if P.organic_rate > 0.0:
-        _organic(P, day, status, fit, joining)  # parallel: each person decides alone
+        if threads:  # each person decides alone: the loop may run on threads
+            _organic_parallel(P, day, status, fit, joining)
+        else:
+            _organic_serial(P, day, status, fit, joining)
         for j in range(n):  # gathered in index order, as the serial loop would
             if joining[j] == ORGANIC:
                 joiners[nj] = j
@@ -425,8 +428,14 @@ def day_kernel(
         inbox_key[j] = 0.0
 
     # ---- 5.-7. Roles, decay and churn, paying: each person's own row only --------------
-    dropouts, churns = _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day,
-                                        kol_since, kol_referrals, funnel)
+    if threads:
+        dropouts, churns = _roles_churn_pay_parallel(
+            P, day, status, role, fit, intimacy, paying, join_day, kol_since, kol_referrals, funnel
+        )
+    else:
+        dropouts, churns = _roles_churn_pay_serial(
+            P, day, status, role, fit, intimacy, paying, join_day, kol_since, kol_referrals, funnel
+        )
     counts[11] = dropouts
     counts[12] = churns
     revenue = 0.0  # summed in index order, whatever the thread count
@@ -444,7 +453,6 @@ def day_kernel(
     money[0] = revenue
 
 
-@njit(cache=True, parallel=True)
 def _organic(P, day, status, fit, joining):
     """Phase 4, organic channel: mark non-users (not already joining) who join today."""
     key = stream_key_nb(P.seed, day, P_ORGANIC)
@@ -454,7 +462,6 @@ def _organic(P, day, status, fit, joining):
                 joining[j] = ORGANIC
 
 
-@njit(cache=True, parallel=True)
 def _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
                      kol_referrals, funnel):
     """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for every member.
@@ -502,6 +509,23 @@ def _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day, kol_
     return dropouts, churns
 
 
+# Each per-person loop above is compiled twice: serial, and threaded with ``prange``. The
+# threads pay off only when a day's loop is long: below PARALLEL_MIN persons (or on one
+# thread) the serial twin runs. Both give identical results (tests/test_engines.py).
+PARALLEL_MIN = 500_000
+_organic_serial = njit(cache=True)(_organic)
+_organic_parallel = njit(cache=True, parallel=True)(_organic)
+_roles_churn_pay_serial = njit(cache=True)(_roles_churn_pay)
+_roles_churn_pay_parallel = njit(cache=True, parallel=True)(_roles_churn_pay)
+
+
+def use_threads(n: int) -> bool:
+    """Whether a population of ``n`` persons runs its per-person loops on threads."""
+    import numba
+
+    return n >= PARALLEL_MIN and numba.get_num_threads() > 1
+
+
 def cache_present() -> bool:
     """Whether the day kernel is already compiled in Numba's on-disk cache."""
     from pathlib import Path
@@ -531,6 +555,7 @@ def run_day(model: "GrowthModel") -> DayCounts:
         st.funnel,
         work.members, work.inbox_count, work.inbox_key, work.inbox_from, work.touched,
         work.attended, work.joining, work.joiners, work.contacts, work.counts, work.money,
+        use_threads(model.params.n),
     )
     c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
     n_kols = c.pop("n_kols")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from .kernels import use_threads
 from .params import DayCounts
 from .state import (
     ACTIVE,
@@ -136,8 +137,7 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
 CHUNKS = 64  # fixed work split: sums do not depend on the number of threads
 
 
-@njit(cache=True, parallel=True)
-def _census_nb(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
+def _census(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
                degree, contacts, commit_threshold, out):
     """One pass over the state: int64 ``out`` gets CENSUS counts; returns the KOL audience.
 
@@ -186,6 +186,10 @@ def _census_nb(status, role, source, intimacy, influence, paying, funnel, kol_re
     return total
 
 
+_census_serial = njit(cache=True)(_census)
+_census_parallel = njit(cache=True, parallel=True)(_census)  # for large populations
+
+
 CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
           "committed", "paying_members", "kol_referrals") + tuple(f"funnel_{name}" for name, _ in FUNNEL_STAGES)
 
@@ -213,6 +217,7 @@ class Recorder:
         self.degree = model.graph.degree()
         self.contacts = model.graph.contacts
         self.census = np.zeros(len(CENSUS), np.int64)
+        self.threads = use_threads(model.params.n)
         self.commit_threshold = model.params.commit_threshold
         self.joins = {
             "joins_seed": int((st.source == SEED).sum()),
@@ -238,7 +243,8 @@ class Recorder:
         self.revenue += counts.revenue
         self.cost += counts.cost
 
-        audience = _census_nb(
+        census = _census_parallel if self.threads else _census_serial
+        audience = census(
             st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
             st.kol_referrals, self.degree, self.contacts, self.commit_threshold, self.census,
         )

@@ -140,10 +140,19 @@ def test_random_small_scenarios_are_identical(x):
     assert_identical(*twins(sc))
 
 
-def test_parallel_kernels_give_the_same_run_on_one_thread_and_on_all():
+def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
     import numba
 
+    from sim import kernels
+
     over = {"population": {"size": 3000}, "steps": 60, "rules": {"organic_rate": 0.001}}
+    serial = GrowthModel("fish_pond", rng=5, engine="numba", **over)
+    serial.run()
+    monkeypatch.setattr(kernels, "PARALLEL_MIN", 0)  # threads even for a small population
+    assert kernels.use_threads(3000) == (numba.get_num_threads() > 1)
+    threaded = GrowthModel("fish_pond", rng=5, engine="numba", **over)
+    threaded.run()
+    assert_identical(serial, threaded)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -151,7 +160,4 @@ def test_parallel_kernels_give_the_same_run_on_one_thread_and_on_all():
         one.run()
     finally:
         numba.set_num_threads(threads)
-    many = GrowthModel("fish_pond", rng=5, engine="numba", **over)
-    many.run()
-    assert_identical(one, many)
-    assert numba.config.NUMBA_NUM_THREADS >= 1
+    assert_identical(serial, one)
