@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .kernels import single_threaded
+
 FACT_SCENARIOS = ("fish_pond", "no_feed", "random_seeds", "mass_pull", "paid_ads")
 NEVER = math.inf  # a milestone never reached counts as later than any day
 
@@ -61,13 +63,6 @@ class FactsReport:
             lines.extend(f"        {line}" for line in f.measured.splitlines())
         lines.append(f"{sum(f.passed for f in self.facts)} of {len(self.facts)} facts hold")
         return "\n".join(lines)
-
-
-def single_threaded() -> None:
-    """Worker initialiser: one Numba thread per process (processes already use every core)."""
-    import numba
-
-    numba.set_num_threads(1)
 
 
 def _one_replicate(job: tuple[int, int, int | None, dict]) -> list[dict]:
@@ -222,7 +217,7 @@ def measure_facts(
     else:
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=single_threaded,
+            initializer=single_threaded,  # one Numba thread per worker process
         ) as pool:
             for done, result in enumerate(pool.map(_one_replicate, jobs), 1):
                 rows.extend(result)

@@ -453,23 +453,91 @@ def day_kernel(
     money[0] = revenue
 
 
-def _organic(P, day, status, fit, joining):
-    """Phase 4, organic channel: mark non-users (not already joining) who join today."""
-    key = stream_key_nb(P.seed, day, P_ORGANIC)
-    for j in prange(P.n):
-        if status[j] == NON_USER and joining[j] == 0:
-            if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
-                joining[j] = ORGANIC
+@njit(cache=True, inline="always")
+def _organic_person(P, key, j, status, fit, joining):
+    """Phase 4, organic channel, for person j: mark a non-user (not already joining) who joins."""
+    if status[j] == NON_USER and joining[j] == 0:
+        if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
+            joining[j] = ORGANIC
 
 
-def _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
-                     kol_referrals, funnel):
-    """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for every member.
+@njit(cache=True, inline="always")
+def _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit, intimacy,
+                            paying, join_day, kol_since, kol_referrals, funnel):
+    """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for member i.
 
     Each phase reads and writes only the person's own row, so running the three phases
-    person by person (in parallel) equals running them phase by phase. Returns the counts
-    of trough dropouts and churns.
+    person by person equals running them phase by phase. Returns (dropped out, churned).
     """
+    dropped = 0
+    r = role[i]
+    if r == LURKER and intimacy[i] >= P.active_threshold:
+        role[i] = ACTIVE
+        funnel[i] |= F_ACTIVE
+    elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
+        role[i] = LURKER
+    elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
+        if u_key_nb(tkey, i, 0) < drop:
+            role[i] = ACTIVE
+            kol_since[i] = -1
+            dropped = 1
+    intimacy[i] = intimacy[i] * (1.0 - P.decay)
+    if join_day[i] < day:
+        h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
+        if u_key_nb(ckey, i, 0) < h:
+            status[i] = CHURNED
+            role[i] = NO_ROLE
+            paying[i] = False
+            kol_since[i] = -1
+            return dropped, 1
+    if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
+        paying[i] = True
+        funnel[i] |= F_PAYING
+    return dropped, 0
+
+
+# Each per-person loop is compiled twice under two names (Numba caches by function name, so
+# the twins must not share one): serial, and threaded with ``prange``. Threads pay off only
+# when a day's loop is long: below PARALLEL_MIN persons (or on one thread) the serial twin
+# runs. Both give identical results (tests/test_engines.py).
+PARALLEL_MIN = 500_000
+
+
+@njit(cache=True)
+def _organic_serial(P, day, status, fit, joining):
+    key = stream_key_nb(P.seed, day, P_ORGANIC)
+    for j in range(P.n):
+        _organic_person(P, key, j, status, fit, joining)
+
+
+@njit(cache=True, parallel=True)
+def _organic_parallel(P, day, status, fit, joining):
+    key = stream_key_nb(P.seed, day, P_ORGANIC)
+    for j in prange(P.n):
+        _organic_person(P, key, j, status, fit, joining)
+
+
+@njit(cache=True)
+def _roles_churn_pay_serial(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
+                            kol_referrals, funnel):
+    tkey = stream_key_nb(P.seed, day, P_TROUGH)
+    ckey = stream_key_nb(P.seed, day, P_CHURN)
+    pkey = stream_key_nb(P.seed, day, P_PAY)
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    dropouts = 0
+    churns = 0
+    for i in range(P.n):
+        if status[i] == MEMBER:
+            d, c = _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit,
+                                           intimacy, paying, join_day, kol_since, kol_referrals, funnel)
+            dropouts += d
+            churns += c
+    return dropouts, churns
+
+
+@njit(cache=True, parallel=True)
+def _roles_churn_pay_parallel(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
+                              kol_referrals, funnel):
     tkey = stream_key_nb(P.seed, day, P_TROUGH)
     ckey = stream_key_nb(P.seed, day, P_CHURN)
     pkey = stream_key_nb(P.seed, day, P_PAY)
@@ -477,46 +545,12 @@ def _roles_churn_pay(P, day, status, role, fit, intimacy, paying, join_day, kol_
     dropouts = 0
     churns = 0
     for i in prange(P.n):
-        if status[i] != MEMBER:
-            continue
-        # 5. roles
-        r = role[i]
-        if r == LURKER and intimacy[i] >= P.active_threshold:
-            role[i] = ACTIVE
-            funnel[i] |= F_ACTIVE
-        elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
-            role[i] = LURKER
-        elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
-            if u_key_nb(tkey, i, 0) < drop:
-                role[i] = ACTIVE
-                kol_since[i] = -1
-                dropouts += 1
-        # 6. decay and churn
-        intimacy[i] = intimacy[i] * (1.0 - P.decay)
-        if join_day[i] < day:
-            h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
-            if u_key_nb(ckey, i, 0) < h:
-                status[i] = CHURNED
-                role[i] = NO_ROLE
-                paying[i] = False
-                kol_since[i] = -1
-                churns += 1
-                continue
-        # 7. start paying
-        if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
-            paying[i] = True
-            funnel[i] |= F_PAYING
+        if status[i] == MEMBER:
+            d, c = _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit,
+                                           intimacy, paying, join_day, kol_since, kol_referrals, funnel)
+            dropouts += d
+            churns += c
     return dropouts, churns
-
-
-# Each per-person loop above is compiled twice: serial, and threaded with ``prange``. The
-# threads pay off only when a day's loop is long: below PARALLEL_MIN persons (or on one
-# thread) the serial twin runs. Both give identical results (tests/test_engines.py).
-PARALLEL_MIN = 500_000
-_organic_serial = njit(cache=True)(_organic)
-_organic_parallel = njit(cache=True, parallel=True)(_organic)
-_roles_churn_pay_serial = njit(cache=True)(_roles_churn_pay)
-_roles_churn_pay_parallel = njit(cache=True, parallel=True)(_roles_churn_pay)
 
 
 def use_threads(n: int) -> bool:
@@ -524,6 +558,13 @@ def use_threads(n: int) -> bool:
     import numba
 
     return n >= PARALLEL_MIN and numba.get_num_threads() > 1
+
+
+def single_threaded() -> None:
+    """Use one Numba thread in this process (for worker processes: they already fill the cores)."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 def cache_present() -> bool:

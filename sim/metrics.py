@@ -137,57 +137,77 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
 CHUNKS = 64  # fixed work split: sums do not depend on the number of threads
 
 
-def _census(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
-               degree, contacts, commit_threshold, out):
-    """One pass over the state: int64 ``out`` gets CENSUS counts; returns the KOL audience.
+@njit(cache=True, inline="always")
+def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
+                  kol_referrals, degree, contacts, commit_threshold, cnt):
+    """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience."""
+    audience = 0.0
+    for i in range(lo, hi):
+        st = status[i]
+        if st == NON_USER:
+            cnt[5] += 1
+        elif st == CHURNED:
+            cnt[4] += 1
+        else:
+            cnt[0] += 1
+            r = role[i]
+            if r == KOL:
+                cnt[1] += 1
+                audience += influence[i] * (degree[i] if contacts == 0 else contacts)
+            elif r == ACTIVE:
+                cnt[2] += 1
+            elif r == LURKER:
+                cnt[3] += 1
+            if source[i] == REFERRAL:
+                cnt[6] += 1
+            if intimacy[i] >= commit_threshold:
+                cnt[7] += 1
+            if paying[i]:
+                cnt[8] += 1
+        cnt[9] += kol_referrals[i]
+        f = funnel[i]
+        for s in range(5):
+            if f & (1 << s):
+                cnt[10 + s] += 1
+    return audience
 
-    The persons are split into CHUNKS fixed ranges counted in parallel; the partial
-    audiences are added in chunk order, so the float result is the same for any thread count.
-    """
+
+# The census in CHUNKS fixed ranges, serial or threaded (two names: Numba caches by name);
+# partial audiences are added in chunk order, so the float result is the same either way.
+@njit(cache=True)
+def _census_serial(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
+                   degree, contacts, commit_threshold, out):
+    n = len(status)
+    part = np.zeros((CHUNKS, len(out)), np.int64)
+    aud = np.zeros(CHUNKS, np.float64)
+    size = (n + CHUNKS - 1) // CHUNKS
+    for c in range(CHUNKS):
+        aud[c] = _census_chunk(c * size, min(n, (c + 1) * size), status, role, source, intimacy,
+                               influence, paying, funnel, kol_referrals, degree, contacts,
+                               commit_threshold, part[c])
+    out[:] = part.sum(axis=0)
+    total = 0.0
+    for c in range(CHUNKS):
+        total += aud[c]
+    return total
+
+
+@njit(cache=True, parallel=True)
+def _census_parallel(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
+                     degree, contacts, commit_threshold, out):
     n = len(status)
     part = np.zeros((CHUNKS, len(out)), np.int64)
     aud = np.zeros(CHUNKS, np.float64)
     size = (n + CHUNKS - 1) // CHUNKS
     for c in prange(CHUNKS):
-        cnt = part[c]
-        audience = 0.0
-        for i in range(c * size, min(n, (c + 1) * size)):
-            st = status[i]
-            if st == NON_USER:
-                cnt[5] += 1
-            elif st == CHURNED:
-                cnt[4] += 1
-            else:
-                cnt[0] += 1
-                r = role[i]
-                if r == KOL:
-                    cnt[1] += 1
-                    audience += influence[i] * (degree[i] if contacts == 0 else contacts)
-                elif r == ACTIVE:
-                    cnt[2] += 1
-                elif r == LURKER:
-                    cnt[3] += 1
-                if source[i] == REFERRAL:
-                    cnt[6] += 1
-                if intimacy[i] >= commit_threshold:
-                    cnt[7] += 1
-                if paying[i]:
-                    cnt[8] += 1
-            cnt[9] += kol_referrals[i]
-            f = funnel[i]
-            for s in range(5):
-                if f & (1 << s):
-                    cnt[10 + s] += 1
-        aud[c] = audience
+        aud[c] = _census_chunk(c * size, min(n, (c + 1) * size), status, role, source, intimacy,
+                               influence, paying, funnel, kol_referrals, degree, contacts,
+                               commit_threshold, part[c])
+    out[:] = part.sum(axis=0)
     total = 0.0
     for c in range(CHUNKS):
         total += aud[c]
-    out[:] = part.sum(axis=0)
     return total
-
-
-_census_serial = njit(cache=True)(_census)
-_census_parallel = njit(cache=True, parallel=True)(_census)  # for large populations
 
 
 CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
