@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("engines.py", "startup.py", "scale.py", "peers.py")
+SCRIPTS = ("engines.py", "startup.py", "scale.py", "peers.py", "sweep.py")
 
 
 def main() -> int:

@@ -5,12 +5,14 @@ Public API:
     Scenario: the validated parameters of a run.
     load_scenario: a Scenario from a YAML file (with ``extends:`` and ``--set`` overrides).
     run: build a model, run it to its horizon and return it.
+    sweep: run an experiment file (replicates, grids, sensitivity) and return its results.
 """
 
 from __future__ import annotations
 
 from .config import Scenario
 from .errors import DataError, FishpondError, OutputError, ScenarioError
+from .experiments import sweep
 from .model import GrowthModel
 from .scenario_io import load_scenario
 
@@ -23,6 +25,7 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "run",
+    "sweep",
 ]
 
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import matplotlib
 import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.errors import DataError
@@ -82,6 +86,29 @@ def _note(ax: Axes, text: str) -> None:
 def _pct(part: float, whole: float) -> str:
     share = part / whole
     return f"{share:.1%}" if 0 < share < 0.1 else f"{share:.0%}"
+
+
+@functools.lru_cache(maxsize=4)
+def _charset(families: tuple[str, ...]) -> frozenset[int]:
+    codes: set[int] = set()
+    for family in families:
+        try:
+            path = findfont(FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        codes |= set(FT2Font(path).get_charmap())
+    return frozenset(codes)
+
+
+def _display(text) -> str:
+    """``text`` without the characters no house font can draw ("mass pull (拉群)" → "mass pull")."""
+    text = str(text)
+    if text.isascii():
+        return text
+    chars = _charset(tuple(matplotlib.rcParams["font.sans-serif"]))
+    kept = "".join(c for c in text if ord(c) in chars or c.isspace())
+    kept = re.sub(r"\(\s*\)|\[\s*\]|（\s*）", "", kept)
+    return re.sub(r"\s{2,}", " ", kept).strip() or text
 
 
 def _milestone_days(timeseries: pd.DataFrame) -> dict[str, int | None]:
@@ -381,7 +408,8 @@ def write_run_charts(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = tuple(formats)
-    scenario = summary.get("scenario")
+    with matplotlib.style.context(STYLE_PATH):
+        scenario = _display(summary["scenario"]) if summary.get("scenario") else None
 
     def title(text: str) -> str | None:
         return f"{scenario}: {text}" if scenario else None
@@ -400,3 +428,20 @@ def write_run_charts(
         finally:
             fig.clear()  # built without pyplot: nothing to unregister, just drop the artists
     return written
+
+
+# Charts over many runs live in sim/charts_deck.py (fan, comparison, milestone days) and
+# sim/charts_sweep.py (heatmap, Sobol bars, write_sweep_charts); they build on the helpers
+# above and are served from here on first use (no import cycle).
+_DECK = {"fan_chart": "charts_deck", "scenario_comparison": "charts_deck",
+         "milestone_days": "charts_deck", "grid_heatmap": "charts_sweep",
+         "sobol_bars": "charts_sweep", "write_sweep_charts": "charts_sweep"}
+__all__ += list(_DECK)
+
+
+def __getattr__(name: str):
+    if name in _DECK:
+        import importlib
+
+        return getattr(importlib.import_module(f"sim.{_DECK[name]}"), name)
+    raise AttributeError(f"module 'sim.charts' has no attribute {name!r}")

@@ -46,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    swp = sub.add_parser("sweep", help="run an experiment (experiments/*.yaml) into a Parquet dataset")
+    swp.add_argument("experiment", help="experiment YAML file, or a shipped name such as seed_count")
+    swp.add_argument("--out", type=Path, help="output folder (default: runs/sweeps/<experiment>/)")
+    swp.add_argument("--workers", type=int, help="local processes (default: one per core)")
+    swp.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    swp.add_argument("--resume", action="store_true", help="finish the missing runs of --out")
+    swp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    swp.add_argument("--retries", type=int, default=1, help="retries of a failed run (default 1)")
+    swp.add_argument("--batch-size", type=int, help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar")
+
     facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000, help="persons per population (default 100000)")
     facts.add_argument("--replicates", type=int, default=20, help="replicates per scenario (default 20)")
@@ -55,6 +66,27 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the quick versions of the benchmarks in benchmarks/")
     bench.add_argument("--full", action="store_true", help="full sizes instead of the quick versions")
+
+    cmp = sub.add_parser("compare", help="run scenarios on common seeds and compare them")
+    cmp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                     help="two or more scenario files or shipped names; the first is the baseline")
+    cmp.add_argument("--replicates", type=int, default=20, help="runs per scenario (default 20)")
+    cmp.add_argument("--seed", type=int, default=0,
+                     help="root seed of the replicate seeds, shared by every scenario (default 0)")
+    cmp.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY.PATH=VALUE",
+                     help="override one parameter in every scenario (repeatable)")
+    cmp.add_argument("--workers", type=int, help="local processes (default: one per core)")
+    cmp.add_argument("--out", type=Path, help="output folder (default: runs/compare-<names>/)")
+    cmp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    cmp.add_argument("--format", default="png", help="chart formats, comma-separated: png,svg,pdf")
+    cmp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    chart = sub.add_parser("chart", help="redraw the charts of a run, sweep or compare folder")
+    chart.add_argument("results", type=Path, metavar="RESULTS_DIR",
+                       help="folder written by run, sweep or compare")
+    chart.add_argument("--format", default="png",
+                       help="chart formats, comma-separated: png,svg,pdf (default png)")
 
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", help="scenario YAML file, or a shipped name")
@@ -69,12 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fishpond`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "run":
             return _run(args)
         if args.command == "facts":
             return _facts(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "chart":
+            return _chart(args)
         return _validate(args)
     except FishpondError as err:
         print(f"fishpond: error: {err}", file=sys.stderr)
@@ -124,6 +162,36 @@ def _facts(args) -> int:
     return 0 if report.all_passed else 1
 
 
+def _sweep(args) -> int:
+    from .charts import write_sweep_charts
+    from .experiments import default_out, load_experiment, run_sweep
+    from .store import read_manifest, read_results, read_timeseries
+
+    exp = load_experiment(args.experiment)
+    for name, value, low in (("--workers", args.workers, 1), ("--retries", args.retries, 0),
+                             ("--batch-size", args.batch_size, 1)):
+        if value is not None and value < low:
+            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    out = args.out if args.out is not None else default_out(exp)
+    if not args.quiet:
+        _compile_notice()
+    try:
+        run_sweep(exp, out, workers=args.workers, cluster=args.cluster, resume=args.resume,
+                  overwrite=args.overwrite, retries=args.retries, batch_size=args.batch_size,
+                  progress=not args.quiet)
+    except KeyboardInterrupt:
+        if not (out / "manifest.json").is_file():
+            raise  # stopped before the sweep started: nothing was written
+        print(f"fishpond: interrupted; finished runs are saved in {out}/; resume with: fishpond "
+              f"sweep {args.experiment} --out {out} --resume", file=sys.stderr)
+        return 130
+    info = read_manifest(out)
+    charts = write_sweep_charts(read_results(out), read_timeseries(out), out, experiment=exp)
+    print(f"Wrote {out}/ ({info['runs_done']} of {info['runs']} runs, "
+          f"{info['runs_failed']} failed; results/, timeseries/, manifest.json, {len(charts)} charts)")
+    return 0
+
+
 def _bench(args) -> int:
     import subprocess
 
@@ -134,6 +202,15 @@ def _bench(args) -> int:
         )
     cmd = [sys.executable, str(folder)] + ([] if args.full else ["--quick"])
     return subprocess.call(cmd, cwd=folder.parent)
+
+
+def _compile_notice() -> None:
+    """Tell the user, on stderr, when the Numba kernels are about to be compiled."""
+    from .kernels import cache_present
+
+    if not cache_present():
+        print("fishpond: compiling the simulation kernels for first use "
+              "(about a minute; cached for later runs)...", file=sys.stderr)
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
@@ -155,11 +232,7 @@ def _run(args) -> int:
     _check_out(out, args.overwrite)
 
     if args.engine == "numba":
-        from .kernels import cache_present
-
-        if not cache_present():
-            print("fishpond: compiling the simulation kernels for first use "
-                  "(about a minute; cached for later runs)...", file=sys.stderr)
+        _compile_notice()
     model = GrowthModel(sc, engine=args.engine)
     for note in model.graph.notes:
         print(f"fishpond: note: {note}", file=sys.stderr)
@@ -242,6 +315,163 @@ def format_summary(s: dict, path: Path | None = None) -> str:
             f"cost per retained member {_num(s['cost_per_retained_member'])}",
         ]
     )
+
+
+# --- compare and chart ------------------------------------------------------------------
+
+CHART_FORMATS = ("png", "svg", "pdf")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(f.strip().lower().lstrip(".") for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in CHART_FORMATS]
+    if bad or not formats:
+        raise FishpondError(f"--format {text}: unknown chart format {bad[0] if bad else text!r}; "
+                            f"allowed: {', '.join(CHART_FORMATS)} (comma-separated)")
+    return tuple(dict.fromkeys(formats))
+
+
+def _compare(args) -> int:
+    import yaml
+
+    from .analysis import (comparison_frame, comparison_table, compare_scenarios, scenario_labels,
+                           summarize_by_scenario)
+    from .charts import write_sweep_charts
+    from .experiments import experiment_from_dict, run_sweep
+    from .scenario_io import load_scenario, merge_scenario_data, resolve_scenario_path
+    from .store import read_results, read_timeseries
+
+    formats = _formats(args.format)
+    for name, value, low in (("--replicates", args.replicates, 1), ("--seed", args.seed, 0),
+                             ("--workers", args.workers, 1)):
+        if value is not None and value < low:
+            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    if len(args.scenarios) < 2:
+        raise FishpondError(f"compare {args.scenarios[0]}: one scenario; allowed: two or more "
+                            "scenarios (the first is the baseline)")
+    paths = [resolve_scenario_path(s) for s in args.scenarios]
+    seen = {}
+    for given, path in zip(args.scenarios, paths):
+        if path.resolve() in seen:
+            raise FishpondError(f"compare: {given} is given twice ({seen[path.resolve()]}); "
+                                "allowed: each scenario once")
+        seen[path.resolve()] = given
+    overrides: dict = {}
+    for raw in args.overrides:
+        if raw.partition("=")[0].strip() == "seed":
+            raise FishpondError(f"--set {raw}: compare sets the run seeds; use --seed for the "
+                                "root seed")
+    for path in paths:  # file:line errors for a bad scenario or --set, before anything runs
+        load_scenario(path, args.overrides)
+    for raw in args.overrides:
+        key, _, text = raw.partition("=")
+        nested = yaml.safe_load(text) if text.strip() else None
+        for part in reversed(key.strip().split(".")):
+            nested = {part.strip(): nested}
+        overrides = merge_scenario_data(overrides, nested)
+
+    out = args.out if args.out is not None else Path("runs") / (
+        "compare-" + "-".join(p.stem for p in paths))
+    _check_out(out, args.overwrite)
+    exp = experiment_from_dict(
+        {"name": "compare " + ", ".join(p.stem for p in paths), "replicates": args.replicates,
+         "seed": args.seed, "overrides": overrides,
+         "design": {"kind": "scenarios", "files": list(args.scenarios)}},
+        base_dir=Path.cwd(), source="fishpond compare")
+    if not args.quiet:
+        _compile_notice()
+    try:
+        run_sweep(exp, out, workers=args.workers, overwrite=args.overwrite,
+                  progress=not args.quiet)
+    except KeyboardInterrupt:
+        if not (out / "manifest.json").is_file():
+            raise  # stopped before the sweep started: nothing was written
+        print(f"fishpond: interrupted; the finished runs are in {out}/ (no comparison written); "
+              "run again with --overwrite to start over", file=sys.stderr)
+        return 130
+
+    results = read_results(out)
+    results = results.assign(scenario=scenario_labels(results))
+    failed = results[results["status"] != "ok"]
+    if len(failed) == len(results):
+        print(f"fishpond: every run failed, e.g.: {failed['error'].iloc[0]}", file=sys.stderr)
+        return 1
+    baseline = results.loc[results["point"] == 0, "scenario"].iloc[0]
+    summary = summarize_by_scenario(results)
+    comparison = compare_scenarios(results, baseline)
+    comparison_frame(summary, comparison).to_csv(out / "comparison.csv", index=False)
+    charts = write_sweep_charts(results, read_timeseries(out), out, formats, experiment=exp)
+
+    ok = results[results["status"] == "ok"]
+    sizes = ", ".join(f"{int(n):,}" for n in sorted(ok["population"].unique()))
+    days = ", ".join(str(int(n)) for n in sorted(ok["steps"].unique()))
+    print(f"Compared {len(paths)} scenarios x {args.replicates} replicates on common seeds "
+          f"(root seed {args.seed}); {sizes} persons, {days} days")
+    print(comparison_table(summary, comparison))
+    if len(failed):
+        print(f"fishpond: note: {len(failed)} runs failed and are left out; see the error column "
+              f"of {out}/results/", file=sys.stderr)
+    names = ["results/", "timeseries/", "manifest.json", "comparison.csv"]
+    names += [p.name for p in charts]
+    print(f"Wrote {out}/ ({', '.join(names)})")
+    return 0
+
+
+def _chart(args) -> int:
+    import pandas as pd
+
+    from .charts import write_run_charts, write_sweep_charts
+    from .errors import DataError
+
+    formats = _formats(args.format)
+    folder = args.results
+    expected = ("expected a run folder (summary.json, timeseries.csv) or a sweep or compare "
+                "folder (results/, manifest.json)")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder; {expected}")
+    if (folder / "summary.json").is_file() and (folder / "timeseries.csv").is_file():
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+            ts = pd.read_csv(folder / "timeseries.csv")
+            curve_file = folder / "referral_curve.csv"
+            curve = (pd.read_csv(curve_file) if curve_file.is_file() else
+                     pd.DataFrame({"member_share": [0.0, 1.0], "referral_share": [0.0, 0.0]}))
+        except (OSError, ValueError) as e:
+            text = f"{folder}: cannot read the run's files: {e}".replace("\n", " ")
+            raise DataError(text) from None
+        written = write_run_charts(ts, summary, curve, folder, formats)
+    elif (folder / "results").is_dir():
+        from .store import read_results, read_timeseries
+
+        results = read_results(folder)
+        if "status" not in results.columns or not (results["status"] == "ok").any():
+            raise DataError(f"{folder}: no finished runs to chart; run or resume the sweep first")
+        written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
+                                     experiment=_experiment_of(folder))
+    else:
+        raise DataError(f"{folder}: no results found; {expected}")
+    print(f"Wrote {len(written)} charts to {folder}/ ({', '.join(p.name for p in written)})")
+    return 0
+
+
+def _experiment_of(folder: Path):
+    """The sweep's experiment, rebuilt from its manifest if a chart needs it (Sobol), else None."""
+    from .experiments import experiment_from_dict
+    from .store import read_manifest
+
+    info = read_manifest(folder)
+    data = info.get("experiment") or {}
+    if (data.get("design") or {}).get("kind") != "sobol":
+        return None
+    label = str(info.get("experiment_file") or "")
+    for base in (Path(label).parent, Path.cwd()):
+        try:
+            return experiment_from_dict(data, base_dir=base, source=label or "manifest")
+        except FishpondError:
+            continue
+    print(f"fishpond: note: cannot rebuild the experiment of {folder}; no Sobol chart",
+          file=sys.stderr)
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

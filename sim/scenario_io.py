@@ -335,13 +335,17 @@ def _positions(node: yaml.Node, label: str, path: tuple, out: dict) -> None:
             _positions(item, label, path + (i,), out)
 
 
-def _read(path: Path) -> tuple[dict, dict]:
-    """One YAML file → (mapping, positions), with one-line errors for every way it can fail."""
+def _read(path: Path, kind: str = "scenario",
+          hint: str = "a mapping of keys such as name:, population:, rules:") -> tuple[dict, dict]:
+    """One YAML file → (mapping, positions), with one-line errors for every way it can fail.
+
+    ``kind`` and ``hint`` name the file in messages (sim.experiments reads experiment files).
+    """
     label = _label(path)
     if not path.exists():
-        raise ScenarioError(f"{label}: scenario file not found")
+        raise ScenarioError(f"{label}: {kind} file not found")
     if path.is_dir():
-        raise ScenarioError(f"{label}: is a directory, not a scenario file")
+        raise ScenarioError(f"{label}: is a directory, not a {kind} file")
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
@@ -368,9 +372,8 @@ def _read(path: Path) -> tuple[dict, dict]:
         raise ScenarioError(f"{label}: YAML error: {e}".replace("\n", " ")) from None
     finally:
         loader.dispose()
-    hint = "a mapping of keys such as name:, population:, rules:"
     if data is None:
-        raise ScenarioError(f"{label}: empty scenario file; allowed: {hint}")
+        raise ScenarioError(f"{label}: empty {kind} file; allowed: {hint}")
     if not isinstance(data, dict):
         raise ScenarioError(f"{label}:{node.start_mark.line + 1}: the top level is a "
                             f"{type(data).__name__}, not a mapping; allowed: {hint}")
@@ -572,8 +575,9 @@ def scenario_to_yaml(sc: Scenario) -> str:
     """
     data = sc.model_dump(mode="python")
     _absolute_edge_path(data, Path.cwd())  # a relative edge list is read from the cwd
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
-                          width=100)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same text, 10x faster
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
 
 
 def dump_scenario(sc: Scenario, path: str | os.PathLike) -> None:

@@ -1,0 +1,437 @@
+"""Deck-ready charts over many runs: fan charts, scenario comparisons, milestone days.
+
+The companions of :mod:`sim.charts` for replicates and comparisons (heatmaps, Sobol bars and
+:func:`write_sweep_charts` are in :mod:`sim.charts_sweep`). Every function takes the
+tables of :mod:`sim.store` (``results``: one row per run; ``timeseries``: one row per run and
+day, keyed by ``run_id``), draws in the house style and returns the figure; pass ``ax`` to
+draw a single panel into an axes of your own. The functions are re-exported by
+:mod:`sim.charts`, so ``from sim.charts import fan_chart`` works.
+
+Runs whose ``status`` is not ``ok`` are left out. A milestone never reached is shown as
+"never", in a grey zone past the horizon, and counts as ``horizon + 1`` (as in
+:mod:`sim.analysis`).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import Formatter
+
+from sim.analysis import (MAIN_METRICS, MILESTONE_METRICS, PERCENT_METRICS, format_value,
+                          horizon_of, metric_label, metric_values, milestone_level,
+                          summarize_by_scenario)
+from sim.charts import (_BLUE, _GREEN, _GREY, _ORANGE, _SKY, _VERMILLION, MILESTONE_NAMES, _axes,
+                        _display,
+                        _note, _require, _styled, _thousands, _whole)
+from sim.errors import DataError
+
+__all__ = ["fan_chart", "scenario_comparison", "milestone_days", "PALETTE"]
+
+PALETTE = (_BLUE, _ORANGE, _GREEN, _VERMILLION, "#CC79A7", _SKY, "#000000", _GREY)
+
+
+
+# --- helpers -------------------------------------------------------------------------
+
+class _Percent(Formatter):
+    """Shares as percentages with as few decimals as the tick spacing needs (-99.5%, 40%)."""
+
+    ticks = np.zeros(0)
+
+    def set_locs(self, locs) -> None:  # noqa: D102
+        self.ticks = np.sort(np.asarray(locs, float))
+
+    def __call__(self, x, pos=None):
+        step = float(np.min(np.diff(self.ticks))) if len(self.ticks) > 1 else 1.0
+        decimals = max(0, math.ceil(-math.log10(step * 100))) if step > 0 else 0
+        return f"{x * 100:.{decimals}f}%"
+
+
+def _ok(results: pd.DataFrame) -> pd.DataFrame:
+    if "status" in results.columns:
+        results = results[results["status"].fillna("ok") == "ok"]
+    return results
+
+
+def _order(values: Iterable) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _label(metric: str, results: pd.DataFrame | None = None) -> str:
+    level = milestone_level(results, metric)
+    text = f"day of {level:,} members" if level is not None else metric_label(metric)
+    return text[0].upper() + text[1:]
+
+
+def _axis_format(axis, metric: str) -> None:
+    axis.set_major_formatter(_Percent() if metric in PERCENT_METRICS else _thousands)
+
+
+def _panels(n: int, ax: Axes | None, ncols: int | None, what: str) -> tuple[Figure, list[Axes]]:
+    if ax is not None:
+        if n != 1:
+            raise DataError(f"{what}: ax= draws one panel; got {n} metrics. Pass one metric, "
+                            "or leave ax out for small multiples.")
+        fig, ax = _axes(ax)
+        return fig, [ax]
+    ncols = ncols or (n if n <= 4 else math.ceil(n / 2))
+    nrows = math.ceil(n / ncols)
+    fig = Figure()
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).ravel().tolist()
+    for extra in axes[n:]:
+        extra.set_visible(False)
+    return fig, axes[:n]
+
+
+def _never_zone(ax: Axes, horizon: int, low: float = 0.0) -> float:
+    """Grey "never" column past the horizon; returns its x centre. Call after plotting."""
+    width = max(horizon - low, 1)
+    left, right = horizon + 0.03 * width, horizon + 0.2 * width
+    centre = (left + right) / 2
+    ax.axvspan(left, right, color="#EEEEEE", linewidth=0, zorder=0, gid="never-zone")
+    ax.set_xlim(low, right)
+    ticks = [t for t in ax.xaxis.get_major_locator().tick_values(low, horizon)
+             if low <= t <= horizon - 0.12 * width]  # keep clear of the "never" label
+    ax.set_xticks(ticks + [centre], [f"{t:,.0f}" for t in ticks] + ["never"])
+    return centre
+
+
+def _jitter(n: int, seed: int, spread: float) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-spread, spread, n)
+
+
+# --- fan chart -----------------------------------------------------------------------
+
+@_styled
+def fan_chart(
+    timeseries: pd.DataFrame,
+    runs: pd.DataFrame | None = None,
+    *,
+    metric: str = "members",
+    by: str = "scenario",
+    milestones: Sequence[int] = (100, 1_000, 10_000),
+    log: bool = False,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Members over time across replicates: median line, 50% and 90% bands, milestone levels.
+
+    One fan per group (scenario), each in its own colour. Milestone levels up to 1.5x the
+    highest band get a dotted line labelled origin / inflection / explosion, and the day the
+    median reaches each is marked with a dot.
+
+    Args:
+        timeseries: One row per run and day: ``run_id, day`` and ``metric``; the group column
+            ``by`` is taken from ``runs`` (joined on ``run_id``) when absent.
+        runs: Per-run results with ``run_id`` and ``by`` (and ``status``), or ``None``.
+        metric: Column to draw.
+        by: Column naming the group of a run; without one, all runs form one fan.
+        milestones: Member levels to mark (MODEL.md §6).
+        log: Logarithmic y axis (for groups of very different sizes).
+        title: Slide title.
+        ax: Axes to draw into; a new 16:9 figure when ``None``.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import pandas as pd
+        >>> ts = pd.DataFrame({"run_id": ["a", "a", "b", "b"], "day": [0, 1, 0, 1],
+        ...                    "members": [100, 150, 100, 180]})
+        >>> fig = fan_chart(ts)
+    """
+    _require(timeseries, ("run_id", "day", metric), "fan_chart")
+    ts = timeseries
+    if runs is not None:
+        _require(runs, ("run_id",), "fan_chart runs")
+        runs = _ok(runs)
+        keep = ["run_id"] + ([by] if by in runs.columns and by not in ts.columns else [])
+        ts = ts.merge(runs[keep].drop_duplicates("run_id"), on="run_id", how="inner")
+    if by not in ts.columns:
+        ts = ts.assign(**{by: "all runs"})
+    fig, ax = _axes(ax)
+    what = metric.replace("_", " ")
+    ax.set_title(title or f"{what.capitalize()} over time: median and spread of the runs")
+    ax.set_xlabel("day")
+    ax.set_ylabel(what)
+    ax.xaxis.set_major_locator(_whole())
+    _axis_format(ax.yaxis, metric)
+    if ts.empty:
+        _note(ax, "no runs")
+        return fig
+
+    groups = _order(ts[by])
+    top, low, reached = 0.0, math.inf, []
+    for i, group in enumerate(groups):
+        wide = ts[ts[by] == group].pivot_table(index="day", columns="run_id", values=metric,
+                                               aggfunc="first").sort_index()
+        day, values = wide.index.to_numpy(float), wide.to_numpy(float)
+        q = np.nanpercentile(values, [5, 25, 50, 75, 95], axis=1)
+        colour = _colour(i)
+        ax.fill_between(day, q[0], q[4], color=colour, alpha=0.14, linewidth=0, gid=f"band90-{i}")
+        ax.fill_between(day, q[1], q[3], color=colour, alpha=0.32, linewidth=0, gid=f"band50-{i}")
+        runs_n = values.shape[1]
+        ax.plot(day, q[2], color=colour, linewidth=3, gid=f"median-{i}",
+                label=f"{_display(group)} ({runs_n} run{'s' if runs_n != 1 else ''})")
+        top = max(top, float(np.nanmax(q[4])))
+        low = min(low, float(np.nanmin(np.where(q[0] > 0, q[0], np.inf))))
+        for level in milestones:
+            hit = np.flatnonzero(q[2] >= level)
+            if len(hit):
+                reached.append((level, float(day[hit[0]]), colour))
+
+    day_all = ts["day"].to_numpy(float)
+    ax.set_xlim(day_all.min(), max(day_all.max(), day_all.min() + 1))
+    shown = [lvl for lvl in milestones if 0 < top and lvl <= 1.5 * top]
+    upper = max([top] + shown) * 1.08
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(max(min(low, min(shown, default=low)) / 1.5, 0.8), upper * 1.4)
+        _axis_format(ax.yaxis, metric)
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    else:
+        ax.set_ylim(0, max(upper, 10))
+    bottom, ceiling = ax.get_ylim()
+    to_frac = ((lambda v: (math.log10(v) - math.log10(bottom)) /
+                (math.log10(ceiling) - math.log10(bottom))) if log else (lambda v: v / ceiling))
+    label_y = -1.0
+    for level in shown:
+        name = MILESTONE_NAMES.get(level)
+        ax.axhline(level, color=_GREY, linestyle=":", linewidth=1.8, gid=f"milestone-{level}")
+        label_y = max(to_frac(level), label_y + 0.055)
+        ax.text(1.01, label_y, f"{name} · {level:,}" if name else f"{level:,}",
+                transform=ax.transAxes, ha="left", va="center", fontsize=14, color=_GREY,
+                clip_on=False)
+    for level, day, colour in reached:
+        if level in shown:
+            ax.plot([day], [level], "o", color=colour, markeredgecolor="white", markersize=9,
+                    zorder=5, gid=f"reached-{level}")
+            if len(groups) == 1 and day > day_all.min():
+                ax.annotate(f"day {day:,.0f}", (day, level), xytext=(-8, 6),
+                            textcoords="offset points", ha="right", va="bottom", fontsize=14,
+                            fontweight="bold")
+
+    handles, labels = ax.get_legend_handles_labels()
+    if len(groups) == 1:
+        labels = [f"median of {labels[0].rsplit('(', 1)[-1].rstrip(')')}"]
+    band = _colour(0) if len(groups) == 1 else _GREY
+    handles += [Patch(color=band, alpha=0.45), Patch(color=band, alpha=0.18)]
+    labels += ["middle 50% of runs", "middle 90% of runs"]
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=min(len(labels), 3 if len(labels) <= 3 or len(labels) > 4 else 2),
+              handlelength=1.6, columnspacing=1.6)
+    return fig
+
+
+# --- scenario comparison -------------------------------------------------------------
+
+@_styled
+def scenario_comparison(
+    results: pd.DataFrame,
+    metrics: Sequence[str] = MAIN_METRICS,
+    *,
+    by: str = "scenario",
+    baseline=None,
+    horizon: int | None = None,
+    title: str | None = None,
+    ncols: int | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Scenarios side by side: dot = median, bar = 90% interval of the runs, one panel a metric.
+
+    The baseline's median is a dashed vertical line in every panel. Milestone days that were
+    never reached sit in the grey "never" column past the horizon.
+
+    Args:
+        results: One row per run with ``by`` and the metric columns.
+        metrics: Metrics to show, one panel each (small multiples, shared scenario axis).
+        by: Column naming the group of a run.
+        baseline: Group whose median is marked; the first group when ``None``.
+        horizon: Run length in days (for "never"); defaults to the ``steps`` column.
+        title: Slide title.
+        ncols: Panels per row (default: all in one row up to 4, else two rows).
+        ax: Axes for a single metric.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "members": [10, 12, 30, 33]})
+        >>> len(scenario_comparison(runs, ["members"]).axes)
+        1
+    """
+    results = _ok(results)
+    metrics = list(metrics)
+    _require(results, [by] + metrics, "scenario_comparison")
+    fig, axes = _panels(len(metrics), ax, ncols, "scenario_comparison")
+    groups = _order(results[by])
+    baseline = groups[0] if baseline is None and groups else baseline
+    h = horizon_of(results, horizon)
+    summary = summarize_by_scenario(results, metrics, by=by, horizon=h)
+    y = np.arange(len(groups))
+    single = ax is not None
+    if single:
+        axes[0].set_title(title or _label(metrics[0]))
+    else:
+        fig.suptitle(title or "Scenarios compared: median and 90% interval of the runs",
+                     fontsize=22, fontweight="bold")
+    for panel, metric in zip(axes, metrics):
+        rows = summary[summary["metric"] == metric].set_index(by)
+        milestone = metric.startswith("day_") and h is not None
+        never_x = h + 1 if milestone else None
+        if not single:
+            panel.set_title(textwrap.fill(_label(metric, results), 14 if len(axes) > 3 else 40),
+                            fontsize=16, pad=8)
+            panel.tick_params(axis="x", labelsize=13 if len(axes) > 3 else 15)
+        panel.grid(axis="y", visible=False)
+        _axis_format(panel.xaxis, metric)
+        panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3 if len(axes) > 3 else 5))
+        values = []
+        for i, group in enumerate(groups):
+            if group not in rows.index or rows.loc[group, "runs"] == 0:
+                continue
+            r = rows.loc[group]
+            values += [r["low"], r["high"]]
+            colour = _colour(i)
+            panel.hlines(i, r["low"], r["high"], color=colour, linewidth=7, alpha=0.4,
+                         gid=f"interval-{metric}-{i}")
+            panel.plot([r["median"]], [i], "o", color=colour, markersize=11, zorder=4,
+                       gid=f"median-{metric}-{i}")
+            panel.annotate(format_value(metric, r["median"], h), (r["median"], i),
+                           xytext=(0, 9), textcoords="offset points", ha="center", va="bottom",
+                           fontsize=12, color="#222222")
+            if group == baseline:
+                panel.axvline(r["median"], color=_GREY, linestyle="--", linewidth=1.2, zorder=1)
+        if not values:
+            _note(panel, "no data")
+            continue
+        lo, hi = min(values), max(values)
+        if milestone:
+            centre = _never_zone(panel, h, low=min(-0.03 * h, lo))
+            for line in panel.lines + panel.collections:  # move "never" onto the zone centre
+                _shift_never(line, never_x, centre)
+            for text in panel.texts:
+                if text.get_text() == "never":
+                    text.xy = (centre, text.xy[1])
+        else:
+            pad = (hi - lo) * 0.18 or abs(hi) * 0.1 or 1.0
+            panel.set_xlim(lo - pad, hi + pad)
+    first = axes[0]
+    first.set_yticks(y, [_display(g) for g in groups])
+    first.set_ylim(len(groups) - 0.4, -0.7)
+    for panel in axes:
+        panel.tick_params(axis="y", length=0)
+    return fig
+
+
+def _shift_never(artist, never_x: float, centre: float) -> None:
+    """Move the points of ``artist`` at x = horizon + 1 ("never") to the never zone's centre."""
+    if hasattr(artist, "get_xdata"):
+        x = np.asarray(artist.get_xdata(), float)
+        artist.set_xdata(np.where(x >= never_x, centre, x))
+    elif hasattr(artist, "get_segments"):
+        fixed = []
+        for seg in artist.get_segments():
+            seg = np.asarray(seg, float).copy()
+            if len(seg):
+                seg[:, 0] = np.where(seg[:, 0] >= never_x, centre, seg[:, 0])
+            fixed.append(seg)
+        artist.set_segments(fixed)
+
+
+# --- milestone days ------------------------------------------------------------------
+
+@_styled
+def milestone_days(
+    results: pd.DataFrame,
+    milestones: Sequence[str] = ("day_inflection", "day_explosion"),
+    *,
+    by: str = "scenario",
+    horizon: int | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """When each run reached each milestone: one dot a run, a box of the quartiles per scenario.
+
+    Runs that never reached the milestone are drawn in the grey "never" column past the
+    horizon, with their count ("3 of 20 never").
+
+    Args:
+        results: One row per run with ``by`` and the ``day_*`` columns (missing = never).
+        milestones: Milestone columns, one panel each.
+        by: Column naming the group of a run.
+        horizon: Run length in days; defaults to the ``steps`` column, else the latest day seen.
+        title: Slide title.
+        ax: Axes for a single milestone.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"scenario": ["a", "a"], "day_inflection": [40, None]})
+        >>> fig = milestone_days(runs, ["day_inflection"], horizon=90)
+    """
+    results = _ok(results)
+    milestones = list(milestones)
+    _require(results, [by] + milestones, "milestone_days")
+    h = horizon_of(results, horizon)
+    if h is None:
+        seen = pd.to_numeric(results[milestones].stack(), errors="coerce")
+        h = int(seen.max()) if seen.notna().any() else 1
+    fig, axes = _panels(len(milestones), ax, None, "milestone_days")
+    groups = _order(results[by])
+    if ax is None:
+        fig.suptitle(title or "When the milestones were reached (one dot a run)",
+                     fontsize=22, fontweight="bold")
+    for m, (panel, metric) in enumerate(zip(axes, milestones)):
+        level = milestone_level(results, metric)
+        name = metric[4:] if metric in MILESTONE_METRICS else MILESTONE_NAMES.get(level)
+        panel.set_title((title if ax is not None and title else "")
+                        or (f"{name.capitalize()}: {level:,} members" if name and level
+                            else _label(metric, results)),
+                        fontsize=18 if ax is None else None)
+        panel.set_xlabel("day")
+        panel.grid(axis="y", visible=False)
+        panel.xaxis.set_major_locator(_whole())
+        panel.set_xlim(-0.03 * h, h)
+        centre = _never_zone(panel, h, low=-0.03 * h)
+        for i, group in enumerate(groups):
+            v = metric_values(results[results[by] == group], metric, h)
+            reached, never = v[v <= h], int((v > h).sum())
+            colour = _colour(i)
+            if len(reached):
+                q1, med, q3 = np.percentile(reached, [25, 50, 75])
+                panel.hlines(i, reached.min(), reached.max(), color=colour, linewidth=1.5,
+                             zorder=2)
+                panel.add_patch(Rectangle((q1, i - 0.22), max(q3 - q1, 0.4), 0.44, zorder=2,
+                                          facecolor=colour, alpha=0.25, edgecolor=colour,
+                                          linewidth=1.5, gid=f"box-{metric}-{i}"))
+                panel.vlines(med, i - 0.22, i + 0.22, color=colour, linewidth=3, zorder=3)
+            xs = np.where(v > h, centre + _jitter(len(v), 1000 + 97 * m + i, 0.025 * h), v)
+            panel.scatter(xs, i + _jitter(len(v), 31 * m + i, 0.15), s=55 if len(v) <= 30 else 30,
+                          color=colour,
+                          edgecolor="white", linewidth=0.6, zorder=4, alpha=0.9,
+                          gid=f"runs-{metric}-{i}")
+            if never:
+                panel.text(centre, i - 0.3, f"{never} of {len(v)}", ha="center", va="bottom",
+                           fontsize=12, color="#222222", fontweight="bold", gid="never-count")
+    axes[0].set_yticks(np.arange(len(groups)), [_display(g) for g in groups])
+    axes[0].set_ylim(len(groups) - 0.5, -0.75)
+    for panel in axes:
+        panel.tick_params(axis="y", length=0)
+    return fig

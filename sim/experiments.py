@@ -1,0 +1,595 @@
+"""Experiments as data: replicates, parameter grids, scenario comparisons, sensitivity analyses.
+
+An experiment file (``experiments/*.yaml``) names a base scenario, a number of replicates, a
+root seed, optional overrides applied to every run, and a *design*: which scenarios to run.
+
+- ``grid``: key path → value or list; lists expand to their Cartesian product, scalars stay
+  constant (Agents.jl ``paramscan``). Wrap a list-valued key in a list to keep it constant:
+  ``milestones: [[10, 100]]``.
+- ``scenarios``: scenario files to compare (names in ``scenarios/`` or relative paths).
+- ``sobol`` / ``morris``: SALib samples of key path → ``[low, high]``; :func:`analyze` turns
+  the results into sensitivity indices. ``lhs`` / ``random``: Latin hypercube or uniform.
+
+Every design point is validated like a scenario file (file:line, key path, bad value, what is
+allowed) when the experiment is loaded, before any run starts. Run ``run_id`` is design point
+``run_id // replicates``, replicate ``run_id % replicates``; replicate seeds come from
+``numpy.random.SeedSequence(seed).spawn(replicates)`` and are shared by every design point
+(common random numbers) unless ``common_seeds: false``.
+
+Example:
+    >>> from sim.experiments import load_experiment, expand
+    >>> exp = load_experiment("seed_count")
+    >>> runs = expand(exp)
+    >>> len(runs) == 15 * exp.replicates, runs[0].scenario.seeding.count
+    (True, 10)
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from . import scenario_io as sio
+from .config import Scenario
+from .errors import ScenarioError
+from .metrics import TIMESERIES_COLUMNS
+from .sensitivity import analyze, sample  # noqa: F401 (analyze is part of this API)
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
+DESIGN_KINDS = ("grid", "scenarios", "sobol", "morris", "lhs", "random")
+DEFAULT_OUTPUTS = ("members", "day_inflection", "cost_per_retained_member", "top20_referral_share")
+OUTPUTS = tuple(c for c in TIMESERIES_COLUMNS if c != "day") + (
+    "day_origin", "day_inflection", "day_explosion", "peak_members", "ever_members")
+_UNSET = sio._UNSET
+_Problem = sio._Problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Bounds = tuple[float, float]
+
+
+class GridDesign(_Strict):
+    """Cartesian product of the list values; scalar values stay constant."""
+
+    kind: Literal["grid"]
+    parameters: dict[str, Any] = Field(min_length=1)
+
+
+class ScenariosDesign(_Strict):
+    """One design point per scenario file."""
+
+    kind: Literal["scenarios"]
+    files: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+
+
+class SobolDesign(_Strict):
+    """Saltelli/Sobol' sample: ``samples * (D + 2)`` points (``(2D + 2)`` with second order)."""
+
+    kind: Literal["sobol"]
+    samples: int = Field(ge=2, le=2**20)
+    second_order: bool = False
+    parameters: dict[str, Bounds] = Field(min_length=1)
+
+
+class MorrisDesign(_Strict):
+    """Morris elementary effects: ``samples`` trajectories of ``D + 1`` points each."""
+
+    kind: Literal["morris"]
+    samples: int = Field(ge=2, le=100_000)
+    levels: int = Field(4, ge=2, le=1000)
+    parameters: dict[str, Bounds] = Field(min_length=1)
+
+
+class SampledDesign(_Strict):
+    """``samples`` points: Latin hypercube (``lhs``) or independent uniform (``random``)."""
+
+    kind: Literal["lhs", "random"]
+    samples: int = Field(ge=1, le=10_000_000)
+    parameters: dict[str, Bounds] = Field(min_length=1)
+
+
+Design = Annotated[Union[GridDesign, ScenariosDesign, SobolDesign, MorrisDesign, SampledDesign],  # noqa: UP007
+                   Field(discriminator="kind")]
+_DESIGNS = {"grid": GridDesign, "scenarios": ScenariosDesign, "sobol": SobolDesign,
+            "morris": MorrisDesign, "lhs": SampledDesign, "random": SampledDesign}
+
+
+class Experiment(_Strict):
+    """A validated experiment file (see the module docstring). Build it with
+    :func:`load_experiment` or :func:`experiment_from_dict`."""
+
+    name: str = Field("", max_length=200)
+    description: str = ""
+    scenario: str | None = Field(None, min_length=1)
+    replicates: int = Field(1, ge=1, le=100_000)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    common_seeds: bool = True
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    outputs: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTPUTS), min_length=1)
+    design: Design
+    _label: str = PrivateAttr("<experiment>")
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _pos: dict = PrivateAttr(default_factory=dict)
+    _points: list | None = PrivateAttr(None)
+    _matrix: np.ndarray | None = PrivateAttr(None)
+    _texts: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The file the experiment was read from (as shown in messages)."""
+        return self._label
+
+    @property
+    def stem(self) -> str:
+        """Short name for output folders: the file's stem, else ``name``, else "experiment"."""
+        if self._label.endswith((".yaml", ".yml")):
+            return Path(self._label).stem
+        return self.name or "experiment"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point: its parameter values (columns) and validated scenario."""
+
+    index: int
+    params: dict
+    scenario: Scenario
+    scenario_hash: str
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: a pure function of ``scenario`` (whose seed is ``seed``)."""
+
+    run_id: int
+    point: int
+    replicate: int
+    seed: int
+    scenario: Scenario
+    params: dict
+    scenario_hash: str
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file, including every design point's scenario.
+
+    Args:
+        path: A YAML file, or a bare name (``seed_count``) looked up in ``experiments/``.
+
+    Raises:
+        ScenarioError: One line ``FILE:LINE: KEY.PATH = VALUE: what is wrong; allowed: ...``.
+
+    Example:
+        >>> load_experiment("compare_strategies").design.kind
+        'scenarios'
+    """
+    file = Path(path).expanduser()
+    if not file.is_file() and len(file.parts) == 1:
+        for cand in (EXPERIMENTS_DIR / file.name, EXPERIMENTS_DIR / f"{file.name}.yaml"):
+            if cand.is_file():
+                file = cand
+                break
+    data, pos = sio._read(file, kind="experiment",
+                          hint="a mapping with keys scenario:, replicates:, seed:, design:")
+    return _build(data, pos, sio._label(file), file.resolve().parent)
+
+
+def experiment_from_dict(data: dict, base_dir: str | os.PathLike | None = None,
+                         source: str = "<experiment>") -> Experiment:
+    """Validate a mapping like an experiment file (relative paths from ``base_dir``, default cwd).
+
+    Example:
+        >>> exp = experiment_from_dict({"scenario": "fish_pond", "replicates": 2,
+        ...     "design": {"kind": "grid", "parameters": {"seeding.count": [10, 20]}}})
+        >>> len(expand(exp))
+        4
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: not a mapping (got {type(data).__name__})")
+    return _build(data, {}, source, Path(base_dir or Path.cwd()).resolve())
+
+
+def _build(data: dict, pos: dict, label: str, base_dir: Path) -> Experiment:
+    try:
+        try:
+            exp = Experiment.model_validate(data)
+        except ValidationError as e:
+            raise _from_pydantic(e, data) from None
+    except _Problem as p:
+        raise p.error(pos, (label, None)) from None
+    exp._label, exp._base_dir, exp._pos = label, base_dir, pos
+    _design_points(exp, data)
+    return exp
+
+
+def _allowed(path: tuple, data: dict) -> str | None:
+    if path[:1] == ("design",):
+        design = data.get("design")
+        model = _DESIGNS.get(design.get("kind")) if isinstance(design, dict) else None
+        if len(path) == 1 or model is None:
+            return "a mapping with kind: " + ", ".join(DESIGN_KINDS)
+        if path[1] == "parameters":
+            return ("scenario key paths, each with a value or a list of values" if model is GridDesign
+                    else "scenario key paths, each with [low, high] (two numbers, low < high)")
+        field = model.model_fields.get(path[1]) if len(path) == 2 else None
+        return sio._describe(field.annotation, field.metadata) if field else None
+    if path[:1] == ("overrides",):
+        return "a mapping of scenario keys, as in a scenario file"
+    field = Experiment.model_fields.get(path[0]) if len(path) == 1 else None
+    return sio._describe(field.annotation, field.metadata) if field else None
+
+
+def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
+    e = err.errors(include_url=False)[0]
+    loc, kind, ctx = list(e["loc"]), e["type"], e.get("ctx") or {}
+    if loc[:1] == ["design"] and len(loc) > 1 and loc[1] in DESIGN_KINDS:
+        del loc[1]  # pydantic puts the discriminator tag in the location
+    path, value = tuple(loc), e.get("input", _UNSET)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        value = value.get("kind", _UNSET) if isinstance(value, dict) else _UNSET
+        what = "unknown design kind" if kind == "union_tag_invalid" else "required key missing"
+        return _Problem(path + ("kind",), value, what, ", ".join(DESIGN_KINDS))
+    if path[:2] == ("design", "parameters") and "[key]" in path:
+        return _Problem(path[:3], _UNSET, "not a key path (text)", _allowed(path[:2], data))
+    if path[:2] == ("design", "parameters") and len(path) > 2:
+        key = path[:3]
+        cur = data["design"]["parameters"].get(path[2], _UNSET)
+        return _Problem(key, cur, "not a [low, high] pair of numbers", _allowed(key, data))
+    if kind == "extra_forbidden":
+        design = data.get("design") if path[:1] == ("design",) else None
+        model = _DESIGNS.get(design.get("kind")) if isinstance(design, dict) else Experiment
+        valid = list(model.model_fields) if model else []
+        valid = [k for k in valid if not k.startswith("_")]
+        close = difflib.get_close_matches(str(path[-1]), valid, n=1)
+        if close:
+            return _Problem(path, _UNSET, f"unknown key; did you mean '{close[0]}'?")
+        return _Problem(path, _UNSET, "unknown key", ", ".join(valid))
+    if kind == "missing":
+        value = _UNSET
+    if kind == "literal_error":
+        what = "not allowed here"
+    else:
+        template = sio._WHAT.get(kind, sio._WHAT.get(kind.split("_")[0], e["msg"]))
+        what = template.format(**{k: sio._num(v) for k, v in ctx.items()}) if "{" in template \
+            else template
+    return _Problem(path, value, what, _allowed(path, data))
+
+
+def _check(exp: Experiment, data: dict) -> None:
+    """Rules that involve more than one key (base scenario, outputs, bounds)."""
+    d = exp.design
+    if d.kind == "scenarios" and exp.scenario is not None:
+        raise _Problem(("scenario",), exp.scenario, "not used with design kind scenarios",
+                       "omit it and list the scenario files in design.files")
+    if d.kind != "scenarios" and exp.scenario is None:
+        raise _Problem(("scenario",), _UNSET, "required key missing",
+                       "a shipped scenario name such as fish_pond, or a YAML file relative to "
+                       "the experiment file")
+    for i, name in enumerate(exp.outputs):
+        if name not in OUTPUTS:
+            close = difflib.get_close_matches(name, OUTPUTS, n=1)
+            what = "unknown output metric" + (f"; did you mean '{close[0]}'?" if close else "")
+            raise _Problem(("outputs", i), name, what, None if close else ", ".join(OUTPUTS))
+    if d.kind == "sobol" and d.samples & (d.samples - 1):
+        raise _Problem(("design", "samples"), d.samples, "must be a power of 2 (Sobol' sequence)",
+                       "2, 4, 8, ..., e.g. 256")
+    for key, value in d.parameters.items() if d.kind == "grid" else ():
+        if value == []:
+            raise _Problem(("design", "parameters", key), value, "empty list: no design points",
+                           "a value, or a non-empty list of values")
+    for key, value in d.parameters.items() if d.kind not in ("grid", "scenarios") else ():
+        raw = data["design"]["parameters"][key]
+        if any(isinstance(x, bool) for x in raw) or not value[0] < value[1]:
+            raise _Problem(("design", "parameters", key), raw, "not [low, high] with low < high",
+                           _allowed(("design", "parameters"), data))
+
+
+# --- design points -----------------------------------------------------------------------
+
+
+def _scenario_file(exp: Experiment, value: str, where: tuple) -> Path:
+    cand = (exp._base_dir / value).expanduser()
+    if cand.is_file():
+        return cand
+    if len(Path(value).parts) == 1:
+        for cand in (sio.SCENARIOS_DIR / value, sio.SCENARIOS_DIR / f"{value}.yaml"):
+            if cand.is_file():
+                return cand
+    shipped = ", ".join(sorted(q.stem for q in sio.SCENARIOS_DIR.glob("*.yaml")))
+    raise _Problem(where, value, "scenario file not found",
+                   f"a YAML file relative to the experiment file, or a shipped name: {shipped}")
+
+
+def _sub_positions(pos: dict, prefix: tuple, to: tuple) -> dict:
+    """Positions under ``prefix`` in the experiment file, re-keyed under scenario path ``to``."""
+    n = len(prefix)
+    return {to + k[n:]: v for k, v in pos.items() if k[:n] == prefix}
+
+
+def _nested(path: tuple, value: Any) -> dict:
+    for seg in reversed(path):
+        value = {seg: value}
+    return value
+
+
+def _key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
+    """Check that ``key`` (dotted) is a scenario key path; return it as a tuple."""
+    path = tuple(key.split("."))
+    if not all(path) or path[0] in ("seed", "name", "extends"):
+        what = ("the run seed comes from the experiment's seed and replicates" if path[0] == "seed"
+                else "not a sweepable scenario key path")
+        raise _Problem(where, _UNSET, what, "dotted scenario keys such as rules.invite_rate")
+    for i in range(len(path)):
+        valid = sio._keys_at(path[:i], data)
+        if path[i] not in valid:
+            close = difflib.get_close_matches(path[i], valid, n=1)
+            what = f"unknown scenario key '{'.'.join(path[:i + 1])}'" + (
+                f"; did you mean '{'.'.join(path[:i] + (close[0],))}'?" if close else
+                "" if valid else f"; {'.'.join(path[:i])} has no sub-keys")
+            raise _Problem(where, _UNSET, what, None if close or not valid else ", ".join(valid))
+    if numeric:
+        found = sio._schema_at(path, data)
+        tp = sio._unwrap(found[0], [])[0] if found else None
+        if tp not in (int, float):
+            raise _Problem(where, _UNSET, f"{key} is not a number, cannot be sampled",
+                           "numeric key paths such as rules.invite_rate or seeding.count")
+    return path
+
+
+def _cell(value: Any) -> Any:
+    """A parameter value as a table cell: scalars as they are, lists and mappings as JSON."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
+def _design_points(exp: Experiment, data: dict | None = None) -> list[Point]:
+    """Every design point, validated (errors name the experiment file's line); cached."""
+    if exp._points is None:
+        try:
+            exp._points = _make_points(exp, exp.model_dump() if data is None else data)
+        except _Problem as p:
+            raise p.error(exp._pos, (exp._label, None)) from None
+    return exp._points
+
+
+def _make_points(exp: Experiment, raw: dict) -> list[Point]:
+    _check(exp, raw)
+    pos, d = exp._pos, exp.design
+    over_pos = _sub_positions(pos, ("overrides",), ())
+    bases: dict[Path, tuple[dict, dict]] = {}
+
+    def base(file: Path) -> tuple[dict, dict]:
+        if file not in bases:
+            data, bpos = sio._load_file(file)
+            over = copy.deepcopy(exp.overrides)
+            sio._absolute_edge_path(over, exp._base_dir)
+            bases[file] = sio._merge(data, over, bpos, over_pos)
+        return bases[file]
+
+    jobs: list[tuple[dict, Path, dict, dict]] = []  # (params, base file, nested, positions)
+    if d.kind == "scenarios":
+        for i, entry in enumerate(d.files):
+            jobs.append(({"scenario": entry}, _scenario_file(exp, entry, ("design", "files", i)),
+                         {}, {}))
+    else:
+        file = _scenario_file(exp, exp.scenario, ("scenario",))
+        data = base(file)[0]
+        paths = {k: _key_path(k, data, ("design", "parameters", k), d.kind != "grid")
+                 for k in d.parameters}
+        if d.kind == "grid":
+            axes = [[(i, v) for i, v in enumerate(val)] if isinstance(val, list) else [(None, val)]
+                    for val in d.parameters.values()]
+            for combo in itertools.product(*axes):
+                params, nested, ppos = {}, {}, {}
+                for (key, path), (i, v) in zip(paths.items(), combo):
+                    params[key] = _cell(v)
+                    nested = sio.merge_scenario_data(nested, _nested(path, copy.deepcopy(v)))
+                    at = ("design", "parameters", key) + (() if i is None else (i,))
+                    ppos |= {path: pos[at]} if at in pos else {}
+                    ppos |= _sub_positions(pos, at, path)
+                jobs.append((params, file, nested, ppos))
+        else:
+            bounds = np.array([d.parameters[k] for k in paths], dtype=float)
+            exp._matrix = sample(exp, bounds)
+            ints = [sio._unwrap(sio._schema_at(p, data)[0], [])[0] is int for p in paths.values()]
+            for row in exp._matrix:
+                params, nested, ppos = {}, {}, {}
+                for (key, path), x, is_int in zip(paths.items(), row, ints):
+                    v = int(np.rint(x)) if is_int else float(x)
+                    params[key] = v
+                    nested = sio.merge_scenario_data(nested, _nested(path, v))
+                    at = ("design", "parameters", key)
+                    ppos |= {path: pos[at]} if at in pos else {}
+                jobs.append((params, file, nested, ppos))
+    points = []
+    for index, (params, file, nested, ppos) in enumerate(jobs):
+        sio._absolute_edge_path(nested, exp._base_dir)
+        data, bpos = base(file)
+        merged, mpos = sio._merge(data, nested, bpos, ppos)
+        sc = sio._validate(merged, mpos, exp._label, check_files=True)
+        text = sio.scenario_to_yaml(sc)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        points.append(Point(index, params, sc, digest))
+    for file, (data, bpos) in bases.items():  # for the manifest: each base, resolved
+        try:
+            exp._texts[sio._label(file)] = sio.scenario_to_yaml(sio._validate(data, bpos, ""))
+        except ScenarioError:  # valid only with the design's values
+            exp._texts[sio._label(file)] = None
+    return points
+
+
+def replicate_seeds(exp: Experiment, n_points: int) -> list[list[int]]:
+    """Run seeds ``[point][replicate]`` from ``SeedSequence(exp.seed)`` (63-bit integers).
+
+    Example:
+        >>> exp = load_experiment("seed_count")
+        >>> seeds = replicate_seeds(exp, 2)
+        >>> seeds[0] == seeds[1] and len(set(seeds[0])) == exp.replicates
+        True
+    """
+    def draw(seq: np.random.SeedSequence) -> list[int]:
+        return [int(k.generate_state(1, np.uint64)[0] >> 1) for k in seq.spawn(exp.replicates)]
+
+    root = np.random.SeedSequence(exp.seed)
+    if exp.common_seeds:
+        row = draw(root)
+        return [row] * n_points
+    return [draw(child) for child in root.spawn(n_points)]
+
+
+def expand(exp: Experiment) -> list[RunSpec]:
+    """All runs of the experiment in ``run_id`` order (point-major, then replicate).
+
+    Example:
+        >>> runs = expand(load_experiment("feeding_grid"))
+        >>> runs[0].run_id, runs[0].point, runs[0].replicate, runs[0].scenario.seed == runs[0].seed
+        (0, 0, 0, True)
+    """
+    points = _design_points(exp)
+    seeds = replicate_seeds(exp, len(points))
+    return [RunSpec(p.index * exp.replicates + r, p.index, r, seeds[p.index][r],
+                    p.scenario.model_copy(update={"seed": seeds[p.index][r]}), p.params,
+                    p.scenario_hash)
+            for p in points for r in range(exp.replicates)]
+
+
+def experiment_hash(exp: Experiment) -> str:
+    """sha256 of what determines the runs: the design, the points' scenarios and the seeds.
+
+    Example:
+        >>> len(experiment_hash(load_experiment("seed_count")))
+        64
+    """
+    points = _design_points(exp)
+    doc = {"experiment": exp.model_dump(mode="json", exclude={"name", "description", "outputs"}),
+           "points": [p.scenario_hash for p in points],
+           "seeds": replicate_seeds(exp, len(points))}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def design_table(exp: Experiment) -> pd.DataFrame:
+    """One row per design point: ``point``, ``scenario_hash`` and the parameter columns.
+
+    Example:
+        >>> design_table(load_experiment("feeding_grid")).shape
+        (20, 4)
+    """
+    return pd.DataFrame([{"point": p.index, "scenario_hash": p.scenario_hash, **p.params}
+                         for p in _design_points(exp)])
+
+
+def scenario_texts(exp: Experiment) -> dict[str, str]:
+    """Resolved YAML of the base scenario(s) (with the experiment's overrides), by file."""
+    _design_points(exp)
+    return dict(exp._texts)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def default_out(exp: Experiment) -> Path:
+    """``runs/sweeps/<experiment stem>/`` (relative to the working directory)."""
+    return Path("runs") / "sweeps" / exp.stem
+
+
+def run_sweep(
+    experiment: Experiment | str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    workers: int | None = None,
+    cluster: Any = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    retries: int = 1,
+    batch_size: int | None = None,
+    progress: bool | Callable[[int, int, int], None] = True,
+) -> Path:
+    """Run every missing run of an experiment and store the results under ``out``.
+
+    Results stream to ``out/results/`` and ``out/timeseries/`` (Parquet, one file per
+    finished batch, written atomically) with ``out/manifest.json``; see :mod:`sim.store`.
+
+    Args:
+        experiment: an :class:`Experiment`, or an experiment file / shipped name.
+        out: output folder (default ``runs/sweeps/<stem>/``).
+        workers: local processes (default: one per core; 1 runs in this process).
+        cluster: a Dask scheduler address (``tcp://host:port``) or a ``distributed.Client``;
+            then ``workers`` is ignored.
+        resume: finish the runs missing from an interrupted sweep in ``out``.
+        overwrite: replace a non-empty ``out`` instead of refusing.
+        retries: how many times a failed run is retried before it is recorded as failed.
+        batch_size: runs per batch file (default: 1% of the runs, 10 to 200); a batch is
+            also written when its oldest run finished a minute ago.
+        progress: True for a tqdm bar, or a callable ``(done, total, failed)``.
+
+    Returns:
+        The output folder.
+
+    Raises:
+        ScenarioError, OutputError: bad experiment or output folder (nothing written).
+        KeyboardInterrupt: after saving every finished run (resume with ``resume=True``).
+
+    Example:
+        >>> run_sweep("seed_count", "runs/sweeps/seed_count", workers=8)  # doctest: +SKIP
+    """
+    from . import executors, store
+
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    specs = expand(exp)
+    out = Path(out) if out is not None else default_out(exp)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ScenarioError(f"workers = {workers!r}: allowed: a whole number >= 1")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ScenarioError(f"retries = {retries!r}: allowed: a whole number >= 0")
+    digest = experiment_hash(exp)
+    store.check_out(out, digest, resume=resume, overwrite=overwrite)
+    info = store.manifest(exp, digest, len(specs))
+    runner = executors.make(workers, cluster)  # connects to a cluster before writing anything
+    try:
+        done = store.prepare(out, info, resume=resume, overwrite=overwrite)
+        todo = [s for s in specs if s.run_id not in done]
+        size = batch_size or max(10, min(200, len(specs) // 100))
+        writer = store.BatchWriter(out, size)
+        status = "interrupted"
+        try:
+            executors.drive(runner, todo, writer, experiment_hash=digest, retries=retries,
+                            total=len(specs), done=len(done), progress=progress)
+            status = "complete"
+        finally:
+            store.finish(out, status)
+    finally:
+        runner.close()
+    return out
+
+
+def sweep(experiment: Experiment | str | os.PathLike, out: str | os.PathLike | None = None,
+          **options: Any) -> pd.DataFrame:
+    """Run (or finish) a sweep and return its results, one row per run in ``run_id`` order.
+
+    Same options as :func:`run_sweep`.
+
+    Example:
+        >>> import sim
+        >>> df = sim.sweep("seed_count", "runs/sweeps/seed_count")  # doctest: +SKIP
+    """
+    from .store import read_results
+
+    return read_results(run_sweep(experiment, out, **options))
