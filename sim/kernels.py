@@ -14,12 +14,14 @@ Array arguments (n = persons):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections import namedtuple
+from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
-from .params import DayCounts
+from .params import DayCounts, Params
 from .rng import Phase, stream_key_nb, u_key_nb
 from .state import (
     ACTIVE,
@@ -89,68 +91,8 @@ P_ORGANIC, P_ADS_PICK, P_ADS_ACCEPT, P_GATE = (
 P_TROUGH, P_CHURN, P_PAY = int(Phase.TROUGH), int(Phase.CHURN), int(Phase.PAY)
 
 
-class KParams(NamedTuple):
-    """The :class:`~sim.params.Params` values as a Numba-friendly tuple."""
-
-    seed: int
-    n: int
-    contacts: int
-    weighted: bool
-    content_per_week: float
-    content_reach: float
-    kol_reach_bonus: float
-    content_gain: float
-    activities_per_month: float
-    attend_base: float
-    attend_slope: float
-    activity_gain: float
-    self_org_rate: float
-    task_start: int
-    task_days: int
-    task_gain: float
-    task_boost: float
-    empower_rate: float
-    influence_cap: float
-    recruit_every: int
-    recruit_count: int
-    recruit_min_intimacy: float
-    amplification: bool
-    amplification_factor: float
-    gate: int
-    gate_min_fit: float
-    gate_pass_prob: float
-    gate_bonus: float
-    ads_budget: float
-    ads_cost_per_join: float
-    invite_rate: float
-    mult_lurker: float
-    mult_active: float
-    mult_kol: float
-    rejoin_factor: float
-    convert_prob: float
-    fatigue: float
-    organic_rate: float
-    join_referral: float
-    join_organic: float
-    join_ads: float
-    interact_gain: float
-    interact_half: float
-    active_threshold: float
-    hysteresis: float
-    trough_days: int
-    trough_dropout: float
-    decay: float
-    churn_base: float
-    churn_protect: float
-    misfit_penalty: float
-    commit_threshold: float
-    fee_per_year: float
-    pay_rate: float
-    purchase_rate: float
-    price: float
-    cost_per_post: float
-    cost_per_activity: float
-    cost_per_kol_month: float
+# The Params values as a Numba-friendly (named) tuple: same fields, same order.
+KParams = namedtuple("KParams", [f.name for f in fields(Params)])
 
 
 class Work:
