@@ -370,14 +370,17 @@ def day_kernel(
         inbox_key[j] = 0.0
 
     # ---- 5.-7. Roles, decay and churn, paying: each person's own row only --------------
-    if threads:
+    keys = (stream_key_nb(seed, day, P_TROUGH), stream_key_nb(seed, day, P_CHURN),
+            stream_key_nb(seed, day, P_PAY))
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    if threads:  # (two calls: Numba cannot hold either dispatcher in one variable)
         dropouts, churns = _roles_churn_pay_parallel(
-            P, day, status, role, fit, intimacy, paying, join_day, kol_since, kol_referrals, funnel
-        )
+            P, day, keys, drop, status, role, fit, intimacy, paying, join_day, kol_since,
+            kol_referrals, funnel)
     else:
         dropouts, churns = _roles_churn_pay_serial(
-            P, day, status, role, fit, intimacy, paying, join_day, kol_since, kol_referrals, funnel
-        )
+            P, day, keys, drop, status, role, fit, intimacy, paying, join_day, kol_since,
+            kol_referrals, funnel)
     counts[11] = dropouts
     counts[12] = churns
     revenue = 0.0  # summed in index order, whatever the thread count
@@ -460,12 +463,9 @@ def _organic_parallel(P, day, status, fit, joining):
 
 
 @njit(cache=True)
-def _roles_churn_pay_serial(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
-                            kol_referrals, funnel):
-    tkey = stream_key_nb(P.seed, day, P_TROUGH)
-    ckey = stream_key_nb(P.seed, day, P_CHURN)
-    pkey = stream_key_nb(P.seed, day, P_PAY)
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+def _roles_churn_pay_serial(P, day, keys, drop, status, role, fit, intimacy, paying, join_day,
+                            kol_since, kol_referrals, funnel):
+    tkey, ckey, pkey = keys
     dropouts = 0
     churns = 0
     for i in range(P.n):
@@ -478,12 +478,9 @@ def _roles_churn_pay_serial(P, day, status, role, fit, intimacy, paying, join_da
 
 
 @njit(cache=True, parallel=True)
-def _roles_churn_pay_parallel(P, day, status, role, fit, intimacy, paying, join_day, kol_since,
-                              kol_referrals, funnel):
-    tkey = stream_key_nb(P.seed, day, P_TROUGH)
-    ckey = stream_key_nb(P.seed, day, P_CHURN)
-    pkey = stream_key_nb(P.seed, day, P_PAY)
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+def _roles_churn_pay_parallel(P, day, keys, drop, status, role, fit, intimacy, paying, join_day,
+                              kol_since, kol_referrals, funnel):
+    tkey, ckey, pkey = keys
     dropouts = 0
     churns = 0
     for i in prange(P.n):

@@ -172,42 +172,25 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     return audience
 
 
-# The census in CHUNKS fixed ranges, serial or threaded (two names: Numba caches by name);
-# partial audiences are added in chunk order, so the float result is the same either way.
+# The census in CHUNKS fixed ranges, serial or threaded (two names: Numba caches by name).
 @njit(cache=True)
-def _census_serial(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
-                   degree, contacts, commit_threshold, out):
-    n = len(status)
-    part = np.zeros((CHUNKS, len(out)), np.int64)
-    aud = np.zeros(CHUNKS, np.float64)
-    size = (n + CHUNKS - 1) // CHUNKS
+def _census_chunks_serial(status, role, source, intimacy, influence, paying, funnel,
+                          kol_referrals, degree, contacts, commit_threshold, part, aud):
+    size = (len(status) + CHUNKS - 1) // CHUNKS
     for c in range(CHUNKS):
-        aud[c] = _census_chunk(c * size, min(n, (c + 1) * size), status, role, source, intimacy,
-                               influence, paying, funnel, kol_referrals, degree, contacts,
-                               commit_threshold, part[c])
-    out[:] = part.sum(axis=0)
-    total = 0.0
-    for c in range(CHUNKS):
-        total += aud[c]
-    return total
+        aud[c] = _census_chunk(c * size, min(len(status), (c + 1) * size), status, role, source,
+                               intimacy, influence, paying, funnel, kol_referrals, degree,
+                               contacts, commit_threshold, part[c])
 
 
 @njit(cache=True, parallel=True)
-def _census_parallel(status, role, source, intimacy, influence, paying, funnel, kol_referrals,
-                     degree, contacts, commit_threshold, out):
-    n = len(status)
-    part = np.zeros((CHUNKS, len(out)), np.int64)
-    aud = np.zeros(CHUNKS, np.float64)
-    size = (n + CHUNKS - 1) // CHUNKS
+def _census_chunks_parallel(status, role, source, intimacy, influence, paying, funnel,
+                            kol_referrals, degree, contacts, commit_threshold, part, aud):
+    size = (len(status) + CHUNKS - 1) // CHUNKS
     for c in prange(CHUNKS):
-        aud[c] = _census_chunk(c * size, min(n, (c + 1) * size), status, role, source, intimacy,
-                               influence, paying, funnel, kol_referrals, degree, contacts,
-                               commit_threshold, part[c])
-    out[:] = part.sum(axis=0)
-    total = 0.0
-    for c in range(CHUNKS):
-        total += aud[c]
-    return total
+        aud[c] = _census_chunk(c * size, min(len(status), (c + 1) * size), status, role, source,
+                               intimacy, influence, paying, funnel, kol_referrals, degree,
+                               contacts, commit_threshold, part[c])
 
 
 CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
@@ -236,7 +219,6 @@ class Recorder:
         st = model.state
         self.degree = model.graph.degree()
         self.contacts = model.graph.contacts
-        self.census = np.zeros(len(CENSUS), np.int64)
         self.threads = use_threads(model.params.n)
         self.commit_threshold = model.params.commit_threshold
         self.joins = {
@@ -263,12 +245,15 @@ class Recorder:
         self.revenue += counts.revenue
         self.cost += counts.cost
 
-        census = _census_parallel if self.threads else _census_serial
-        audience = census(
-            st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
-            st.kol_referrals, self.degree, self.contacts, self.commit_threshold, self.census,
-        )
-        c = dict(zip(CENSUS, self.census.tolist()))
+        part = np.zeros((CHUNKS, len(CENSUS)), np.int64)
+        aud = np.zeros(CHUNKS, np.float64)
+        chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
+        chunks(st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
+               st.kol_referrals, self.degree, self.contacts, self.commit_threshold, part, aud)
+        audience = 0.0
+        for value in aud:  # partial audiences added in chunk order: same for any thread count
+            audience += float(value)
+        c = dict(zip(CENSUS, part.sum(axis=0).tolist()))
         members = c["members"]
         ever = st.n - c["non_users"]
         self.window.append(
