@@ -148,10 +148,8 @@ def _facts(args) -> int:
 
     from .facts import measure_facts
 
-    for name, value, low in (("--size", args.size, 1000), ("--replicates", args.replicates, 1),
-                             ("--workers", args.workers, 1), ("--seed", args.seed, 0)):
-        if value < low:
-            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    _at_least(("--size", args.size, 1000), ("--replicates", args.replicates, 1),
+              ("--workers", args.workers, 1), ("--seed", args.seed, 0))
     bar = tqdm(total=args.replicates, desc="replicates", disable=True if args.quiet else None)
     report = measure_facts(
         size=args.size, replicates=args.replicates, root_seed=args.seed, workers=args.workers,
@@ -168,10 +166,8 @@ def _sweep(args) -> int:
     from .store import read_manifest, read_results, read_timeseries
 
     exp = load_experiment(args.experiment)
-    for name, value, low in (("--workers", args.workers, 1), ("--retries", args.retries, 0),
-                             ("--batch-size", args.batch_size, 1)):
-        if value is not None and value < low:
-            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    _at_least(("--workers", args.workers, 1), ("--retries", args.retries, 0),
+              ("--batch-size", args.batch_size, 1))
     out = args.out if args.out is not None else default_out(exp)
     if not args.quiet:
         _compile_notice()
@@ -202,6 +198,13 @@ def _bench(args) -> int:
         )
     cmd = [sys.executable, str(folder)] + ([] if args.full else ["--quick"])
     return subprocess.call(cmd, cwd=folder.parent)
+
+
+def _at_least(*options: tuple[str, int | None, int]) -> None:
+    """Check ``(option, value, lowest allowed)`` triples; an option not given is skipped."""
+    for name, value, low in options:
+        if value is not None and value < low:
+            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
 
 
 def _compile_notice() -> None:
@@ -342,10 +345,8 @@ def _compare(args) -> int:
     from .store import read_results, read_timeseries
 
     formats = _formats(args.format)
-    for name, value, low in (("--replicates", args.replicates, 1), ("--seed", args.seed, 0),
-                             ("--workers", args.workers, 1)):
-        if value is not None and value < low:
-            raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
+    _at_least(("--replicates", args.replicates, 1), ("--seed", args.seed, 0),
+              ("--workers", args.workers, 1))
     if len(args.scenarios) < 2:
         raise FishpondError(f"compare {args.scenarios[0]}: one scenario; allowed: two or more "
                             "scenarios (the first is the baseline)")

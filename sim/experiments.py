@@ -238,11 +238,7 @@ def _allowed(path: tuple, data: dict) -> str | None:
 
 
 def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
-    e = err.errors(include_url=False)[0]
-    loc, kind, ctx = list(e["loc"]), e["type"], e.get("ctx") or {}
-    if loc[:1] == ["design"] and len(loc) > 1 and loc[1] in DESIGN_KINDS:
-        del loc[1]  # pydantic puts the discriminator tag in the location
-    path, value = tuple(loc), e.get("input", _UNSET)
+    path, value, kind, ctx, msg = sio._first_error(err, ("design",), DESIGN_KINDS)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         value = value.get("kind", _UNSET) if isinstance(value, dict) else _UNSET
         what = "unknown design kind" if kind == "union_tag_invalid" else "required key missing"
@@ -267,9 +263,7 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
     if kind == "literal_error":
         what = "not allowed here"
     else:
-        template = sio._WHAT.get(kind, sio._WHAT.get(kind.split("_")[0], e["msg"]))
-        what = template.format(**{k: sio._num(v) for k, v in ctx.items()}) if "{" in template \
-            else template
+        what = sio._what(kind, ctx, msg)
     return _Problem(path, value, what, _allowed(path, data))
 
 

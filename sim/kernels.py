@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from .agents import daily_cost
 from .params import DayCounts, Params
 from .rng import Phase, stream_key_nb, u_key_nb
 from .state import (
@@ -110,6 +111,7 @@ class Work:
         self.contacts = np.empty(max(contacts, 1), index_dtype)  # same dtype as CSR indices
         self.counts = np.zeros(len(COUNT_FIELDS), np.int64)
         self.money = np.zeros(1, np.float64)
+        self.threads = use_threads(n)  # threaded per-person loops: decided once per run
 
 
 @njit(cache=True, inline="always")
@@ -520,8 +522,6 @@ def kparams(model: "GrowthModel") -> KParams:
 
 def run_day(model: "GrowthModel") -> DayCounts:
     """The compiled engine's day: same contract as :func:`sim.agents.run_day`."""
-    from .agents import daily_cost
-
     work = model.__dict__.get("_work")
     if work is None:
         work = model._work = Work(model.params.n, model.params.contacts, model.graph.indices.dtype)
@@ -535,7 +535,7 @@ def run_day(model: "GrowthModel") -> DayCounts:
         st.funnel,
         work.members, work.inbox_count, work.inbox_key, work.inbox_from, work.touched,
         work.attended, work.joining, work.joiners, work.contacts, work.counts, work.money,
-        use_threads(model.params.n),
+        work.threads,
     )
     c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
     n_kols = c.pop("n_kols")

@@ -210,13 +210,28 @@ def _unknown_key(path: tuple, data: Any, extra: tuple = ()) -> _Problem:
     return _Problem(path, _UNSET, "unknown key", ", ".join(valid))
 
 
+def _first_error(err: ValidationError, union: tuple, tags) -> tuple:
+    """The first pydantic error as ``(path, value, kind, ctx, msg)``.
+
+    Inside the discriminated union at key path ``union`` pydantic puts the tag (one of
+    ``tags``) into the location; it is dropped so that the path is the file's key path.
+    """
+    e = err.errors(include_url=False)[0]
+    loc, n = list(e["loc"]), len(union)
+    if tuple(loc[:n]) == tuple(union) and len(loc) > n and loc[n] in tags:
+        del loc[n]
+    return tuple(loc), e.get("input", _UNSET), e["type"], e.get("ctx") or {}, e["msg"]
+
+
+def _what(kind: str, ctx: dict, msg: str) -> str:
+    """What is wrong, in words, for a pydantic error type and its context."""
+    template = _WHAT.get(kind, _WHAT.get(kind.split("_")[0], msg))
+    return template.format(**{k: _num(v) for k, v in ctx.items()}) if "{" in template else template
+
+
 def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
     """Turn the first pydantic error into a _Problem (key path, bad value, what, allowed)."""
-    e = err.errors(include_url=False)[0]
-    loc, kind, ctx = list(e["loc"]), e["type"], e.get("ctx") or {}
-    if loc[:2] == list(_GRAPH) and len(loc) > 2 and loc[2] in GRAPH_KINDS:
-        del loc[2]  # pydantic puts the discriminator tag in the location
-    path, value = tuple(loc), e.get("input", _UNSET)
+    path, value, kind, ctx, msg = _first_error(err, _GRAPH, GRAPH_KINDS)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         value = value.get("kind", _UNSET) if isinstance(value, dict) else _UNSET
         what = "unknown graph kind" if kind == "union_tag_invalid" else "required key missing"
@@ -228,9 +243,7 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
     if kind == "literal_error":  # e.g. "unknown seeding strategy", "unknown entry gate kind"
         what = "unknown " + " ".join(str(k) for k in path[-2:]).replace("_", " ")
     else:
-        template = _WHAT.get(kind, _WHAT.get(kind.split("_")[0], e["msg"]))
-        what = template.format(**{k: _num(v) for k, v in ctx.items()}) if "{" in template \
-            else template
+        what = _what(kind, ctx, msg)
     return _Problem(path, value, what, _allowed(path, data))
 
 
