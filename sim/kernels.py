@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from .agents import daily_cost
 from .params import DayCounts, Params
-from .rng import Phase, stream_key_nb, u_key_nb
+from .rng import Phase, person_key_nb, stream_key_nb, u_key_nb, u_person_nb
 from .state import (
     ACTIVE,
     ADS,
@@ -97,10 +97,21 @@ KParams = namedtuple("KParams", [f.name for f in fields(Params)])
 
 
 class Work:
-    """Per-run scratch buffers of the kernels (allocated once, cleaned by the kernels)."""
+    """Per-run buffers of the kernels (allocated once).
 
-    def __init__(self, n: int, contacts: int, index_dtype=np.int64) -> None:
+    Scratch buffers are returned clean by every day. Two buffers carry bookkeeping from day
+    to day on graphs (not on ``well_mixed``, whose neighbours change daily): ``was_member``
+    (who was a member at the last day's start) and ``member_nbrs`` (each person's member
+    neighbours then). Each day starts by comparing the statuses with ``was_member`` and
+    updating the counts around every person whose membership changed, however it changed
+    (joins, churns, or a user editing ``model.state`` between days).
+    """
+
+    def __init__(self, n: int, contacts: int, index_dtype=np.int64, max_degree: int = 0) -> None:
         self.members = np.empty(n, np.int64)
+        graph = contacts == 0
+        self.was_member = np.zeros(n if graph else 0, np.bool_)
+        self.member_nbrs = np.zeros(n if graph else 0, np.int32)
         self.inbox_count = np.zeros(n, np.int64)
         self.inbox_key = np.zeros(n, np.float64)
         self.inbox_from = np.full(n, -1, np.int64)
@@ -109,6 +120,7 @@ class Work:
         self.joining = np.zeros(n, np.int8)
         self.joiners = np.empty(n, np.int64)
         self.contacts = np.empty(max(contacts, 1), index_dtype)  # same dtype as CSR indices
+        self.hits = np.empty(max(contacts, max_degree, 1), np.int64)  # one member's invitations
         self.counts = np.zeros(len(COUNT_FIELDS), np.int64)
         self.money = np.zeros(1, np.float64)
         self.threads = use_threads(n)  # threaded per-person loops: decided once per run
@@ -146,18 +158,23 @@ def day_kernel(
     status, role, fit, intimacy, influence, source, referrer, exposures, paying,
     join_day, kol_since, referrals, kol_referrals, funnel,
     members, inbox_count, inbox_key, inbox_from, touched, attended, joining, joiners,
-    cbuf, counts, money, threads,
+    cbuf, hits, counts, money, threads, was_member, member_nbrs,
 ):
     """Run phases 1–7 of ``day``; writes the state in place, the day's counts into
     ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``."""
     n = P.n
     seed = P.seed
+    graph = P.contacts == 0
     counts[:] = 0
     nm = 0
-    for i in range(n):
-        if status[i] == MEMBER:
-            members[nm] = i
-            nm += 1
+    if graph:
+        nm = _sync_members(indptr, indices, status, funnel, members, touched, was_member, member_nbrs,
+                           P.interact_gain > 0.0)
+    else:
+        for i in range(n):
+            if status[i] == MEMBER:
+                members[nm] = i
+                nm += 1
 
     # ---- 1. Feed ------------------------------------------------------------------
     posts = events_on_day(day, P.content_per_week, 7.0)
@@ -238,6 +255,9 @@ def day_kernel(
     if P.interact_gain > 0.0:
         for t in range(nm):
             i = members[t]
+            if graph:  # kept up to date by _sync_members
+                attended[i] = member_nbrs[i]
+                continue
             nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
             m = 0
             for e in range(lo, hi):
@@ -254,35 +274,42 @@ def day_kernel(
     ikey = stream_key_nb(seed, day, P_INVITE)
     ckey = stream_key_nb(seed, day, P_CREDIT)
     n_in = 0
+    by_status = np.zeros(3, np.float64)  # (NON_USER, MEMBER, CHURNED) = (0, 1, 2)
     for t in range(nm):
         i = members[t]
         boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
         q = invite_probability(P.invite_rate, _role_mult(P, role[i]), influence[i], intimacy[i], boost)
         nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
+        if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
+            for e in range(lo, hi):
+                if status[nb[e]] != MEMBER:
+                    funnel[nb[e]] |= F_REACHED
+        # First the draws, without a branch (statuses are unpredictable): the probability
+        # by status comes from a table, a member's is 0 (u >= 0 is never below it), and
+        # every slot is written to ``hits`` but kept only if it is an invitation.
+        by_status[NON_USER] = q
+        by_status[CHURNED] = q * P.rejoin_factor
+        ipkey = person_key_nb(ikey, i)
         sent = 0
         for e in range(lo, hi):
-            j = nb[e]
-            slot = e - lo
-            st = status[j]
-            if st == MEMBER:
-                continue
-            funnel[j] |= F_REACHED
-            prob = q if st == NON_USER else q * P.rejoin_factor
+            prob = by_status[status[nb[e]]]
             if P.weighted:
                 prob = prob * weights[e]
-            if prob > 0.0 and u_key_nb(ikey, i, slot) < prob:
-                sent += 1
-                funnel[j] |= F_INVITED
-                k = u_key_nb(ckey, j, i)
-                if inbox_count[j] == 0:
-                    touched[n_in] = j
-                    n_in += 1
-                    inbox_key[j] = k
-                    inbox_from[j] = i
-                elif k < inbox_key[j]:
-                    inbox_key[j] = k
-                    inbox_from[j] = i
-                inbox_count[j] += 1
+            hits[sent] = e
+            sent += u_person_nb(ipkey, e - lo) < prob
+        for h in range(sent):  # then the invitations, in slot order
+            j = nb[hits[h]]
+            funnel[j] |= F_INVITED
+            k = u_key_nb(ckey, j, i)
+            if inbox_count[j] == 0:
+                touched[n_in] = j
+                n_in += 1
+                inbox_key[j] = k
+                inbox_from[j] = i
+            elif k < inbox_key[j]:
+                inbox_key[j] = k
+                inbox_from[j] = i
+            inbox_count[j] += 1
         counts[3] += sent
         if role[i] == KOL:
             counts[4] += sent
@@ -302,12 +329,12 @@ def day_kernel(
     if P.organic_rate > 0.0:
         if threads:  # each person decides alone: the loop may run on threads
             _organic_parallel(P, day, status, fit, joining)
+            for j in range(n):  # gathered in index order, as the serial loop would
+                if joining[j] == ORGANIC:
+                    joiners[nj] = j
+                    nj += 1
         else:
-            _organic_serial(P, day, status, fit, joining)
-        for j in range(n):  # gathered in index order, as the serial loop would
-            if joining[j] == ORGANIC:
-                joiners[nj] = j
-                nj += 1
+            nj = _organic_serial(P, day, status, fit, joining, joiners, nj)
     wanted = events_on_day(day, P.ads_budget, P.ads_cost_per_join)
     if wanted > 0:
         pkey = stream_key_nb(seed, day, P_ADS_PICK)
@@ -324,6 +351,7 @@ def day_kernel(
                 bought += 1
         counts[8] = bought
     gkey = stream_key_nb(seed, day, P_GATE)
+    n_new = 0  # today's members: members[:nm] (index order), then the newcomers
     for t in range(nj):
         j = joiners[t]
         src = joining[j]
@@ -332,6 +360,8 @@ def day_kernel(
             continue
         if P.gate == 2 and not u_key_nb(gkey, j, 0) < P.gate_pass_prob:
             continue
+        members[nm + n_new] = j
+        n_new += 1
         if src == REFERRAL:
             start = P.join_referral
         elif src == ORGANIC:
@@ -375,20 +405,32 @@ def day_kernel(
     keys = (stream_key_nb(seed, day, P_TROUGH), stream_key_nb(seed, day, P_CHURN),
             stream_key_nb(seed, day, P_PAY))
     drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    today = members[:nm + n_new]
     if threads:  # (two calls: Numba cannot hold either dispatcher in one variable)
         dropouts, churns = _roles_churn_pay_parallel(
-            P, day, keys, drop, status, role, fit, intimacy, paying, join_day, kol_since,
+            P, day, keys, drop, today, status, role, fit, intimacy, paying, join_day, kol_since,
             kol_referrals, funnel)
     else:
         dropouts, churns = _roles_churn_pay_serial(
-            P, day, keys, drop, status, role, fit, intimacy, paying, join_day, kol_since,
+            P, day, keys, drop, today, status, role, fit, intimacy, paying, join_day, kol_since,
             kol_referrals, funnel)
     counts[11] = dropouts
     counts[12] = churns
-    revenue = 0.0  # summed in index order, whatever the thread count
+    # revenue summed in index order, whatever the thread count: merge the (sorted) members
+    # of the morning with the sorted newcomers, skipping those who churned
+    members[nm:nm + n_new].sort()
+    revenue = 0.0
     daily_fee = P.fee_per_year / 365.0
     n_kols = 0
-    for i in range(n):
+    a = 0
+    b = nm
+    for _ in range(nm + n_new):
+        if b == nm + n_new or (a < nm and members[a] < members[b]):
+            i = members[a]
+            a += 1
+        else:
+            i = members[b]
+            b += 1
         if status[i] != MEMBER:
             continue
         if paying[i]:
@@ -400,12 +442,49 @@ def day_kernel(
     money[0] = revenue
 
 
+@njit(cache=True)
+def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs, count):
+    """Start of a day on a graph: list the members (index order) into ``members`` and
+    return their number; mark a new member's neighbours reached, and (if ``count``) bring
+    ``member_nbrs`` up to date around everyone whose membership changed since the last call.
+
+    Marking them now equals marking them in phase 3 (MODEL.md's wording: a member's
+    invitations reach its non-member neighbours): statuses do not change in between, a
+    member's neighbours stay reached, and every member was itself marked reached on joining.
+    """
+    nm = 0
+    nc = 0
+    for i in range(len(status)):
+        is_member = status[i] == MEMBER
+        if is_member:
+            members[nm] = i
+            nm += 1
+        if is_member != was_member[i]:
+            was_member[i] = is_member
+            changed[nc] = i
+            nc += 1
+    for t in range(nc):
+        i = changed[t]
+        lo, hi = indptr[i], indptr[i + 1]
+        if was_member[i]:
+            for e in range(lo, hi):
+                j = indices[e]
+                funnel[j] |= F_REACHED if status[j] != MEMBER else 0  # (members already are)
+            if count:
+                for e in range(lo, hi):
+                    member_nbrs[indices[e]] += 1
+        elif count:
+            for e in range(lo, hi):
+                member_nbrs[indices[e]] -= 1
+    return nm
+
+
 @njit(cache=True, inline="always")
 def _organic_person(P, key, j, status, fit, joining):
-    """Phase 4, organic channel, for person j: mark a non-user (not already joining) who joins."""
-    if status[j] == NON_USER and joining[j] == 0:
-        if u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]):
-            joining[j] = ORGANIC
+    """Phase 4, organic channel, for person j: whether a non-user (not already joining) joins.
+
+    Branch-free (``&`` evaluates every operand): this runs for every person every day."""
+    return (status[j] == NON_USER) & (joining[j] == 0) & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]))
 
 
 @njit(cache=True, inline="always")
@@ -451,46 +530,52 @@ PARALLEL_MIN = 500_000
 
 
 @njit(cache=True)
-def _organic_serial(P, day, status, fit, joining):
+def _organic_serial(P, day, status, fit, joining, joiners, nj):
+    """Serial twin; also appends the organic joiners (index order) to ``joiners[nj:]``."""
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in range(P.n):
-        _organic_person(P, key, j, status, fit, joining)
+        if _organic_person(P, key, j, status, fit, joining):
+            joining[j] = ORGANIC
+            joiners[nj] = j
+            nj += 1
+    return nj
 
 
 @njit(cache=True, parallel=True)
 def _organic_parallel(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in prange(P.n):
-        _organic_person(P, key, j, status, fit, joining)
+        if _organic_person(P, key, j, status, fit, joining):
+            joining[j] = ORGANIC
 
 
 @njit(cache=True)
-def _roles_churn_pay_serial(P, day, keys, drop, status, role, fit, intimacy, paying, join_day,
-                            kol_since, kol_referrals, funnel):
+def _roles_churn_pay_serial(P, day, keys, drop, today, status, role, fit, intimacy, paying,
+                              join_day, kol_since, kol_referrals, funnel):
+    """Phases 5-7 for ``today``'s members (in any order)."""
     tkey, ckey, pkey = keys
     dropouts = 0
     churns = 0
-    for i in range(P.n):
-        if status[i] == MEMBER:
-            d, c = _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit,
-                                           intimacy, paying, join_day, kol_since, kol_referrals, funnel)
-            dropouts += d
-            churns += c
+    for t in range(len(today)):
+        d, c = _roles_churn_pay_person(P, day, today[t], tkey, ckey, pkey, drop, status, role, fit,
+                                       intimacy, paying, join_day, kol_since, kol_referrals, funnel)
+        dropouts += d
+        churns += c
     return dropouts, churns
 
 
 @njit(cache=True, parallel=True)
-def _roles_churn_pay_parallel(P, day, keys, drop, status, role, fit, intimacy, paying, join_day,
-                              kol_since, kol_referrals, funnel):
+def _roles_churn_pay_parallel(P, day, keys, drop, today, status, role, fit, intimacy, paying,
+                                join_day, kol_since, kol_referrals, funnel):
+    """Phases 5-7 for ``today``'s members (on threads)."""
     tkey, ckey, pkey = keys
     dropouts = 0
     churns = 0
-    for i in prange(P.n):
-        if status[i] == MEMBER:
-            d, c = _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit,
-                                           intimacy, paying, join_day, kol_since, kol_referrals, funnel)
-            dropouts += d
-            churns += c
+    for t in prange(len(today)):
+        d, c = _roles_churn_pay_person(P, day, today[t], tkey, ckey, pkey, drop, status, role, fit,
+                                       intimacy, paying, join_day, kol_since, kol_referrals, funnel)
+        dropouts += d
+        churns += c
     return dropouts, churns
 
 
@@ -524,7 +609,9 @@ def run_day(model: "GrowthModel") -> DayCounts:
     """The compiled engine's day: same contract as :func:`sim.agents.run_day`."""
     work = model.__dict__.get("_work")
     if work is None:
-        work = model._work = Work(model.params.n, model.params.contacts, model.graph.indices.dtype)
+        g = model.graph
+        max_degree = int(np.diff(g.indptr).max()) if g.n and not g.contacts else 0
+        work = model._work = Work(g.n, g.contacts, g.indices.dtype, max_degree)
         model._kparams = kparams(model)
     g, st = model.graph, model.state
     weights = g.weights if g.weights is not None else np.zeros(0, np.float64)
@@ -534,8 +621,8 @@ def run_day(model: "GrowthModel") -> DayCounts:
         st.exposures, st.paying, st.join_day, st.kol_since, st.referrals, st.kol_referrals,
         st.funnel,
         work.members, work.inbox_count, work.inbox_key, work.inbox_from, work.touched,
-        work.attended, work.joining, work.joiners, work.contacts, work.counts, work.money,
-        work.threads,
+        work.attended, work.joining, work.joiners, work.contacts, work.hits, work.counts, work.money,
+        work.threads, work.was_member, work.member_nbrs,
     )
     c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
     n_kols = c.pop("n_kols")

@@ -152,10 +152,25 @@ def stream_key_nb(seed, day, phase):
 
 
 @njit(cache=True, inline="always")
+def person_key_nb(key, person):
+    """The part of :func:`u_key_nb` shared by all of one person's draws in a stream (uint64).
+
+    ``u_person_nb(person_key_nb(key, i), k) == u_key_nb(key, i, k)``: a loop drawing for
+    many counters of one person hashes the person once."""
+    return mix64_nb(key ^ np.uint64(person))
+
+
+@njit(cache=True, inline="always")
+def u_person_nb(pkey, k):
+    """Draw ``k`` of the person whose :func:`person_key_nb` is ``pkey``."""
+    h = mix64_nb(pkey ^ np.uint64(k))
+    return np.float64(h >> _S11U) * TO_UNIT
+
+
+@njit(cache=True, inline="always")
 def u_key_nb(key, person, k):
     """Numba twin of :func:`u_key`: ``key`` uint64, ``person`` and ``k`` non-negative ints."""
-    h = mix64_nb(mix64_nb(key ^ np.uint64(person)) ^ np.uint64(k))
-    return np.float64(h >> _S11U) * TO_UNIT
+    return u_person_nb(person_key_nb(key, person), k)
 
 
 @njit(cache=True)
