@@ -135,21 +135,23 @@ def _role_mult(P, role):
     return P.mult_lurker
 
 
-@njit(cache=True, inline="always")
-def _neighbours(P, day, i, indptr, indices, buf):
-    """Person i's neighbours today as ``(array, lo, hi)``: they are ``array[lo:hi]``, and
-    ``e - lo`` is the slot of entry ``e`` (its CSR position is ``e`` for graphs). No view is
-    allocated: this runs for every member in every phase."""
-    if P.contacts > 0:
-        key = stream_key_nb(P.seed, day, P_CONTACTS)
-        m = 0
-        for c in range(P.contacts):
-            j = np.int64(u_key_nb(key, i, c) * P.n)
-            if j != i:
-                buf[m] = j  # graphs this size have int32 indices, well below 2**31
-                m += 1
-        return buf, 0, m
-    return indices, indptr[i], indptr[i + 1]
+# A note on speed: a helper that takes arrays costs reference counting on every call, even
+# inlined (a per-person helper taking six arrays made a loop three times slower). Helpers
+# called per person therefore take and return scalars, and loops over persons index the
+# arrays themselves.
+
+
+@njit(cache=True)
+def _contacts(P, day, i, buf):
+    """Well-mixed populations: person i's contacts today into ``buf``; returns their number."""
+    key = stream_key_nb(P.seed, day, P_CONTACTS)
+    m = 0
+    for c in range(P.contacts):
+        j = np.int64(u_key_nb(key, i, c) * P.n)
+        if j != i:
+            buf[m] = j  # graphs this size have int32 indices, well below 2**31
+            m += 1
+    return m
 
 
 @njit(cache=True)
@@ -165,6 +167,7 @@ def day_kernel(
     n = P.n
     seed = P.seed
     graph = P.contacts == 0
+    nb = indices if graph else cbuf  # person i's neighbours today are nb[lo:hi] (slot e - lo)
     counts[:] = 0
     nm = 0
     if graph:
@@ -212,7 +215,7 @@ def day_kernel(
         if not (u_key_nb(key, o, 0) < clip01(P.self_org_rate * intimacy[o])):
             continue
         n_org += 1
-        nb, lo, hi = _neighbours(P, day, o, indptr, indices, cbuf)
+        lo, hi = (indptr[o], indptr[o + 1]) if graph else (0, _contacts(P, day, o, cbuf))
         for e in range(lo, hi):
             j = nb[e]
             if status[j] == MEMBER and j != o:
@@ -258,9 +261,9 @@ def day_kernel(
             if graph:  # kept up to date by _sync_members
                 attended[i] = member_nbrs[i]
                 continue
-            nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
+            hi = _contacts(P, day, i, cbuf)
             m = 0
-            for e in range(lo, hi):
+            for e in range(hi):
                 if status[nb[e]] == MEMBER:
                     m += 1
             attended[i] = m
@@ -279,7 +282,7 @@ def day_kernel(
         i = members[t]
         boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
         q = invite_probability(P.invite_rate, _role_mult(P, role[i]), influence[i], intimacy[i], boost)
-        nb, lo, hi = _neighbours(P, day, i, indptr, indices, cbuf)
+        lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
         if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
             for e in range(lo, hi):
                 if status[nb[e]] != MEMBER:
@@ -480,46 +483,52 @@ def _sync_members(indptr, indices, status, funnel, members, changed, was_member,
 
 
 @njit(cache=True, inline="always")
-def _organic_person(P, key, j, status, fit, joining):
-    """Phase 4, organic channel, for person j: whether a non-user (not already joining) joins.
+def _joins_organically(P, key, j, status_j, joining_j, fit_j):
+    """Phase 4, organic channel: whether person j, a non-user not already joining, joins.
 
     Branch-free (``&`` evaluates every operand): this runs for every person every day."""
-    return (status[j] == NON_USER) & (joining[j] == 0) & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit[j]))
+    return (status_j == NON_USER) & (joining_j == 0) & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit_j))
 
 
-@njit(cache=True, inline="always")
-def _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit, intimacy,
-                            paying, join_day, kol_since, kol_referrals, funnel):
-    """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for member i.
+@njit(cache=True)
+def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intimacy, paying,
+                     join_day, kol_since, kol_referrals, funnel):
+    """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for members today[lo:hi].
 
     Each phase reads and writes only the person's own row, so running the three phases
-    person by person equals running them phase by phase. Returns (dropped out, churned).
+    person by person equals running them phase by phase, in any order or split.
+    Returns (dropped out, churned).
     """
-    dropped = 0
-    r = role[i]
-    if r == LURKER and intimacy[i] >= P.active_threshold:
-        role[i] = ACTIVE
-        funnel[i] |= F_ACTIVE
-    elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
-        role[i] = LURKER
-    elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
-        if u_key_nb(tkey, i, 0) < drop:
+    tkey, ckey, pkey = keys
+    dropouts = 0
+    churns = 0
+    for t in range(lo, hi):
+        i = today[t]
+        r = role[i]
+        if r == LURKER and intimacy[i] >= P.active_threshold:
             role[i] = ACTIVE
-            kol_since[i] = -1
-            dropped = 1
-    intimacy[i] = intimacy[i] * (1.0 - P.decay)
-    if join_day[i] < day:
-        h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
-        if u_key_nb(ckey, i, 0) < h:
-            status[i] = CHURNED
-            role[i] = NO_ROLE
-            paying[i] = False
-            kol_since[i] = -1
-            return dropped, 1
-    if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
-        paying[i] = True
-        funnel[i] |= F_PAYING
-    return dropped, 0
+            funnel[i] |= F_ACTIVE
+        elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
+            role[i] = LURKER
+        elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
+            if u_key_nb(tkey, i, 0) < drop:
+                role[i] = ACTIVE
+                kol_since[i] = -1
+                dropouts += 1
+        intimacy[i] = intimacy[i] * (1.0 - P.decay)
+        if join_day[i] < day:
+            h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
+            if u_key_nb(ckey, i, 0) < h:
+                status[i] = CHURNED
+                role[i] = NO_ROLE
+                paying[i] = False
+                kol_since[i] = -1
+                churns += 1
+                continue
+        if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
+            paying[i] = True
+            funnel[i] |= F_PAYING
+    return dropouts, churns
 
 
 # Each per-person loop is compiled twice under two names (Numba caches by function name, so
@@ -527,6 +536,7 @@ def _roles_churn_pay_person(P, day, i, tkey, ckey, pkey, drop, status, role, fit
 # when a day's loop is long: below PARALLEL_MIN persons (or on one thread) the serial twin
 # runs. Both give identical results (tests/test_engines.py).
 PARALLEL_MIN = 500_000
+CHUNKS = 64  # threaded loops over lists run in this many parts
 
 
 @njit(cache=True)
@@ -534,7 +544,7 @@ def _organic_serial(P, day, status, fit, joining, joiners, nj):
     """Serial twin; also appends the organic joiners (index order) to ``joiners[nj:]``."""
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in range(P.n):
-        if _organic_person(P, key, j, status, fit, joining):
+        if _joins_organically(P, key, j, status[j], joining[j], fit[j]):
             joining[j] = ORGANIC
             joiners[nj] = j
             nj += 1
@@ -545,37 +555,31 @@ def _organic_serial(P, day, status, fit, joining, joiners, nj):
 def _organic_parallel(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in prange(P.n):
-        if _organic_person(P, key, j, status, fit, joining):
+        if _joins_organically(P, key, j, status[j], joining[j], fit[j]):
             joining[j] = ORGANIC
 
 
 @njit(cache=True)
 def _roles_churn_pay_serial(P, day, keys, drop, today, status, role, fit, intimacy, paying,
-                              join_day, kol_since, kol_referrals, funnel):
-    """Phases 5-7 for ``today``'s members (in any order)."""
-    tkey, ckey, pkey = keys
-    dropouts = 0
-    churns = 0
-    for t in range(len(today)):
-        d, c = _roles_churn_pay_person(P, day, today[t], tkey, ckey, pkey, drop, status, role, fit,
-                                       intimacy, paying, join_day, kol_since, kol_referrals, funnel)
-        dropouts += d
-        churns += c
-    return dropouts, churns
+                            join_day, kol_since, kol_referrals, funnel):
+    """Phases 5-7 for ``today``'s members, in one go."""
+    return _roles_churn_pay(P, day, keys, drop, today, 0, len(today), status, role, fit, intimacy,
+                            paying, join_day, kol_since, kol_referrals, funnel)
 
 
 @njit(cache=True, parallel=True)
 def _roles_churn_pay_parallel(P, day, keys, drop, today, status, role, fit, intimacy, paying,
-                                join_day, kol_since, kol_referrals, funnel):
-    """Phases 5-7 for ``today``'s members (on threads)."""
-    tkey, ckey, pkey = keys
+                              join_day, kol_since, kol_referrals, funnel):
+    """Phases 5-7 for ``today``'s members, in CHUNKS parts on threads."""
+    size = (len(today) + CHUNKS - 1) // CHUNKS
     dropouts = 0
     churns = 0
-    for t in prange(len(today)):
-        d, c = _roles_churn_pay_person(P, day, today[t], tkey, ckey, pkey, drop, status, role, fit,
-                                       intimacy, paying, join_day, kol_since, kol_referrals, funnel)
+    for c in prange(CHUNKS):
+        d, ch = _roles_churn_pay(P, day, keys, drop, today, min(c * size, len(today)),
+                                 min((c + 1) * size, len(today)), status, role, fit, intimacy,
+                                 paying, join_day, kol_since, kol_referrals, funnel)
         dropouts += d
-        churns += c
+        churns += ch
     return dropouts, churns
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from .kernels import use_threads
+from .kernels import CHUNKS, use_threads
 from .params import DayCounts
 from .state import (
     ACTIVE,
@@ -88,37 +88,59 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else math.nan
 
 
+BINS = 4096  # intimacy bins of the top-share selection
+
+
 @njit(cache=True)
 def _top_share_nb(status, intimacy, referrals, top):
-    """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index)."""
-    n = len(status)
+    """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
+
+    A selection in linear time without sorting: a histogram of intimacy (in [0, 1]) finds
+    the bin holding the boundary; everyone in a higher bin is in the top, and only the
+    boundary bin is ranked exactly (by intimacy, ties by index).
+    """
+    hist = np.zeros(BINS, np.int64)
     m = 0
-    for i in range(n):
+    for i in range(len(status)):
         if status[i] != NON_USER:
-            m += 1
-    ever = np.empty(m, np.int64)
-    vals = np.empty(m, np.float64)
-    m = 0
-    for i in range(n):
-        if status[i] != NON_USER:
-            ever[m] = i
-            vals[m] = intimacy[i]
+            hist[min(np.int64(intimacy[i] * BINS), BINS - 1)] += 1
             m += 1
     k = int(math.ceil(top * m))
     if k == 0:
         return 0
-    threshold = np.partition(-vals, k - 1)[k - 1]  # -(k-th largest intimacy)
+    b = BINS - 1  # the boundary bin: the top holds `above` persons of higher bins
+    above = 0
+    while above + hist[b] < k:
+        above += hist[b]
+        b -= 1
+    vals = np.empty(hist[b], np.float64)
+    ids = np.empty(hist[b], np.int64)
     credited = 0
+    c = 0
+    for i in range(len(status)):
+        if status[i] != NON_USER:
+            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+            if bi > b:
+                credited += referrals[i]
+            elif bi == b:
+                vals[c] = -intimacy[i]
+                ids[c] = i
+                c += 1
+    r = k - above  # persons of the boundary bin in the top: its r highest, ties by index
+    if vals.min() == vals.max():  # one value (e.g. constant intimacy): all tied
+        threshold = vals[0]
+    else:
+        threshold = np.partition(vals, r - 1)[r - 1]  # -(r-th largest intimacy in the bin)
     taken = 0
-    for t in range(m):  # strictly above the threshold
-        if -vals[t] < threshold:
-            credited += referrals[ever[t]]
+    for t in range(c):  # strictly above the threshold
+        if vals[t] < threshold:
+            credited += referrals[ids[t]]
             taken += 1
-    for t in range(m):  # ties at the threshold, by index
-        if taken == k:
+    for t in range(c):  # ties at the threshold, by index
+        if taken == r:
             break
-        if -vals[t] == threshold:
-            credited += referrals[ever[t]]
+        if vals[t] == threshold:
+            credited += referrals[ids[t]]
             taken += 1
     return credited
 
@@ -134,7 +156,7 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
     return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
 
 
-CHUNKS = 64  # fixed work split: sums do not depend on the number of threads
+# CHUNKS: the census runs in a fixed number of parts, so sums do not depend on the thread count
 
 
 @njit(cache=True, inline="always")
@@ -231,7 +253,12 @@ class Recorder:
         self.invites_sent = 0
         self.revenue = 0.0
         self.cost = 0.0
-        self.window: deque[tuple[int, int, int, int]] = deque(maxlen=WINDOW)
+        # the last WINDOW days' (referral joins, members, operator and member activities),
+        # and their running sums
+        self.window: deque[tuple[int, int, int, int]] = deque()
+        self.window_sums = [0, 0, 0, 0]
+        self.part = np.zeros((CHUNKS, len(CENSUS)), np.int64)  # census buffers, reused daily
+        self.aud = np.zeros(CHUNKS, np.float64)
         self.rows: list[dict] = []
 
     def record(self, model: "GrowthModel", counts: DayCounts | None) -> dict:
@@ -245,8 +272,8 @@ class Recorder:
         self.revenue += counts.revenue
         self.cost += counts.cost
 
-        part = np.zeros((CHUNKS, len(CENSUS)), np.int64)
-        aud = np.zeros(CHUNKS, np.float64)
+        part, aud = self.part, self.aud
+        part[:] = 0
         chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
         chunks(st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
                st.kol_referrals, self.degree, self.contacts, self.commit_threshold, part, aud)
@@ -256,11 +283,16 @@ class Recorder:
         c = dict(zip(CENSUS, part.sum(axis=0).tolist()))
         members = c["members"]
         ever = st.n - c["non_users"]
-        self.window.append(
-            (counts.joins_referral, members, counts.operator_activities, counts.member_activities)
-        )
-        win = np.array(self.window, dtype=np.float64)
-        acts = win[:, 2].sum() + win[:, 3].sum()
+        today = (counts.joins_referral, members, counts.operator_activities, counts.member_activities)
+        self.window.append(today)
+        sums = self.window_sums
+        for f in range(4):
+            sums[f] += today[f]
+        if len(self.window) > WINDOW:
+            old = self.window.popleft()
+            for f in range(4):
+                sums[f] -= old[f]
+        days = len(self.window)
         row = {
             "day": model.day,
             "members": members,
@@ -272,10 +304,10 @@ class Recorder:
             **self.joins,
             "invites_sent": counts.invites_sent,
             "k_factor": _ratio(self.joins["joins_referral"], ever),
-            "k_factor_30d": _ratio(win[:, 0].sum(), win[:, 1].mean()),
+            "k_factor_30d": _ratio(sums[0], sums[1] / days),
             "referral_share": _ratio(c["referral_members"], members),
             "contributor_share": _ratio(c["kols"] + c["actives"], members),
-            "self_org_share": _ratio(win[:, 3].sum(), acts),
+            "self_org_share": _ratio(sums[3], sums[2] + sums[3]),
             "commitment_share": _ratio(c["committed"], members),
             "top20_referral_share": top_share(st),
             "kol_audience": audience,
