@@ -32,6 +32,7 @@ from .state import (
     KOL,
     LURKER,
     MASS_PULL,
+    MEMBER,
     NON_USER,
     REFERRAL,
     SEED,
@@ -162,35 +163,44 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
 @njit(cache=True, inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
                   kol_referrals, degree, contacts, commit_threshold, cnt):
-    """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience."""
-    audience = 0.0
-    for i in range(lo, hi):
-        st = status[i]
-        if st == NON_USER:
-            cnt[5] += 1
-        elif st == CHURNED:
-            cnt[4] += 1
-        else:
-            cnt[0] += 1
-            r = role[i]
-            if r == KOL:
-                cnt[1] += 1
-                audience += influence[i] * (degree[i] if contacts == 0 else contacts)
-            elif r == ACTIVE:
-                cnt[2] += 1
-            elif r == LURKER:
-                cnt[3] += 1
-            if source[i] == REFERRAL:
-                cnt[6] += 1
-            if intimacy[i] >= commit_threshold:
-                cnt[7] += 1
-            if paying[i]:
-                cnt[8] += 1
-        cnt[9] += kol_referrals[i]
+    """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience.
+
+    Written for speed, as this runs over every person every day: slices indexed from 0
+    (no negative-index checks), branch-free integer sums in loops simple enough for SIMD,
+    and the float sum in its own loop, in index order."""
+    status, role, source, intimacy = status[lo:hi], role[lo:hi], source[lo:hi], intimacy[lo:hi]
+    influence, paying, funnel, kol_referrals = influence[lo:hi], paying[lo:hi], funnel[lo:hi], kol_referrals[lo:hi]
+    degree = degree[lo:hi]
+    members = kols = actives = lurkers = churned = referral = payers = committed = kol_refs = 0
+    for i in range(len(status)):
+        m = status[i] == MEMBER
+        r = role[i]
+        members += m
+        churned += status[i] == CHURNED
+        kols += m & (r == KOL)
+        actives += m & (r == ACTIVE)
+        lurkers += m & (r == LURKER)
+        referral += m & (source[i] == REFERRAL)
+        payers += m & paying[i]
+    for i in range(len(status)):
+        committed += (status[i] == MEMBER) & (intimacy[i] >= commit_threshold)
+    for i in range(len(status)):
+        kol_refs += kol_referrals[i]
+    f0 = f1 = f2 = f3 = f4 = 0
+    for i in range(len(status)):
         f = funnel[i]
-        for s in range(5):
-            if f & (1 << s):
-                cnt[10 + s] += 1
+        f0 += f & 1
+        f1 += (f >> 1) & 1
+        f2 += (f >> 2) & 1
+        f3 += (f >> 3) & 1
+        f4 += (f >> 4) & 1
+    audience = 0.0
+    for i in range(len(status)):
+        if status[i] == MEMBER and role[i] == KOL:
+            audience += influence[i] * (degree[i] if contacts == 0 else contacts)
+    for k, v in enumerate((members, kols, actives, lurkers, churned, len(status) - members - churned,
+                           referral, committed, payers, kol_refs, f0, f1, f2, f3, f4)):
+        cnt[k] += v
     return audience
 
 
