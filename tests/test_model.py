@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mesa
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,6 +108,12 @@ def test_agent_reporters_are_collected():
     m.step()
     df = m.datacollector.get_agent_vars_dataframe()
     assert len(df) == 2 * 400
+    # with agent reporters Mesa's own collect runs: the model table is the same either way
+    plain = GrowthModel("fish_pond", rng=3, **SMALL)
+    plain.step()
+    assert isinstance(plain.datacollector, mesa.DataCollector)
+    pd.testing.assert_frame_equal(m.timeseries(), plain.timeseries())
+    pd.testing.assert_frame_equal(plain.timeseries(), plain.recorder.timeseries())
 
 
 SHIPPED = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
