@@ -108,17 +108,18 @@ class Work:
     """
 
     def __init__(self, n: int, contacts: int, index_dtype=np.int64, max_degree: int = 0) -> None:
-        self.members = np.empty(n, np.int64)
+        ids = index_dtype  # person numbers and per-person counts: int32 below 2**31 persons
         graph = contacts == 0
+        self.members = np.empty(n, ids)
         self.was_member = np.zeros(n if graph else 0, np.bool_)
         self.member_nbrs = np.zeros(n if graph else 0, np.int32)
-        self.inbox_count = np.zeros(n, np.int64)
+        self.inbox_count = np.zeros(n, ids)
         self.inbox_key = np.zeros(n, np.float64)
-        self.inbox_from = np.full(n, -1, np.int64)
-        self.touched = np.empty(n, np.int64)
-        self.attended = np.zeros(n, np.int64)
+        self.inbox_from = np.full(n, -1, ids)
+        self.touched = np.empty(n, ids)
+        self.attended = np.zeros(n, ids)
         self.joining = np.zeros(n, np.int8)
-        self.joiners = np.empty(n, np.int64)
+        self.joiners = np.empty(n, ids)
         self.contacts = np.empty(max(contacts, 1), index_dtype)  # same dtype as CSR indices
         self.hits = np.empty(max(contacts, max_degree, 1), np.int64)  # one member's invitations
         self.counts = np.zeros(len(COUNT_FIELDS), np.int64)

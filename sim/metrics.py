@@ -162,7 +162,7 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
 
 @njit(cache=True, inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
-                  kol_referrals, degree, contacts, commit_threshold, cnt):
+                  kol_referrals, indptr, contacts, commit_threshold, cnt):
     """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience.
 
     Written for speed, as this runs over every person every day: slices indexed from 0
@@ -170,7 +170,7 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     and the float sum in its own loop, in index order."""
     status, role, source, intimacy = status[lo:hi], role[lo:hi], source[lo:hi], intimacy[lo:hi]
     influence, paying, funnel, kol_referrals = influence[lo:hi], paying[lo:hi], funnel[lo:hi], kol_referrals[lo:hi]
-    degree = degree[lo:hi]
+    ptr = indptr[lo:hi + 1]  # degrees: ptr[i + 1] - ptr[i]
     members = kols = actives = lurkers = churned = referral = payers = committed = kol_refs = 0
     for i in range(len(status)):
         m = status[i] == MEMBER
@@ -197,7 +197,7 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     audience = 0.0
     for i in range(len(status)):
         if status[i] == MEMBER and role[i] == KOL:
-            audience += influence[i] * (degree[i] if contacts == 0 else contacts)
+            audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
     for k, v in enumerate((members, kols, actives, lurkers, churned, len(status) - members - churned,
                            referral, committed, payers, kol_refs, f0, f1, f2, f3, f4)):
         cnt[k] += v
@@ -207,21 +207,21 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
 # The census in CHUNKS fixed ranges, serial or threaded (two names: Numba caches by name).
 @njit(cache=True)
 def _census_chunks_serial(status, role, source, intimacy, influence, paying, funnel,
-                          kol_referrals, degree, contacts, commit_threshold, part, aud):
+                          kol_referrals, indptr, contacts, commit_threshold, part, aud):
     size = (len(status) + CHUNKS - 1) // CHUNKS
     for c in range(CHUNKS):
         aud[c] = _census_chunk(c * size, min(len(status), (c + 1) * size), status, role, source,
-                               intimacy, influence, paying, funnel, kol_referrals, degree,
+                               intimacy, influence, paying, funnel, kol_referrals, indptr,
                                contacts, commit_threshold, part[c])
 
 
 @njit(cache=True, parallel=True)
 def _census_chunks_parallel(status, role, source, intimacy, influence, paying, funnel,
-                            kol_referrals, degree, contacts, commit_threshold, part, aud):
+                            kol_referrals, indptr, contacts, commit_threshold, part, aud):
     size = (len(status) + CHUNKS - 1) // CHUNKS
     for c in prange(CHUNKS):
         aud[c] = _census_chunk(c * size, min(len(status), (c + 1) * size), status, role, source,
-                               intimacy, influence, paying, funnel, kol_referrals, degree,
+                               intimacy, influence, paying, funnel, kol_referrals, indptr,
                                contacts, commit_threshold, part[c])
 
 
@@ -249,7 +249,7 @@ class Recorder:
 
     def __init__(self, model: "GrowthModel") -> None:
         st = model.state
-        self.degree = model.graph.degree()
+        self.indptr = model.graph.indptr
         self.contacts = model.graph.contacts
         self.threads = use_threads(model.params.n)
         self.commit_threshold = model.params.commit_threshold
@@ -286,7 +286,7 @@ class Recorder:
         part[:] = 0
         chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
         chunks(st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
-               st.kol_referrals, self.degree, self.contacts, self.commit_threshold, part, aud)
+               st.kol_referrals, self.indptr, self.contacts, self.commit_threshold, part, aud)
         audience = 0.0
         for value in aud:  # partial audiences added in chunk order: same for any thread count
             audience += float(value)

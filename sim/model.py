@@ -162,7 +162,10 @@ class GrowthModel(mesa.Model):
             sc, n=n, contacts=self.graph.contacts, weighted=self.graph.weights is not None
         )
         self.state = PopulationState.empty(draw_fit(sc.population.fit, n, sc.seed, self.graph.circle))
-        self._persons: list[agents_engine.Person | None] = [None] * n
+        # agent views: all made up front for the agents engine, on first use otherwise
+        self._persons: list[agents_engine.Person | None] | dict[int, agents_engine.Person] = (
+            [None] * n if engine == "agents" else {}
+        )
         self._adjacency: list[list[int]] | None = None
         self._streams: dict[int, int] = {}
         self._contacts: dict[int, list[int]] = {}
@@ -204,9 +207,10 @@ class GrowthModel(mesa.Model):
 
     def person(self, i: int) -> agents_engine.Person:
         """The agent view of person ``i`` (created on first use)."""
-        p = self._persons[i]
+        persons = self._persons
+        p = persons[i] if type(persons) is list else persons.get(i)
         if p is None:
-            p = self._persons[i] = agents_engine.Person(self, int(i))
+            p = persons[i] = agents_engine.Person(self, int(i))
         return p
 
     def stream(self, phase: int) -> int:
