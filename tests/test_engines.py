@@ -161,3 +161,25 @@ def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
     finally:
         numba.set_num_threads(threads)
     assert_identical(serial, one)
+
+
+def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
+    """The compiled engine keeps per-day bookkeeping (member-neighbour counts, reached marks);
+    edits to ``model.state`` between days must reach it as they reach the readable engine."""
+    from sim.state import CHURNED, LURKER, MEMBER
+
+    over = dict(rng=9, population={"size": 400}, steps=30, seeding={"count": 10})
+    a = GrowthModel("fish_pond", engine="agents", **over)
+    b = GrowthModel("fish_pond", engine="numba", **over)
+    for m in (a, b):
+        m.run(10)
+        st = m.state
+        members = np.flatnonzero(st.status == MEMBER)
+        st.status[members[::3]] = CHURNED  # a third of the members leave
+        newcomers = np.flatnonzero(st.status == 0)[:40]  # and forty persons arrive
+        st.status[newcomers] = MEMBER
+        st.role[newcomers] = LURKER
+        st.intimacy[newcomers] = 0.5
+        st.join_day[newcomers] = m.day
+        m.run()
+    assert_identical(a, b)

@@ -6,7 +6,20 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
-from sim.rng import MASK64, Phase, derive_seed, mix64, stream_key, u, u_array, u_key, u_nb
+from sim.rng import (
+    MASK64,
+    Phase,
+    derive_seed,
+    mix64,
+    person_key_nb,
+    stream_key,
+    stream_key_nb,
+    u,
+    u_array,
+    u_key,
+    u_nb,
+    u_person_nb,
+)
 
 
 @njit(cache=True)
@@ -14,6 +27,16 @@ def _many_nb(seed, day, phase, persons, ks):
     out = np.empty(len(persons))
     for t in range(len(persons)):
         out[t] = u_nb(seed, day, phase, persons[t], ks[t])
+    return out
+
+
+@njit(cache=True)
+def _split_nb(seed, day, phase, persons, ks):
+    """The same draws through the per-person split that the invitation loop uses."""
+    key = stream_key_nb(seed, day, phase)
+    out = np.empty(len(persons))
+    for t in range(len(persons)):
+        out[t] = u_person_nb(person_key_nb(key, persons[t]), ks[t])
     return out
 
 
@@ -25,6 +48,7 @@ def test_python_numpy_and_numba_give_the_same_bits():
         py = np.array([u(seed, day, phase, int(p), int(k)) for p, k in zip(persons, ks)])
         assert np.array_equal(py, u_array(seed, day, phase, persons, ks))
         assert np.array_equal(py, _many_nb(seed, day, int(phase), persons, ks))
+        assert np.array_equal(py, _split_nb(seed, day, int(phase), persons, ks))
 
 
 def test_known_values_do_not_change():
