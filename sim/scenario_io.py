@@ -348,6 +348,11 @@ def _positions(node: yaml.Node, label: str, path: tuple, out: dict) -> None:
             _positions(item, label, path + (i,), out)
 
 
+# Parsed files, by (resolved path, label, modification time, size): building many models from
+# the same scenario files (a notebook, a benchmark) parses each file once. Callers get copies.
+_PARSED: dict[tuple, tuple[dict, dict]] = {}
+
+
 def _read(path: Path, kind: str = "scenario",
           hint: str = "a mapping of keys such as name:, population:, rules:") -> tuple[dict, dict]:
     """One YAML file → (mapping, positions), with one-line errors for every way it can fail.
@@ -359,6 +364,22 @@ def _read(path: Path, kind: str = "scenario",
         raise ScenarioError(f"{label}: {kind} file not found")
     if path.is_dir():
         raise ScenarioError(f"{label}: is a directory, not a {kind} file")
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), label, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key in _PARSED:
+        return copy.deepcopy(_PARSED[key])
+    data, pos = _parse(path, label, kind, hint)
+    if key is not None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = copy.deepcopy((data, pos))
+    return data, pos
+
+
+def _parse(path: Path, label: str, kind: str, hint: str) -> tuple[dict, dict]:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:

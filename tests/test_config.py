@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -133,6 +134,24 @@ def test_extends_chain_deep_merges_and_lists_replace(tmp_path):
     sc = load_scenario(c)
     assert (sc.name, sc.rules.invite_rate, sc.rules.decay, sc.milestones) == ("c", 0.01, 0.3, [7])
     assert sc.rules.role_mult.kol == 2 and sc.rules.role_mult.lurker == 0.5
+
+
+def test_reloading_an_edited_file_sees_the_edit(tmp_path):
+    # parsed files are kept for reuse; an edit (new size or modification time) is re-read,
+    # and what a caller does with its copy does not leak into the next load
+    path = write(tmp_path, "s.yaml", "rules:\n  decay: 0.2\n")
+    first = load_scenario(path)
+    assert load_scenario(path) == first
+    path.write_text("rules:\n  decay: 0.25\n", encoding="utf-8")
+    assert load_scenario(path).rules.decay == 0.25
+    path.write_text("rules:\n  decay: 0.35\n", encoding="utf-8")  # same size, newer file
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert load_scenario(path).rules.decay == 0.35
+    from sim.scenario_io import _read
+
+    data, _ = _read(path)
+    data["rules"]["decay"] = 0.9
+    assert _read(path)[0]["rules"]["decay"] == 0.35
 
 
 def test_extends_may_name_a_shipped_scenario_from_anywhere(tmp_path):
