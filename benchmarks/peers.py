@@ -33,6 +33,10 @@ eon_T      the same EoN function with p = T = q / (1 - (1-q)(1-gamma)) = 0.345, 
            per-edge transmissibility of the geometric-duration SIR: comparable final size
            (not identical: durations are not independent per edge in the SIR), but the
            epidemic is compressed into a few days instead of 50.
+fishpond_eon, fishpond_eon_T
+           fishpond running EoN's semantics, the references of the two EoN rows: recovery
+           probability 1 (``churn_base = 1``: a node infected on day t transmits on day t+1
+           only), transmission q and T respectively. Same model as EoN's, in distribution.
 
 Measured per tool: median wall time of R runs (setup = model construction from the
 prebuilt graph incl. the initial infection; run = the days, incl. the tool's own daily
@@ -81,22 +85,30 @@ Q = 0.05  # transmission per contact per day
 GAMMA = 0.1  # recovery per day
 T_EDGE = Q / (1.0 - (1.0 - Q) * (1.0 - GAMMA))  # per-edge transmissibility, 0.345
 
-TOOLS = ("fishpond", "mesa", "ndlib", "eon", "eon_T")
-REPEATS = {"fishpond": 5, "mesa": 1, "ndlib": 3, "eon": 3, "eon_T": 3}
+TOOLS = ("fishpond", "mesa", "ndlib", "fishpond_eon", "eon", "fishpond_eon_T", "eon_T")
+REPEATS = {"fishpond": 5, "mesa": 1, "ndlib": 3, "fishpond_eon": 5, "eon": 3, "fishpond_eon_T": 5,
+           "eon_T": 3}
 LABELS = {
     "fishpond": "fishpond (numba)",
     "mesa": "Mesa-style",
     "ndlib": "NDlib SIRModel",
+    "fishpond_eon": "fishpond, 1 step, p=q",
     "eon": "EoN basic_discrete_SIR p=q",
+    "fishpond_eon_T": "fishpond, 1 step, p=T",
     "eon_T": "EoN basic_discrete_SIR p=T",
 }
 SEMANTICS = {
     "fishpond": "SIR, geometric infectious period (gamma=0.1)",
     "mesa": "SIR, geometric infectious period (gamma=0.1)",
     "ndlib": "SIR, geometric infectious period (gamma=0.1)",
+    "fishpond_eon": "infectious exactly 1 step (churn_base=1), p=0.05",
     "eon": "infectious exactly 1 step (NOT gamma=0.1), p=0.05",
+    "fishpond_eon_T": f"infectious exactly 1 step (churn_base=1), p=T={T_EDGE:.3f}",
     "eon_T": f"infectious exactly 1 step, p=T={T_EDGE:.3f} (matched transmissibility)",
 }
+# (transmission, recovery) of each fishpond run, and the fishpond run each tool is timed against
+FISHPOND_RUNS = {"fishpond": (Q, GAMMA), "fishpond_eon": (Q, 1.0), "fishpond_eon_T": (T_EDGE, 1.0)}
+REFERENCE = {"eon": "fishpond_eon", "eon_T": "fishpond_eon_T"}
 SNAP_DAYS = (5, 10, 20, 30, 40, 50)
 MODULES = {"mesa": "mesa", "ndlib": "ndlib", "eon": "EoN", "eon_T": "EoN"}  # skipped if absent
 
@@ -156,7 +168,7 @@ def _time_runs(once, repeats):
 # --- fishpond -------------------------------------------------------------------------
 
 
-def worker_fishpond(data: Path, repeats: int, cold: bool) -> dict:
+def worker_fishpond(data: Path, repeats: int, cold: bool, q: float = Q, gamma: float = GAMMA) -> dict:
     n, days, src, dst, seeds = _load(data)
     from sim.kernels import cache_present
     from sim.model import GrowthModel
@@ -168,7 +180,7 @@ def worker_fishpond(data: Path, repeats: int, cold: bool) -> dict:
     kw = dict(
         engine="numba", rng=SEED, graph=g, steps=days,
         seeding={"count": SEEDS, "strategy": "random"},
-        rules={"invite_rate": Q, "churn_base": GAMMA},
+        rules={"invite_rate": q, "churn_base": gamma},
     )
 
     def once():
@@ -428,8 +440,8 @@ def run_worker(args) -> None:
     tool = args.worker
     if tool == "fishpond_cold":
         out = worker_fishpond(data, 0, cold=True)
-    elif tool == "fishpond":
-        out = worker_fishpond(data, args.repeats, cold=False)
+    elif tool in FISHPOND_RUNS:
+        out = worker_fishpond(data, args.repeats, False, *FISHPOND_RUNS[tool])
     elif tool == "mesa":
         out = worker_mesa(data, args.repeats)
     elif tool == "ndlib":
@@ -494,6 +506,9 @@ def main(argv=None) -> int:
     for t, mod in missing.items():
         print(f"skipping {t}: {mod} is not installed (pip install -e '.[bench]')", file=sys.stderr)
     tools = [t for t in tools if t not in missing]
+    for tool, ref in REFERENCE.items():  # and the EoN rows' own references
+        if tool in tools and ref not in tools:
+            tools.insert(tools.index(tool), ref)
     n, days = (10_000, 20) if args.quick else (100_000, 50)
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     mach = machine()
@@ -519,7 +534,7 @@ def main(argv=None) -> int:
         np.save(data / "seeds.npy", np.array(res["fishpond_cold"]["seeds"], np.int64))
         for tool in tools:
             reps = args.repeats if args.repeats is not None else REPEATS[tool]
-            res[tool] = _spawn(tool, data, max(reps, 1), env if tool == "fishpond" else None)
+            res[tool] = _spawn(tool, data, max(reps, 1), env if tool in FISHPOND_RUNS else None)
 
     for tool in tools:
         if res[tool]["fingerprint"] != fp:
@@ -555,9 +570,11 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
         f"for all), q={Q} per contact per day, gamma={GAMMA} per day, {days} days"
     )
     L.append("")
+    def medians(r):
+        return (statistics.median(a + b for a, b in zip(r["setup_s"], r["run_s"])),
+                statistics.median(r["cpu_s"]))
+
     ref = res["fishpond"]
-    ref_total = statistics.median(a + b for a, b in zip(ref["setup_s"], ref["run_s"]))
-    ref_cpu = statistics.median(ref["cpu_s"])
     hdr = ("tool", "R", "days", "setup s", "days s", "total s", "CPU s", "person-steps/s",
            "edge visits", "edge-visits/s", "RSS base MiB", "RSS peak MiB", "+MiB",
            "final R+I", "time ratio", "CPU ratio")
@@ -569,10 +586,11 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
         tot, cpu = statistics.median(totals), statistics.median(r["cpu_s"])
         s = r["series"]
         final = s["I"][-1] + s["R"][-1]
-        if tool == "fishpond":
-            ratio, cratio = "1", "1"
+        if tool in FISHPOND_RUNS:
+            ratio, cratio = ("1", "1") if tool == "fishpond" else ("ref. †", "ref. †")
         else:
-            mark = " †" if tool.startswith("eon") else ""
+            ref_total, ref_cpu = medians(res[REFERENCE.get(tool, "fishpond")])
+            mark = " †" if tool in REFERENCE else ""
             ratio, cratio = f"{tot / ref_total:,.1f}x{mark}", f"{cpu / ref_cpu:,.1f}x{mark}"
         L.append("| " + " | ".join([
             LABELS[tool], str(len(totals)), str(r["days"]),
@@ -584,9 +602,10 @@ def format_report(res, tools, n, days, fp, n_edges, mach, command, started) -> s
     L.append("time ratio = their median total wall time / fishpond's; CPU ratio = the same with "
              "process CPU time (user + system), less sensitive to other jobs on the machine; "
              "rates use wall time.")
-    if any(t.startswith("eon") for t in tools):
-        L.append("† a different epidemic (EoN's discrete SIR has no recovery probability: "
-                 "infectious for exactly one step), so this time ratio is not like for like.")
+    if any(t in REFERENCE for t in tools):
+        L.append("† EoN's discrete SIR is a different epidemic (no recovery probability: "
+                 "infectious for exactly one step): its ratios are to fishpond running the same "
+                 "one-step epidemic (the 'fishpond, 1 step' rows), not to the first row.")
     L.append("")
     cold = res["fishpond_cold"]
     L.append(
