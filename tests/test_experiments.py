@@ -259,16 +259,20 @@ def _start_and_stop(cmd: list[str], out: Path, batches: int, sig: int) -> subpro
         if (out / "results").is_dir() and written() >= before + batches:
             break
         time.sleep(0.01)
+    assert proc.poll() is None, "the sweep ended before the signal: give it more runs"
     proc.send_signal(sig)
     proc.wait()
     return proc
 
 
 def test_ctrl_c_then_kill_9_then_resume_loses_and_repeats_no_run(tmp_path):
+    # enough runs that the sweep is still going when the signal lands: a 300-person run takes
+    # milliseconds, and 100 of them once finished within a scheduling hiccup of the test
+    RUNS = 400
     exp = tmp_path / "many.yaml"
     exp.write_text(textwrap.dedent("""\
         scenario: fish_pond
-        replicates: 50
+        replicates: 200
         seed: 3
         overrides: {population: {size: 300}, steps: 20, seeding: {count: 20}}
         design: {kind: grid, parameters: {rules.decay: [0.01, 0.02]}}
@@ -281,16 +285,16 @@ def test_ctrl_c_then_kill_9_then_resume_loses_and_repeats_no_run(tmp_path):
     assert proc.returncode == 130 and len(err.strip().splitlines()) == 1, err
     assert "--resume" in err and read_manifest(out)["status"] == "interrupted"
     first = read_results(out).run_id.tolist()
-    assert 0 < len(first) < 100 and first == list(range(len(first)))
+    assert 0 < len(first) < RUNS and first == list(range(len(first)))
     proc = _start_and_stop(cmd + ["--resume"], out, 1, signal.SIGKILL)  # kill -9: no goodbye
     assert proc.returncode == -signal.SIGKILL
     done = read_results(out).run_id.tolist()
-    assert len(first) < len(done) < 100 and done == sorted(set(done))
+    assert len(first) < len(done) < RUNS and done == sorted(set(done))
     run_sweep(exp, out, workers=1, progress=False, resume=True)
     full = run_sweep(exp, tmp_path / "full", workers=1, progress=False)
     same(read_results(out), read_results(full))
     assert read_timeseries(out).groupby("run_id").size().eq(21).all()
-    assert len(read_timeseries(out)) == 100 * 21 and read_manifest(out)["status"] == "complete"
+    assert len(read_timeseries(out)) == RUNS * 21 and read_manifest(out)["status"] == "complete"
 
 
 def test_a_failing_run_is_retried_then_recorded_and_the_sweep_goes_on(tmp_path):
