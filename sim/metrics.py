@@ -157,9 +157,6 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
     return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
 
 
-# CHUNKS: the census runs in a fixed number of parts, so sums do not depend on the thread count
-
-
 @njit(cache=True, inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
                   kol_referrals, indptr, contacts, commit_threshold, cnt):
@@ -204,7 +201,8 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     return audience
 
 
-# The census in CHUNKS fixed ranges, serial or threaded (two names: Numba caches by name).
+# The census in CHUNKS fixed ranges (so sums do not depend on the thread count), serial or
+# threaded (two names: Numba caches by name).
 @njit(cache=True)
 def _census_chunks_serial(status, role, source, intimacy, influence, paying, funnel,
                           kol_referrals, indptr, contacts, commit_threshold, part, aud):

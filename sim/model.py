@@ -54,6 +54,7 @@ from .state import (
     PopulationState,
 )
 
+
 class _Collector(mesa.DataCollector):
     """Mesa's DataCollector, with a fast path for the model's own metrics.
 
