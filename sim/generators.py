@@ -34,8 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from sim.jit import cached
 from sim.rng import Phase, stream_key, u_key_nb
 
 
@@ -50,7 +50,7 @@ def _key(seed: int) -> np.uint64:
 # --- small helpers (inlined into the kernels) -------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _sort_small(a, lo, hi):
     """Sort ``a[lo:hi]`` in place: insertion sort for short runs, else NumPy's sort."""
     if hi - lo > 32:
@@ -65,7 +65,7 @@ def _sort_small(a, lo, hi):
         a[j + 1] = x
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _draw_below(key, person, k, bound):
     """An integer uniform in ``[0, bound)`` from the draw ``u_key(key, person, k)``."""
     r = np.int64(u_key_nb(key, person, k) * bound)
@@ -75,13 +75,13 @@ def _draw_below(key, person, k, bound):
 # --- Barabási–Albert ------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _ba_hi(e, m):
     """The newer endpoint of edge ``e`` (the star's leaf for ``e < m``, else the newcomer)."""
     return e + 1 if e < m else e // m + m
 
 
-@njit(cache=True)
+@cached
 def _ba_targets(n, m, key, lo, mark):
     """Grow the graph: ``lo[e]`` is the older endpoint of edge ``e``, shape (m(n-m),).
 
@@ -120,7 +120,7 @@ def _ba_targets(n, m, key, lo, mark):
             lo[base + j] = x
 
 
-@njit(cache=True)
+@cached
 def _ba_csr(n, m, lo, indptr, indices):
     """CSR of the grown graph, rows sorted, without a global sort.
 
@@ -196,7 +196,7 @@ def barabasi_albert_csr(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarr
 # --- Watts–Strogatz -------------------------------------------------------------------
 
 
-@njit(cache=True)
+@cached
 def _ws_rewire(n, h, p, key, tgt, deg):
     """Ring lattice and rewiring; ``tgt[u*h + j-1]`` is the far end of ``u``'s edge ``j``.
 
@@ -235,7 +235,7 @@ def _ws_rewire(n, h, p, key, tgt, deg):
             tgt[s] = w
 
 
-@njit(cache=True)
+@cached
 def _slots_csr(n, h, tgt, indptr, indices):
     """CSR of the edges ``(s // h, tgt[s])``, both directions, rows sorted; no duplicates."""
     indptr[:] = 0
@@ -304,7 +304,7 @@ def watts_strogatz_csr(n: int, k: int, p: float, seed: int) -> tuple[np.ndarray,
 # --- circles (stochastic block model) ---------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _next_kept(key, stream, counter, last, p, log_q, total):
     """The next position after ``last`` kept with probability ``p``, or ``total`` if none.
 
@@ -324,7 +324,7 @@ def _next_kept(key, stream, counter, last, p, log_q, total):
     return (pos if pos < total else total), counter + 1
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _tri_pair(t):
     """Pair index ``t = j(j-1)/2 + i`` (``0 <= i < j``) back to ``(i, j)``; as ``_tri_decode``."""
     j = np.int64((math.sqrt(8.0 * t + 1.0) + 1.0) * 0.5)
@@ -338,7 +338,7 @@ def _tri_pair(t):
     return i, j
 
 
-@njit(cache=True)
+@cached
 def _circles_edges(n, key, p_in, p_out, start, pair_off, circle, indptr, indices, fill):
     """Walk the edges in ``(hi, lo)`` order: count degrees, or fill rows (``fill``).
 
@@ -441,7 +441,7 @@ def circles_csr(
 # --- CSR from an edge list --------------------------------------------------------------
 
 
-@njit(cache=True)
+@cached
 def _edges_csr(n, src, dst, indptr, indices):
     """Symmetrise, drop self-loops, sort rows and drop duplicates in place.
 

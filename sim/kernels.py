@@ -19,9 +19,10 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from .agents import daily_cost
+from .jit import cached, threaded
 from .params import DayCounts, Params
 from .rng import Phase, person_key_nb, stream_key_nb, u_key_nb, u_person_nb
 from .state import (
@@ -127,7 +128,7 @@ class Work:
         self.threads = use_threads(n)  # threaded per-person loops: decided once per run
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _role_mult(P, role):
     if role == KOL:
         return P.mult_kol
@@ -142,7 +143,7 @@ def _role_mult(P, role):
 # arrays themselves.
 
 
-@njit(cache=True)
+@cached
 def _contacts(P, day, i, buf):
     """Well-mixed populations: person i's contacts today into ``buf``; returns their number."""
     key = stream_key_nb(P.seed, day, P_CONTACTS)
@@ -155,16 +156,60 @@ def _contacts(P, day, i, buf):
     return m
 
 
-@njit(cache=True)
+# The state arrays and work buffers the day's stages take, as named tuples (Numba types
+# them; a stage reads the fields it needs by name).
+StateArrays = namedtuple("StateArrays", [
+    "status", "role", "fit", "intimacy", "influence", "source", "referrer", "exposures",
+    "paying", "join_day", "kol_since", "referrals", "kol_referrals", "funnel"])
+WorkArrays = namedtuple("WorkArrays", [
+    "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
+    "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs"])
+
+
+@cached
 def day_kernel(
     day, P, indptr, indices, weights,
     status, role, fit, intimacy, influence, source, referrer, exposures, paying,
     join_day, kol_since, referrals, kol_referrals, funnel,
     members, inbox_count, inbox_key, inbox_from, touched, attended, joining, joiners,
-    cbuf, hits, counts, money, threads, was_member, member_nbrs,
+    cbuf, hits, counts, money, was_member, member_nbrs,
 ):
-    """Run phases 1–7 of ``day``; writes the state in place, the day's counts into
-    ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``."""
+    """Run phases 1–7 of ``day`` on one thread; writes the state in place, the day's counts
+    into ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``.
+
+    The day is the stages :func:`_day_invite`, organic draws, :func:`_day_join`, phases 5–7
+    and :func:`_day_close`; :func:`run_day_threaded` runs the same stages from Python with
+    the threaded twins in between (a cached function never calls a threaded one: sim/jit.py).
+    """
+    g = (indptr, indices, weights)
+    st = StateArrays(status, role, fit, intimacy, influence, source, referrer, exposures, paying,
+                     join_day, kol_since, referrals, kol_referrals, funnel)
+    wk = WorkArrays(members, inbox_count, inbox_key, inbox_from, touched, attended, joining,
+                    joiners, cbuf, hits, counts, money, was_member, member_nbrs)
+    nm, n_in, nj = _day_invite(day, P, g, st, wk)
+    if P.organic_rate > 0.0:
+        _organic_serial(P, day, status, fit, joining)
+    n_new = _day_join(day, P, st, wk, nm, n_in, nj)
+    dropouts, churns = _roles_churn_pay_serial(P, day, members[:nm + n_new], st)
+    _day_close(P, st, wk, nm, n_new, dropouts, churns)
+
+
+@cached
+def _day_invite(day, P, g, st, wk):
+    """The day's start (today's members), phases 1–3 and phase 4's referral conversions.
+
+    Returns (members at the day's start ``nm``, invited persons ``n_in`` listed in
+    ``touched``, would-be joiners so far ``nj`` listed in ``joiners``)."""
+    indptr, indices, weights = g
+    status, role, fit, intimacy = st.status, st.role, st.fit, st.intimacy
+    influence, exposures = st.influence, st.exposures
+    kol_since, kol_referrals = st.kol_since, st.kol_referrals
+    funnel = st.funnel
+    members, inbox_count = wk.members, wk.inbox_count
+    inbox_key, inbox_from = wk.inbox_key, wk.inbox_from
+    touched, attended, joining, joiners = wk.touched, wk.attended, wk.joining, wk.joiners
+    cbuf, hits, counts, was_member = wk.contacts, wk.hits, wk.counts, wk.was_member
+    member_nbrs = wk.member_nbrs
     n = P.n
     seed = P.seed
     graph = P.contacts == 0
@@ -330,11 +375,27 @@ def day_kernel(
             joining[j] = REFERRAL
             joiners[nj] = j
             nj += 1
+    return nm, n_in, nj
+
+
+@cached
+def _day_join(day, P, st, wk, nm, n_in, nj):
+    """Phase 4 after the organic draws (each person decided alone, on threads or not):
+    organic joiners gathered, ads, the entry gate, the newcomers' rows, fatigue.
+
+    Returns the number of newcomers, listed after the morning's members in ``members``."""
+    n = P.n
+    seed = P.seed
+    status, role, fit, intimacy = st.status, st.role, st.fit, st.intimacy
+    influence, source, referrer, exposures = st.influence, st.source, st.referrer, st.exposures
+    join_day, kol_since = st.join_day, st.kol_since
+    referrals, kol_referrals = st.referrals, st.kol_referrals
+    funnel = st.funnel
+    members, inbox_count = wk.members, wk.inbox_count
+    inbox_key, inbox_from = wk.inbox_key, wk.inbox_from
+    touched, joining, joiners, counts = wk.touched, wk.joining, wk.joiners, wk.counts
+    inv = touched[:n_in]
     if P.organic_rate > 0.0:
-        if threads:  # each person decides alone: the loop may run on threads
-            _organic_parallel(P, day, status, fit, joining)
-        else:
-            _organic_serial(P, day, status, fit, joining)
         for j in range(len(joining)):  # gathered in index order
             if joining[j] == ORGANIC:
                 joiners[nj] = j
@@ -405,19 +466,14 @@ def day_kernel(
         inbox_from[j] = -1
         inbox_key[j] = 0.0
 
-    # ---- 5.-7. Roles, decay and churn, paying: each person's own row only --------------
-    keys = (stream_key_nb(seed, day, P_TROUGH), stream_key_nb(seed, day, P_CHURN),
-            stream_key_nb(seed, day, P_PAY))
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
-    today = members[:nm + n_new]
-    if threads:  # (two calls: Numba cannot hold either dispatcher in one variable)
-        dropouts, churns = _roles_churn_pay_parallel(
-            P, day, keys, drop, today, status, role, fit, intimacy, paying, join_day, kol_since,
-            kol_referrals, funnel)
-    else:
-        dropouts, churns = _roles_churn_pay_serial(
-            P, day, keys, drop, today, status, role, fit, intimacy, paying, join_day, kol_since,
-            kol_referrals, funnel)
+    return n_new
+
+
+@cached
+def _day_close(P, st, wk, nm, n_new, dropouts, churns):
+    """The day's end: phases 5–7 counts, the revenue and the KOL count."""
+    status, role, intimacy, paying = st.status, st.role, st.intimacy, st.paying
+    members, counts, money = wk.members, wk.counts, wk.money
     counts[11] = dropouts
     counts[12] = churns
     # revenue summed in index order, whatever the thread count: merge the (sorted) members
@@ -446,7 +502,7 @@ def day_kernel(
     money[0] = revenue
 
 
-@njit(cache=True)
+@cached
 def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs, count):
     """Start of a day on a graph: list the members (index order) into ``members`` and
     return their number; mark a new member's neighbours reached, and (if ``count``) bring
@@ -483,7 +539,7 @@ def _sync_members(indptr, indices, status, funnel, members, changed, was_member,
     return nm
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _joins_organically(P, key, j, status_j, joining_j, fit_j):
     """Phase 4, organic channel: whether person j, a non-user not already joining, joins.
 
@@ -491,7 +547,7 @@ def _joins_organically(P, key, j, status_j, joining_j, fit_j):
     return (status_j == NON_USER) & (joining_j == 0) & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit_j))
 
 
-@njit(cache=True)
+@cached
 def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intimacy, paying,
                      join_day, kol_since, kol_referrals, funnel):
     """Phases 5 (roles), 6 (decay, churn) and 7 (start paying) for members today[lo:hi].
@@ -532,49 +588,64 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
     return dropouts, churns
 
 
-# Each per-person loop is compiled twice under two names (Numba caches by function name, so
-# the twins must not share one): serial, and threaded with ``prange``. Threads pay off only
-# when a day's loop is long: below PARALLEL_MIN persons (or on one thread) the serial twin
-# runs. Both give identical results (tests/test_engines.py).
+# Each per-person loop is compiled twice under two names: serial (cached, called by
+# day_kernel), and threaded with ``prange`` (never cached, called from Python by
+# run_day_threaded: sim/jit.py says why). Threads pay off only when a day's loop is long:
+# below PARALLEL_MIN persons (or on one thread) the serial twin runs. Both give identical
+# results (tests/test_engines.py).
 PARALLEL_MIN = 500_000
 CHUNKS = 64  # threaded loops over lists run in this many parts
 
 
 # Organic joins mark ``joining`` with a select, not a branch: the serial loop then compiles
 # to SIMD instructions (4x faster where the CPU has them).
-@njit(cache=True)
+@cached
 def _organic_serial(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in range(len(joining)):
         joining[j] = ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _organic_parallel(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in prange(len(joining)):
         joining[j] = ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
 
 
-@njit(cache=True)
-def _roles_churn_pay_serial(P, day, keys, drop, today, status, role, fit, intimacy, paying,
-                            join_day, kol_since, kol_referrals, funnel):
+@cached(inline="always")
+def _roles_keys(P, day):
+    """Phases 5-7's stream keys (trough, churn, pay) and today's trough dropout probability."""
+    keys = (stream_key_nb(P.seed, day, P_TROUGH), stream_key_nb(P.seed, day, P_CHURN),
+            stream_key_nb(P.seed, day, P_PAY))
+    return keys, trough_dropout_probability(P.trough_dropout, P.amplification,
+                                            P.amplification_factor)
+
+
+@cached
+def _roles_churn_pay_serial(P, day, today, st):
     """Phases 5-7 for ``today``'s members, in one go."""
-    return _roles_churn_pay(P, day, keys, drop, today, 0, len(today), status, role, fit, intimacy,
-                            paying, join_day, kol_since, kol_referrals, funnel)
+    keys, drop = _roles_keys(P, day)
+    return _roles_churn_pay(P, day, keys, drop, today, 0, len(today), st.status, st.role, st.fit,
+                            st.intimacy, st.paying, st.join_day, st.kol_since, st.kol_referrals,
+                            st.funnel)
 
 
-@njit(cache=True, parallel=True)
-def _roles_churn_pay_parallel(P, day, keys, drop, today, status, role, fit, intimacy, paying,
-                              join_day, kol_since, kol_referrals, funnel):
+@threaded
+def _roles_churn_pay_parallel(P, day, today, st):
     """Phases 5-7 for ``today``'s members, in CHUNKS parts on threads."""
+    # (as _roles_keys: Numba's parallel array analysis fails on its nested tuple unpacked)
+    keys = (stream_key_nb(P.seed, day, P_TROUGH), stream_key_nb(P.seed, day, P_CHURN),
+            stream_key_nb(P.seed, day, P_PAY))
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
     size = (len(today) + CHUNKS - 1) // CHUNKS
     dropouts = 0
     churns = 0
     for c in prange(CHUNKS):
         d, ch = _roles_churn_pay(P, day, keys, drop, today, min(c * size, len(today)),
-                                 min((c + 1) * size, len(today)), status, role, fit, intimacy,
-                                 paying, join_day, kol_since, kol_referrals, funnel)
+                                 min((c + 1) * size, len(today)), st.status, st.role, st.fit,
+                                 st.intimacy, st.paying, st.join_day, st.kol_since,
+                                 st.kol_referrals, st.funnel)
         dropouts += d
         churns += ch
     return dropouts, churns
@@ -616,17 +687,28 @@ def run_day(model: "GrowthModel") -> DayCounts:
         model._kparams = kparams(model)
     g, st = model.graph, model.state
     weights = g.weights if g.weights is not None else np.zeros(0, np.float64)
-    day_kernel(
-        model.day, model._kparams, g.indptr, g.indices, weights,
-        st.status, st.role, st.fit, st.intimacy, st.influence, st.source, st.referrer,
-        st.exposures, st.paying, st.join_day, st.kol_since, st.referrals, st.kol_referrals,
-        st.funnel,
-        work.members, work.inbox_count, work.inbox_key, work.inbox_from, work.touched,
-        work.attended, work.joining, work.joiners, work.contacts, work.hits, work.counts, work.money,
-        work.threads, work.was_member, work.member_nbrs,
-    )
+    arrays = StateArrays(*(getattr(st, a) for a in StateArrays._fields))
+    buffers = WorkArrays(*(getattr(work, a) for a in WorkArrays._fields))
+    if work.threads:
+        run_day_threaded(model.day, model._kparams, (g.indptr, g.indices, weights), arrays, buffers)
+    else:
+        day_kernel(model.day, model._kparams, g.indptr, g.indices, weights, *arrays, *buffers)
     c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
     n_kols = c.pop("n_kols")
     log = DayCounts(**c, revenue=float(work.money[0]))
     log.cost = daily_cost(model.params, log, n_kols)
     return log
+
+
+def run_day_threaded(day: int, P: KParams, g: tuple, st: StateArrays, wk: WorkArrays) -> None:
+    """:func:`day_kernel`'s stages called from Python, with the threaded twins in between.
+
+    ``g`` = (indptr, indices, weights). Each person decides alone in the organic draws and
+    in phases 5–7, so these loops may run on threads; the results equal :func:`day_kernel`'s.
+    """
+    nm, n_in, nj = _day_invite(day, P, g, st, wk)
+    if P.organic_rate > 0.0:
+        _organic_parallel(P, day, st.status, st.fit, wk.joining)
+    n_new = _day_join(day, P, st, wk, nm, n_in, nj)
+    dropouts, churns = _roles_churn_pay_parallel(P, day, wk.members[:nm + n_new], st)
+    _day_close(P, st, wk, nm, n_new, dropouts, churns)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import prange
 
+from .jit import cached, threaded
 from .kernels import CHUNKS, use_threads
 from .params import DayCounts
 from .state import (
@@ -92,7 +93,7 @@ def _ratio(num: float, den: float) -> float:
 BINS = 4096  # intimacy bins of the top-share selection
 
 
-@njit(cache=True)
+@cached
 def _top_share_nb(status, intimacy, referrals, top):
     """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
 
@@ -157,7 +158,7 @@ def top_share(state: PopulationState, top: float = 0.2) -> float:
     return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
                   kol_referrals, indptr, contacts, commit_threshold, cnt):
     """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience.
@@ -202,8 +203,8 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
 
 
 # The census in CHUNKS fixed ranges (so sums do not depend on the thread count), serial or
-# threaded (two names: Numba caches by name).
-@njit(cache=True)
+# threaded (the threaded twin is never cached: sim/jit.py).
+@cached
 def _census_chunks_serial(status, role, source, intimacy, influence, paying, funnel,
                           kol_referrals, indptr, contacts, commit_threshold, part, aud):
     size = (len(status) + CHUNKS - 1) // CHUNKS
@@ -213,7 +214,7 @@ def _census_chunks_serial(status, role, source, intimacy, influence, paying, fun
                                contacts, commit_threshold, part[c])
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _census_chunks_parallel(status, role, source, intimacy, influence, paying, funnel,
                             kol_referrals, indptr, contacts, commit_threshold, part, aud):
     size = (len(status) + CHUNKS - 1) // CHUNKS

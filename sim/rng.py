@@ -131,12 +131,12 @@ def u_array(seed: int, day: int, phase: int, person, k=0) -> np.ndarray:
 # The same hash with explicit uint64 arithmetic (mixing int64 and uint64 in Numba would
 # promote to float64). Tested bit for bit against ``u`` in tests/test_rng.py.
 
-from numba import njit  # noqa: E402
+from .jit import cached  # noqa: E402
 
 _S30U, _S27U, _S31U, _S11U = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def mix64_nb(z):
     """Numba twin of :func:`mix64` (``z`` uint64)."""
     z = z + _G
@@ -145,13 +145,13 @@ def mix64_nb(z):
     return z ^ (z >> _S31U)
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def stream_key_nb(seed, day, phase):
     """Numba twin of :func:`stream_key` (non-negative int arguments); returns uint64."""
     return mix64_nb(mix64_nb(mix64_nb(np.uint64(seed)) ^ np.uint64(day)) ^ np.uint64(phase))
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def person_key_nb(key, person):
     """The part of :func:`u_key_nb` shared by all of one person's draws in a stream (uint64).
 
@@ -160,20 +160,20 @@ def person_key_nb(key, person):
     return mix64_nb(key ^ np.uint64(person))
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def u_person_nb(pkey, k):
     """Draw ``k`` of the person whose :func:`person_key_nb` is ``pkey``."""
     h = mix64_nb(pkey ^ np.uint64(k))
     return np.float64(h >> _S11U) * TO_UNIT
 
 
-@njit(cache=True, inline="always")
+@cached(inline="always")
 def u_key_nb(key, person, k):
     """Numba twin of :func:`u_key`: ``key`` uint64, ``person`` and ``k`` non-negative ints."""
     return u_person_nb(person_key_nb(key, person), k)
 
 
-@njit(cache=True)
+@cached
 def u_nb(seed, day, phase, person, k):
     """Numba twin of :func:`u`."""
     return u_key_nb(stream_key_nb(seed, day, phase), person, k)

@@ -27,11 +27,11 @@ import heapq
 import math
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
 from sim.config import SEEDING_STRATEGIES
 from sim.errors import ScenarioError
+from sim.jit import cached
 from sim.rng import Phase, stream_key, u_array, u_key_nb
 
 STRATEGIES = SEEDING_STRATEGIES
@@ -51,7 +51,7 @@ BETWEENNESS_WORK = 200_000_000
 # --- graph kernels ---------------------------------------------------------------------
 
 
-@njit(cache=True)
+@cached
 def _core_numbers(indptr, indices, n):
     """Batagelj–Zaversnik O(n + m) core decomposition; returns int64 core numbers (n,)."""
     deg = indptr[1:] - indptr[:-1]
@@ -82,7 +82,7 @@ def _core_numbers(indptr, indices, n):
     return deg
 
 
-@njit(cache=True)
+@cached
 def _brandes(indptr, indices, n, sources):
     """Brandes betweenness over hop distances, summed over ``sources`` (float64 (n,))."""
     bc, sigma, delta = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -114,7 +114,7 @@ def _brandes(indptr, indices, n, sources):
     return bc
 
 
-@njit(cache=True)
+@cached
 def _rr_sets(indptr, indices, pnode, pedge, key, n, start, stop, out, pos, offsets, mark, queue):
     """Append RR sets ``start..stop-1`` to ``out`` from ``pos``; returns (sets done, pos).
 
@@ -153,7 +153,7 @@ def _rr_sets(indptr, indices, pnode, pedge, key, n, start, stop, out, pos, offse
     return stop, pos
 
 
-@njit(cache=True)
+@cached
 def _greedy_cover(out, offsets, n_sets, n, k, tbrank, byrank):
     """Greedy max coverage with a lazy (CELF-style) heap; returns (chosen int64, covered).
 

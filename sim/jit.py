@@ -1,0 +1,103 @@
+"""Numba compilation for every kernel of the package: cached, and compiled under a file lock.
+
+Numba's on-disk cache is shared state: every process that uses Fishpond reads it and the
+first ones write it. Two rules keep it sound (numba issues 4807, 8578, 10128):
+
+1. **No cached function calls a ``parallel=True`` function.** A cached caller of a threaded
+   function crashes (segfault) when it is loaded from the cache in a process where its
+   callees came from the cache too. The threaded twins (:func:`threaded`) are therefore not
+   cached, and the engine chooses between a serial and a threaded twin from Python.
+2. **One process compiles at a time.** Every cached function (:func:`cached`) compiles (or
+   loads its cache entry) while holding an exclusive file lock in its cache folder, so
+   processes that start together on an empty cache do not write the entries of one
+   function from two compilations. The lock is an ``flock``: a process killed while it
+   holds it releases it, and Numba writes each cache file under a temporary name first.
+
+Example:
+    >>> import numpy as np
+    >>> from sim.jit import cached
+    >>> @cached
+    ... def total(a):
+    ...     return a.sum()
+    >>> int(total(np.arange(4)))
+    6
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from numba import njit
+
+from .errors import FishpondError
+
+LOCK_NAME = "fishpond-compile.lock"
+LOCK_TIMEOUT = 1800.0  # seconds to wait for another process's compilation
+
+_process_lock = threading.RLock()  # threads of one process take turns too
+_file_locks: dict[str, object] = {}
+
+
+def cache_folder(dispatcher) -> Path:
+    """The folder of ``dispatcher``'s entries in Numba's on-disk cache."""
+    return Path(dispatcher.stats.cache_path)
+
+
+def _file_lock(folder: Path):
+    from filelock import FileLock
+
+    key = str(folder)
+    lock = _file_locks.get(key)
+    if lock is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        # thread_local=False: re-entered by the same thread (compiling a caller compiles
+        # its callees); other threads of this process wait on _process_lock first
+        lock = _file_locks[key] = FileLock(str(folder / LOCK_NAME), thread_local=False)
+    return lock
+
+
+def _locked_compile(dispatcher):
+    compile_ = dispatcher.compile
+    folder = cache_folder(dispatcher)
+
+    def compile(sig):
+        from filelock import Timeout
+
+        with _process_lock:
+            lock = _file_lock(folder)
+            try:
+                lock.acquire(timeout=LOCK_TIMEOUT)
+            except Timeout:
+                raise FishpondError(
+                    f"waited {LOCK_TIMEOUT:.0f} s for another process compiling the kernels "
+                    f"(lock {folder / LOCK_NAME}); run 'fishpond doctor' to see the cache"
+                ) from None
+            try:
+                return compile_(sig)
+            finally:
+                lock.release()
+
+    dispatcher.compile = compile  # Numba compiles through this method, for callers too
+    return dispatcher
+
+
+def cached(fn=None, **options):
+    """``numba.njit(cache=True, **options)``, compiled under the cache folder's file lock.
+
+    Use as ``@cached`` or ``@cached(inline="always")``. Never with ``parallel=True``: see
+    :func:`threaded`.
+    """
+    if options.get("parallel"):
+        raise ValueError("a cached function must not be parallel: use sim.jit.threaded")
+
+    def wrap(f):
+        return _locked_compile(njit(cache=True, **options)(f))
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def threaded(fn):
+    """``numba.njit(parallel=True)``, never cached; call it from Python only (not from a
+    compiled function), choosing it over its serial twin there."""
+    return njit(parallel=True)(fn)
