@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     chart.add_argument("--format", default="png",
                        help="chart formats, comma-separated: png,svg,pdf (default png)")
 
+    doc = sub.add_parser("doctor", help="show which Numba cache the kernels use, check it, clear it")
+    doc.add_argument("--clear", action="store_true",
+                     help="delete the cached kernels (they are compiled again on next use)")
+
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", help="scenario YAML file, or a shipped name")
     val.add_argument(
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "chart":
             return _chart(args)
+        if args.command == "doctor":
+            return _doctor(args)
         return _validate(args)
     except FishpondError as err:
         print(f"fishpond: error: {err}", file=sys.stderr)
@@ -198,6 +204,21 @@ def _bench(args) -> int:
         )
     cmd = [sys.executable, str(folder)] + ([] if args.full else ["--quick"])
     return subprocess.call(cmd, cwd=folder.parent)
+
+
+def _doctor(args) -> int:
+    """Say which cache is in use; with --clear delete it; then check that a model runs."""
+    from . import doctor
+
+    folder = doctor.cache_folder()
+    print(doctor.describe(folder))
+    if args.clear:
+        print(f"cleared: {doctor.clear(folder)} cache files deleted")
+    print("checking (this compiles the kernels if the cache is empty: a minute or more)...",
+          flush=True)
+    healthy, verdict = doctor.check()
+    print(("ok: " if healthy else "problem: ") + verdict)
+    return 0 if healthy else 1
 
 
 def _at_least(*options: tuple[str, int | None, int]) -> None:
