@@ -10,11 +10,38 @@ Public API:
 
 from __future__ import annotations
 
-from .config import Scenario
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import DataError, FishpondError, OutputError, ScenarioError
-from .experiments import sweep
-from .model import GrowthModel
-from .scenario_io import load_scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Scenario
+    from .experiments import sweep
+    from .model import GrowthModel
+    from .scenario_io import load_scenario
+
+# Imported on first use (PEP 562), so that ``import sim`` and the command line start fast:
+# the model pulls in Numba, Mesa and pandas; experiments pull in Dask and SALib.
+_LAZY = {
+    "GrowthModel": "model",
+    "Scenario": "config",
+    "load_scenario": "scenario_io",
+    "sweep": "experiments",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = [
     "DataError",
@@ -29,7 +56,8 @@ __all__ = [
 ]
 
 
-def run(scenario=None, *, rng: int | None = None, engine: str = "numba", **overrides) -> GrowthModel:
+def run(scenario=None, *, rng: int | None = None, engine: str = "numba",
+        **overrides) -> GrowthModel:
     """Build a :class:`GrowthModel` and run it to its horizon.
 
     Example:
@@ -38,6 +66,8 @@ def run(scenario=None, *, rng: int | None = None, engine: str = "numba", **overr
         >>> m.day
         5
     """
+    from .model import GrowthModel
+
     model = GrowthModel(scenario, rng=rng, engine=engine, **overrides)
     model.run()
     return model
