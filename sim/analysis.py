@@ -32,8 +32,8 @@ from .errors import DataError
 
 __all__ = ["ALPHA", "MAIN_METRICS", "METRIC_LABELS", "MILESTONE_METRICS", "compare_scenarios",
            "comparison_frame", "comparison_table", "format_value", "holm", "horizon_of",
-           "metric_label", "metric_values", "milestone_level", "scenario_labels",
-           "summarize_by_scenario"]
+           "metric_label", "metric_values", "milestone_level", "milestone_median", "never_rule",
+           "scenario_labels", "summarize_by_scenario"]
 
 MAIN_METRICS = ("members", "day_inflection", "day_explosion", "cost_per_retained_member",
                 "croi", "referral_share", "contributor_share", "commitment_share")
@@ -142,6 +142,35 @@ def scenario_labels(results: pd.DataFrame) -> pd.Series | None:
     return name.rename("scenario") if one_to_one and name.notna().all() else entry
 
 
+def milestone_median(days: Sequence[float] | np.ndarray, horizon: int) -> float:
+    """The median day of a milestone over all runs, "never" counted as ``horizon + 1``.
+
+    The one rule every chart and table of a folder uses: each run counts, a run that never
+    reached the level ranks after every real day, and when half the runs or more never got
+    there the median is ``horizon + 1`` (shown as "never"). NaN (not yet converted) counts
+    as never too.
+
+    Example:
+        >>> milestone_median([40, 50, None, None], 90), milestone_median([40, 50, 60, None], 90)
+        (91.0, 55.0)
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(days, dtype=object), errors="coerce"), float)
+    if not len(v):
+        return math.nan
+    v = np.where(np.isnan(v) | (v > horizon), horizon + 1, v)
+    if np.quantile(v, 0.5, method="higher") > horizon:
+        return float(horizon + 1)  # half the runs or more never got there
+    return float(np.median(v))
+
+
+def never_rule(horizon: int | None) -> str:
+    """How every chart and table states the "never reached" rule of :func:`milestone_median`."""
+    last = f"day {int(horizon)}" if horizon is not None else "the last day"
+    return (f"Milestone days are over all runs: a run that never reached a level counts as "
+            f"later than {last}; a median shown as 'never' means half the runs or more never "
+            "got there.")
+
+
 def _is_milestone(metric: str) -> bool:
     return metric in MILESTONE_METRICS or metric.startswith("day_")
 
@@ -192,10 +221,8 @@ def summarize_by_scenario(
             never = int((v > h).sum()) if _is_milestone(metric) and h is not None else 0
             v = v[~np.isnan(v)]
             if len(v):
-                med = float(np.median(v))
-                if _is_milestone(metric) and h is not None and \
-                        np.quantile(v, 0.5, method="higher") > h:
-                    med = float(h + 1)  # half the runs or more never got there
+                med = (milestone_median(v, h) if _is_milestone(metric) and h is not None
+                       else float(np.median(v)))
                 low, high = np.quantile(v, [(1 - LEVEL) / 2, (1 + LEVEL) / 2],
                                         method="inverted_cdf")
             else:

@@ -9,7 +9,9 @@ draw a single panel into an axes of your own. The functions are re-exported by
 
 Runs whose ``status`` is not ``ok`` are left out. A milestone never reached is shown as
 "never", in a grey zone past the horizon, and counts as ``horizon + 1`` (as in
-:mod:`sim.analysis`).
+:mod:`sim.analysis`): every chart that shows milestone days takes its medians over all runs
+with :func:`sim.analysis.milestone_median` and says so in a footnote, so two charts of one
+folder cannot disagree.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from matplotlib.ticker import Formatter
 
 from sim.analysis import (MAIN_METRICS, MILESTONE_METRICS, PERCENT_METRICS, format_value,
                           horizon_of, metric_label, metric_values, milestone_level,
-                          summarize_by_scenario)
+                          milestone_median, never_rule, summarize_by_scenario)
 from sim.charts import (_BLUE, _GREEN, _GREY, _ORANGE, _SKY, _VERMILLION, MILESTONE_NAMES, _axes,
                         _display,
                         _note, _require, _styled, _thousands, _whole)
@@ -68,6 +70,27 @@ def _order(values: Iterable) -> list:
 
 def _colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+_DASHES = ("-", "--", ":", "-.")
+
+
+def _dash(i: int) -> str:
+    """Line style of group ``i``: a new style each time the palette's colours come round."""
+    return _DASHES[(i // len(PALETTE)) % len(_DASHES)]
+
+
+def _row_sizes(rows: int) -> tuple[int, int]:
+    """Font sizes (row labels, numbers) that keep ``rows`` rows of a chart apart."""
+    return (15, 12) if rows <= 6 else (12, 10) if rows <= 12 else (10, 9)
+
+
+def _footnote(fig: Figure, own: bool, text: str | None, note: str | None = None) -> None:
+    """A small note under the chart (what it pools, how it counts), on a figure of its own."""
+    text = " ".join(t for t in (note, text) if t)
+    if own and text:
+        fig.supxlabel(textwrap.fill(text, 150), x=0.01, ha="left", fontsize=11,
+                      color="#333333", gid="footnote")
 
 
 def _label(metric: str, results: pd.DataFrame | None = None) -> str:
@@ -126,23 +149,31 @@ def fan_chart(
     log: bool = False,
     title: str | None = None,
     ax: Axes | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Members over time across replicates: median line, 50% and 90% bands, milestone levels.
 
-    One fan per group (scenario), each in its own colour. Milestone levels up to 1.5x the
-    highest band get a dotted line labelled origin / inflection / explosion, and the day the
-    median reaches each is marked with a dot.
+    One fan per group (scenario or design point), each in its own colour; with more than
+    four groups only the median lines are drawn (the bands would hide each other), in a new
+    line style each time the colours come round. Milestone levels up to 1.5x the highest
+    band get a dotted line labelled origin / inflection / explosion, and a dot marks each
+    group's median day to each level: the median over all its runs of the first day the run
+    reached the level, a run that never did counting as later than the horizon
+    (:func:`sim.analysis.milestone_median`, the rule of every chart of a folder; a footnote
+    says so). No dot means half the runs or more never got there.
 
     Args:
         timeseries: One row per run and day: ``run_id, day`` and ``metric``; the group column
             ``by`` is taken from ``runs`` (joined on ``run_id``) when absent.
-        runs: Per-run results with ``run_id`` and ``by`` (and ``status``), or ``None``.
+        runs: Per-run results with ``run_id`` and ``by`` (and ``status``, ``steps``: the
+            horizon), or ``None``.
         metric: Column to draw.
         by: Column naming the group of a run; without one, all runs form one fan.
         milestones: Member levels to mark (MODEL.md §6).
         log: Logarithmic y axis (for groups of very different sizes).
         title: Slide title.
         ax: Axes to draw into; a new 16:9 figure when ``None``.
+        note: Text to put first in the footnote (e.g. what the groups pool).
 
     Returns:
         The figure.
@@ -162,6 +193,7 @@ def fan_chart(
         ts = ts.merge(runs[keep].drop_duplicates("run_id"), on="run_id", how="inner")
     if by not in ts.columns:
         ts = ts.assign(**{by: "all runs"})
+    own = ax is None
     fig, ax = _axes(ax)
     what = metric.replace("_", " ")
     ax.set_title(title or f"{what.capitalize()} over time: median and spread of the runs")
@@ -174,24 +206,36 @@ def fan_chart(
         return fig
 
     groups = _order(ts[by])
-    top, low, reached = 0.0, math.inf, []
+    bands = len(groups) <= 4
+    horizon = horizon_of(runs, None) if runs is not None else None
+    horizon = int(ts["day"].max()) if horizon is None else horizon
+    top, low, reached, never = 0.0, math.inf, [], {}
     for i, group in enumerate(groups):
         wide = ts[ts[by] == group].pivot_table(index="day", columns="run_id", values=metric,
                                                aggfunc="first").sort_index()
         day, values = wide.index.to_numpy(float), wide.to_numpy(float)
         q = np.nanpercentile(values, [5, 25, 50, 75, 95], axis=1)
         colour = _colour(i)
-        ax.fill_between(day, q[0], q[4], color=colour, alpha=0.14, linewidth=0, gid=f"band90-{i}")
-        ax.fill_between(day, q[1], q[3], color=colour, alpha=0.32, linewidth=0, gid=f"band50-{i}")
+        if bands:
+            ax.fill_between(day, q[0], q[4], color=colour, alpha=0.14, linewidth=0,
+                            gid=f"band90-{i}")
+            ax.fill_between(day, q[1], q[3], color=colour, alpha=0.32, linewidth=0,
+                            gid=f"band50-{i}")
         runs_n = values.shape[1]
-        ax.plot(day, q[2], color=colour, linewidth=3, gid=f"median-{i}",
+        ax.plot(day, q[2], color=colour, linewidth=3 if bands else 2.2, linestyle=_dash(i),
+                gid=f"median-{i}",
                 label=f"{_display(group)} ({runs_n} run{'s' if runs_n != 1 else ''})")
-        top = max(top, float(np.nanmax(q[4])))
-        low = min(low, float(np.nanmin(np.where(q[0] > 0, q[0], np.inf))))
+        top = max(top, float(np.nanmax(q[4] if bands else q[2])))
+        floor = q[0] if bands else q[2]
+        low = min(low, float(np.nanmin(np.where(floor > 0, floor, np.inf))))
         for level in milestones:
-            hit = np.flatnonzero(q[2] >= level)
-            if len(hit):
-                reached.append((level, float(day[hit[0]]), colour))
+            first = [day[hit[0]] if len(hit := np.flatnonzero(col >= level)) else np.nan
+                     for col in values.T]  # each run's first day at the level (never: NaN)
+            median = milestone_median(first, horizon)
+            missed, total = never.get(level, (0, 0))
+            never[level] = (missed + int(np.isnan(first).sum()), total + runs_n)
+            if median <= horizon:
+                reached.append((level, median, colour, i))
 
     day_all = ts["day"].to_numpy(float)
     ax.set_xlim(day_all.min(), max(day_all.max(), day_all.min() + 1))
@@ -215,24 +259,33 @@ def fan_chart(
         ax.text(1.01, label_y, f"{name} · {level:,}" if name else f"{level:,}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=14, color=_GREY,
                 clip_on=False)
-    for level, day, colour in reached:
+    for level, day, colour, i in reached:
         if level in shown:
             ax.plot([day], [level], "o", color=colour, markeredgecolor="white", markersize=9,
-                    zorder=5, gid=f"reached-{level}")
+                    zorder=5, gid=f"reached-{level}-{i}")
             if len(groups) == 1 and day > day_all.min():
                 ax.annotate(f"day {day:,.0f}", (day, level), xytext=(-8, 6),
                             textcoords="offset points", ha="right", va="bottom", fontsize=14,
-                            fontweight="bold")
+                            fontweight="bold", gid=f"reached-day-{level}")
 
     handles, labels = ax.get_legend_handles_labels()
     if len(groups) == 1:
         labels = [f"median of {labels[0].rsplit('(', 1)[-1].rstrip(')')}"]
-    band = _colour(0) if len(groups) == 1 else _GREY
-    handles += [Patch(color=band, alpha=0.45), Patch(color=band, alpha=0.18)]
-    labels += ["middle 50% of runs", "middle 90% of runs"]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13),
-              ncol=min(len(labels), 3 if len(labels) <= 3 or len(labels) > 4 else 2),
-              handlelength=1.6, columnspacing=1.6)
+    if bands:
+        band = _colour(0) if len(groups) == 1 else _GREY
+        handles += [Patch(color=band, alpha=0.45), Patch(color=band, alpha=0.18)]
+        labels += ["middle 50% of runs", "middle 90% of runs"]
+    wide = max(len(t) for t in labels) > 40
+    ax.legend(handles, labels, loc="upper center",
+              bbox_to_anchor=(0.5, -0.13 if len(labels) <= 8 else -0.17),
+              ncol=min(len(labels), 2 if wide or len(labels) == 4 else 3),
+              handlelength=2.4 if not bands else 1.6, columnspacing=1.6,
+              fontsize=11 if len(labels) > 8 else None)
+    counts = "; ".join(f"{k:,} of {n:,} runs never reached {level:,}"
+                       for level, (k, n) in never.items() if level in shown and k)
+    _footnote(fig, own, (f"Dots: median day each level was reached, over all the runs of a "
+                         f"line. {never_rule(horizon)}" + (f" ({counts}.)" if counts else ""))
+              if shown else None, note)
     return fig
 
 
@@ -249,6 +302,7 @@ def scenario_comparison(
     title: str | None = None,
     ncols: int | None = None,
     ax: Axes | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Scenarios side by side: dot = median, bar = 90% interval of the runs, one panel a metric.
 
@@ -264,6 +318,7 @@ def scenario_comparison(
         title: Slide title.
         ncols: Panels per row (default: all in one row up to 4, else two rows).
         ax: Axes for a single metric.
+        note: Text to put first in the footnote (e.g. what the groups pool).
 
     Returns:
         The figure.
@@ -283,6 +338,8 @@ def scenario_comparison(
     h = horizon_of(results, horizon)
     summary = summarize_by_scenario(results, metrics, by=by, horizon=h)
     y = np.arange(len(groups))
+    label_size, number_size = _row_sizes(len(groups))
+    dense = len(groups) > 8 and len(metrics) > 1  # numbers would overlap: the dots must do
     single = ax is not None
     if single:
         axes[0].set_title(title or _label(metrics[0]))
@@ -300,12 +357,14 @@ def scenario_comparison(
         panel.grid(axis="y", visible=False)
         _axis_format(panel.xaxis, metric)
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3 if len(axes) > 3 else 5))
-        values = []
+        values, nevers = [], []
         for i, group in enumerate(groups):
             if group not in rows.index or rows.loc[group, "runs"] == 0:
                 continue
             r = rows.loc[group]
             values += [r["low"], r["high"]]
+            if milestone and r["never"]:
+                nevers.append((i, int(r["never"]), int(r["runs"])))
             colour = _colour(i)
             panel.hlines(i, r["low"], r["high"], color=colour, linewidth=7, alpha=0.4,
                          gid=f"interval-{metric}-{i}")
@@ -313,7 +372,8 @@ def scenario_comparison(
                        gid=f"median-{metric}-{i}")
             panel.annotate(format_value(metric, r["median"], h), (r["median"], i),
                            xytext=(0, 9), textcoords="offset points", ha="center", va="bottom",
-                           fontsize=12, color="#222222")
+                           fontsize=number_size, color="#222222",
+                           gid=f"median-value-{metric}-{i}", visible=not dense)
             if group == baseline:
                 panel.axvline(r["median"], color=_GREY, linestyle="--", linewidth=1.2, zorder=1)
         if not values:
@@ -327,15 +387,28 @@ def scenario_comparison(
             for text in panel.texts:
                 if text.get_text() == "never":
                     text.xy = (centre, text.xy[1])
+            for i, k, n in nevers if not dense else ():  # runs in "never", as on milestones
+                panel.text(centre, i + 0.38, f"{k} of {n}", ha="center", va="center",
+                           fontsize=number_size - 1, color="#222222",
+                           gid=f"never-count-{metric}-{i}")
         else:
             pad = (hi - lo) * 0.18 or abs(hi) * 0.1 or 1.0
             panel.set_xlim(lo - pad, hi + pad)
     first = axes[0]
-    first.set_yticks(y, [_display(g) for g in groups])
+    first.set_yticks(y, [_display(g) for g in groups], fontsize=label_size)
     first.set_ylim(len(groups) - 0.4, -0.7)
     for panel in axes:
-        panel.tick_params(axis="y", length=0)
+        panel.tick_params(axis="y", length=0, labelsize=label_size)
+    days = h is not None and any(_is_day(m) for m in metrics)
+    counts = ("; 'k of n': runs in the never column" if not dense else
+              "; the milestone chart gives the days and the runs that never got there")
+    _footnote(fig, not single, "Dot: median, bar: 90% interval (5th-95th percentile) of the "
+              f"runs{counts}. {never_rule(h)}" if days else None, note)
     return fig
+
+
+def _is_day(metric: str) -> bool:
+    return metric in MILESTONE_METRICS or metric.startswith("day_")
 
 
 def _shift_never(artist, never_x: float, centre: float) -> None:
@@ -364,11 +437,16 @@ def milestone_days(
     horizon: int | None = None,
     title: str | None = None,
     ax: Axes | None = None,
+    note: str | None = None,
 ) -> Figure:
     """When each run reached each milestone: one dot a run, a box of the quartiles per scenario.
 
     Runs that never reached the milestone are drawn in the grey "never" column past the
-    horizon, with their count ("3 of 20 never").
+    horizon, with their count ("3 of 20", or "never (12 of 20)" when that is the median).
+    The box (quartiles) and the median (thick line, with its day written above) are over
+    all runs of a group, a run that never got there counting as later than the horizon (:func:`sim.analysis.milestone_median`, as on every
+    chart of a folder; a footnote says so): a median in the "never" column means half the
+    runs or more never got there.
 
     Args:
         results: One row per run with ``by`` and the ``day_*`` columns (missing = never).
@@ -377,6 +455,7 @@ def milestone_days(
         horizon: Run length in days; defaults to the ``steps`` column, else the latest day seen.
         title: Slide title.
         ax: Axes for a single milestone.
+        note: Text to put first in the footnote (e.g. what the groups pool).
 
     Returns:
         The figure.
@@ -393,18 +472,20 @@ def milestone_days(
     if h is None:
         seen = pd.to_numeric(results[milestones].stack(), errors="coerce")
         h = int(seen.max()) if seen.notna().any() else 1
+    own = ax is None
     fig, axes = _panels(len(milestones), ax, None, "milestone_days")
     groups = _order(results[by])
     if ax is None:
         fig.suptitle(title or "When the milestones were reached (one dot a run)",
                      fontsize=22, fontweight="bold")
+    label_size, number_size = _row_sizes(len(groups))
     for m, (panel, metric) in enumerate(zip(axes, milestones)):
         level = milestone_level(results, metric)
         name = metric[4:] if metric in MILESTONE_METRICS else MILESTONE_NAMES.get(level)
         panel.set_title((title if ax is not None and title else "")
                         or (f"{name.capitalize()}: {level:,} members" if name and level
                             else _label(metric, results)),
-                        fontsize=18 if ax is None else None)
+                        fontsize=(18 if label_size > 12 else 16) if ax is None else None)
         panel.set_xlabel("day")
         panel.grid(axis="y", visible=False)
         panel.xaxis.set_major_locator(_whole())
@@ -412,26 +493,42 @@ def milestone_days(
         centre = _never_zone(panel, h, low=-0.03 * h)
         for i, group in enumerate(groups):
             v = metric_values(results[results[by] == group], metric, h)
+            v = np.where(v > h, h + 1, v)
             reached, never = v[v <= h], int((v > h).sum())
             colour = _colour(i)
-            if len(reached):
-                q1, med, q3 = np.percentile(reached, [25, 50, 75])
+            if len(reached):  # whisker over the days seen; box and median over all runs
+                q1, q3 = np.percentile(v, [25, 75])
                 panel.hlines(i, reached.min(), reached.max(), color=colour, linewidth=1.5,
                              zorder=2)
-                panel.add_patch(Rectangle((q1, i - 0.22), max(q3 - q1, 0.4), 0.44, zorder=2,
-                                          facecolor=colour, alpha=0.25, edgecolor=colour,
-                                          linewidth=1.5, gid=f"box-{metric}-{i}"))
-                panel.vlines(med, i - 0.22, i + 0.22, color=colour, linewidth=3, zorder=3)
+                if q1 <= h:
+                    panel.add_patch(Rectangle((q1, i - 0.22), max(min(q3, h) - q1, 0.4), 0.44,
+                                              zorder=2, facecolor=colour, alpha=0.25,
+                                              edgecolor=colour, linewidth=1.5,
+                                              gid=f"box-{metric}-{i}"))
+            if len(v):  # one line of text a row, above it: median day, runs never there
+                med = milestone_median(v, h)
+                at = med if med <= h else centre
+                panel.vlines(at, i - 0.22, i + 0.22, color=colour, linewidth=3, zorder=3,
+                             gid=f"median-{metric}-{i}")
+                panel.annotate(format_value(metric, med, h) if med <= h else
+                               f"never ({never} of {len(v)})", (at, i - 0.22), xytext=(0, 2),
+                               textcoords="offset points", ha="center",
+                               va="bottom", fontsize=number_size, fontweight="bold",
+                               color="#222222", gid=f"median-day-{metric}-{i}")
+                if never and med <= h:
+                    panel.annotate(f"{never} of {len(v)}", (centre, i - 0.22), xytext=(0, 2),
+                                   textcoords="offset points", ha="center", va="bottom",
+                                   fontsize=number_size, color="#222222", gid="never-count")
             xs = np.where(v > h, centre + _jitter(len(v), 1000 + 97 * m + i, 0.025 * h), v)
             panel.scatter(xs, i + _jitter(len(v), 31 * m + i, 0.15), s=55 if len(v) <= 30 else 30,
                           color=colour,
                           edgecolor="white", linewidth=0.6, zorder=4, alpha=0.9,
                           gid=f"runs-{metric}-{i}")
-            if never:
-                panel.text(centre, i - 0.3, f"{never} of {len(v)}", ha="center", va="bottom",
-                           fontsize=12, color="#222222", fontweight="bold", gid="never-count")
-    axes[0].set_yticks(np.arange(len(groups)), [_display(g) for g in groups])
+    axes[0].set_yticks(np.arange(len(groups)), [_display(g) for g in groups],
+                       fontsize=label_size)
     axes[0].set_ylim(len(groups) - 0.5, -0.75)
     for panel in axes:
         panel.tick_params(axis="y", length=0)
+    _footnote(fig, own, "Dots: runs; box: middle 50% of the runs; thick line and number: "
+              f"median; 'k of n': runs that never got there. {never_rule(h)}", note)
     return fig

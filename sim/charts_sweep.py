@@ -9,6 +9,9 @@ DataFrames, draws in the house style and returns the figure; all are re-exported
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,19 +21,26 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from sim.analysis import (MAIN_METRICS, metric_label, format_value, horizon_of, metric_values,
-                          scenario_labels)
-from sim.charts import _BLUE, _GREY, _ORANGE, _axes, _note, _require, _styled, save_figure
-from sim.charts_deck import (_axis_format, _ok, fan_chart, milestone_days,
+from sim.analysis import (MAIN_METRICS, format_value, horizon_of, metric_label, metric_values,
+                          milestone_median, never_rule, scenario_labels)
+from sim.charts import (_BLUE, _GREY, _ORANGE, _VERMILLION, _axes, _note, _require, _styled,
+                        save_figure)
+from sim.charts_deck import (_axis_format, _footnote, _ok, fan_chart, milestone_days,
                              scenario_comparison)
-from sim.errors import DataError, FishpondError
+from sim.errors import DataError, FishpondError, FishpondWarning
+from sim.sensitivity import sobol_problems
 
-__all__ = ["grid_heatmap", "sobol_bars", "write_sweep_charts", "varying_parameters"]
+__all__ = ["MAX_POINTS", "grid_heatmap", "point_labels", "sobol_bars", "varying_parameters",
+           "write_sweep_charts"]
 
 
 # --- heatmap -------------------------------------------------------------------------
 
 def _param(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return "n/a"
     if isinstance(value, (float, np.floating)):
         return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:.3g}"
     return f"{value:,}" if isinstance(value, (int, np.integer)) else str(value)
@@ -75,8 +85,17 @@ def grid_heatmap(
     h = horizon_of(results, horizon)
     data = pd.DataFrame({x: results[x].to_numpy(), y: results[y].to_numpy(),
                          "value": metric_values(results, metric, h)})
-    table = data.groupby([y, x])["value"].agg(stat).unstack(x).sort_index().sort_index(axis=1)
+    day = metric.startswith("day_") and h is not None
+    grouped = data.groupby([y, x])["value"]
+    if day and stat == "median":  # the rule of every chart: half or more never -> "never"
+        table = grouped.agg(lambda v: milestone_median(v.to_numpy(), h))
+    else:
+        table = grouped.agg(stat)
+    table = table.unstack(x).sort_index().sort_index(axis=1)
+    own = ax is None
     fig, ax = _axes(ax)
+    if day:
+        _footnote(fig, own, f"Each cell: {stat} over its runs. {never_rule(h)}")
     ax.set_title(title or f"{stat.capitalize()} {metric_label(metric, results)} by "
                           f"{x.split('.')[-1]} and {y.split('.')[-1]}")
     ax.set_xlabel(x)
@@ -126,7 +145,10 @@ def sobol_bars(
     """Sobol first-order (S1) and total-order (ST) indices per parameter, with confidence whiskers.
 
     Parameters are sorted by ST, most influential on top. S1 is what a parameter explains
-    alone; ST adds its interactions with the others.
+    alone; ST adds its interactions with the others. Each bar is labelled with its value and
+    95% confidence interval (``0.45 [0.33, 0.57]``), drawn as a whisker. When the sample is
+    too small for the indices (:func:`sim.sensitivity.sobol_problems`: an interval wider
+    than ±0.10, or an index outside 0-1 by more than its interval) the chart says so in red.
 
     Args:
         indices: One row per parameter: ``parameter, S1, ST`` and optionally ``S1_conf,
@@ -152,6 +174,7 @@ def sobol_bars(
         metric = metric if metric is not None else indices[column].iloc[0]
         indices = indices[indices[column] == metric]
     table = indices.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    own = ax is None
     fig, ax = _axes(ax)
     about = metric_label(metric) if metric else "the outcome"
     ax.set_title(title or f"What drives {about}: Sobol sensitivity")
@@ -169,9 +192,13 @@ def sobol_bars(
                        xerr=conf, error_kw={"ecolor": "#333333", "capsize": 4, "linewidth": 1.5})
         for bar, name in zip(bars.patches, table["parameter"]):
             bar.set_gid(f"{key}-{name}")
-        for yy, v, c in zip(y + offset, value, conf if conf is not None else np.zeros_like(value)):
-            ax.annotate(f"{v:.2f}", (max(v, 0) + (c if np.isfinite(c) else 0), yy),
-                        xytext=(6, 0), textcoords="offset points", va="center", fontsize=12)
+        for yy, v, c, name in zip(y + offset, value,
+                                  conf if conf is not None else np.full_like(value, np.nan),
+                                  table["parameter"]):
+            text = f"{v:.2f} [{v - c:.2f}, {v + c:.2f}]" if np.isfinite(c) else f"{v:.2f}"
+            ax.annotate(text, (max(v, 0) + (c if np.isfinite(c) else 0), yy),
+                        xytext=(6, 0), textcoords="offset points", va="center", fontsize=12,
+                        gid=f"value-{key}-{name}")
     ax.set_yticks(y, [str(p) for p in table["parameter"]])
     ax.invert_yaxis()
     ax.tick_params(axis="y", length=0)
@@ -180,22 +207,116 @@ def sobol_bars(
         conf = table[f"{key}_conf"].fillna(0) if f"{key}_conf" in table else 0.0
         ends += (table[key] + conf).dropna().tolist()
         starts += (table[key] - conf).dropna().tolist()
-    ax.set_xlim(min(starts) - 0.05 if min(starts) < 0 else 0.0, max(ends) * 1.1)
+    ax.set_xlim(min(starts) - 0.05 if min(starts) < 0 else 0.0, max(ends) * 1.35)
     ax.axvline(0, color="#444444", linewidth=1.2)
     ax.legend(loc="lower right")
+    problems = sobol_problems(table)
+    bad = int((problems != "").sum())
+    if bad:
+        ax.set_ylim(len(table) - 0.5, -1.5)  # room above the bars for the warning
+        ax.text(0.99, 0.99, f"Sample too small: {bad} of {len(table)} parameters have an index "
+                "outside 0-1 or a 95% interval\nwider than ±0.10; do not read these bars as "
+                "shares of variance (raise design.samples)", transform=ax.transAxes,
+                ha="right", va="top", fontsize=13, color=_VERMILLION, fontweight="bold",
+                gid="sobol-warning",
+                bbox={"facecolor": "white", "edgecolor": _VERMILLION, "pad": 6})
+    _footnote(fig, own, "Bars: Sobol indices, the share of the output's variance a parameter "
+              "explains (0-1); whiskers and [ ]: 95% confidence intervals (SALib bootstrap).")
     return fig
 
 
 # --- sweeps and comparisons ----------------------------------------------------------
 
-def _setting_labels(results: pd.DataFrame, params: list[str]) -> pd.Series:
-    return results[params].apply(
-        lambda row: "\n".join(f"{p.split('.')[-1]}={_param(v)}" for p, v in row.items()), axis=1)
+MAX_POINTS = 24  # design points drawn one line / row each; more are pooled, and say so
 
 
 def varying_parameters(results: pd.DataFrame) -> list[str]:
     """Parameter columns (key paths such as ``rules.invite_rate``) that vary across runs."""
     return [c for c in results.columns if "." in c and results[c].nunique(dropna=True) > 1]
+
+
+def point_labels(results: pd.DataFrame, params: list[str] | None = None,
+                 scenario: bool = False) -> pd.Series:
+    """A label per run naming its design point by the values that vary.
+
+    ``seeding.count = 100, seeding.strategy = degree``; with ``scenario``, the run's
+    ``scenario`` first. Two points that the values cannot tell apart get ``(point N)``.
+
+    Args:
+        results: One row per run with the parameter columns (and ``point``, ``scenario``).
+        params: Parameter columns to name; default :func:`varying_parameters`.
+        scenario: Start each label with the ``scenario`` column.
+
+    Returns:
+        The labels, aligned with ``results``.
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"seeding.count": [10, 10, 100], "seeding.strategy": "degree"})
+        >>> point_labels(runs).tolist()
+        ['seeding.count = 10', 'seeding.count = 10', 'seeding.count = 100']
+    """
+    params = varying_parameters(results) if params is None else params
+    parts = [results["scenario"].map(str)] if scenario and "scenario" in results else []
+    parts += [results[p].map(lambda v, p=p: f"{p} = {_param(v)}") for p in params]
+    if not parts:
+        return pd.Series("all runs", index=results.index)
+    labels = parts[0]
+    for part in parts[1:]:
+        labels = labels + ", " + part
+    if "point" in results.columns:
+        per_label = results.groupby(labels)["point"].nunique()
+        shared = labels.map(per_label) > 1
+        labels = labels.where(~shared, labels + " (point " + results["point"].map(str) + ")")
+    return labels
+
+
+def _pool_note(results: pd.DataFrame, params: list[str], points: int, why: str) -> str:
+    ranges = []
+    for p in params:
+        values = pd.to_numeric(results[p], errors="coerce")
+        if values.notna().all():
+            ranges.append(f"{p} from {_param(values.min())} to {_param(values.max())}")
+        else:
+            ranges.append(f"{p}: {results[p].nunique()} values")
+    return (f"All {points:,} design points pooled into one group ({why})"
+            + (": " + "; ".join(ranges) if ranges else "") + ".")
+
+
+SAMPLED = ("sobol", "morris", "lhs", "random")  # design kinds whose points are random draws
+
+
+def _grouped(ok: pd.DataFrame, experiment=None) -> tuple[pd.DataFrame, str, str | None]:
+    """The runs with the column to group them by: one group per scenario or design point.
+
+    Points are pooled into one group, labelled as such, when they are random draws (a
+    ``sobol``, ``morris``, ``lhs`` or ``random`` design; without ``experiment``: points of
+    two or more parameters that do not form a full grid), or more than :data:`MAX_POINTS`.
+
+    Returns:
+        ``(runs, by, note)``: ``note`` says what was pooled, else ``None``.
+    """
+    labels = scenario_labels(ok)
+    if labels is not None:
+        ok = ok.assign(scenario=labels)
+    params = varying_parameters(ok)
+    several = "scenario" in ok.columns and ok["scenario"].nunique() > 1
+    if several and not params:
+        return ok, "scenario", None
+    key = ["point"] if "point" in ok.columns else params + (["scenario"] if several else [])
+    points = ok[key].drop_duplicates().shape[0] if key else 1
+    if points <= 1:
+        return (ok if "scenario" in ok.columns else ok.assign(scenario="all runs")), \
+            "scenario", None
+    kind = _kind(experiment)
+    grid = int(np.prod([ok[p].nunique() for p in params])) == points
+    why = (f"random draws of a {kind} design" if kind in SAMPLED else
+           "sampled points, not a grid" if kind is None and len(params) > 1 and not grid else
+           f"more than {MAX_POINTS} to draw one each" if points > MAX_POINTS else None)
+    if why:
+        label = f"all {points:,} design points pooled"
+        return ok.assign(setting=label), "setting", _pool_note(ok, params, points, why)
+    return ok.assign(setting=point_labels(ok, params, scenario=several)), "setting", None
 
 
 def write_sweep_charts(
@@ -207,11 +328,17 @@ def write_sweep_charts(
 ) -> list[Path]:
     """Write the charts of a sweep or comparison: fan, comparison, milestones, heatmap, Sobol.
 
-    Runs are grouped by scenario when there are several (named by ``scenario_name``, see
-    :func:`sim.analysis.scenario_labels`); else by parameter setting when there are at most
-    8; else pooled. ``heatmap`` is drawn when exactly two parameters vary
-    over a full grid; ``sobol`` when ``experiment`` is a Sobol design and
-    :func:`sim.experiments.analyze` gives its indices.
+    Every chart draws one line, row or cell per design point, labelled with the values
+    that vary (``seeding.count = 100``, see :func:`point_labels`), or per scenario when a
+    comparison's points are scenarios (named by ``scenario_name``, see
+    :func:`sim.analysis.scenario_labels`). A design of more than :data:`MAX_POINTS`
+    points, or of randomly drawn points (a Sobol, Morris, Latin hypercube or random
+    sample), is pooled into one group, labelled and footnoted as such. Milestone days
+    follow one rule on every chart (see :func:`sim.analysis.milestone_median`). ``heatmap`` is drawn when exactly two
+    parameters vary over a full grid; ``sobol`` when ``experiment`` is a Sobol design and
+    :func:`sim.experiments.analyze` gives its indices, which are also written to
+    ``sobol_indices.csv``; a :class:`~sim.errors.FishpondWarning` is issued when its
+    sample is too small for them (see :func:`sim.sensitivity.sobol_problems`).
 
     Args:
         results: One row per run (:func:`sim.store.read_results`).
@@ -222,7 +349,7 @@ def write_sweep_charts(
 
     Returns:
         The paths written, in the order ``members_fan, comparison, milestones, heatmap,
-        sobol`` (those drawn), each in every format.
+        sobol`` (those drawn), each in every format, then ``sobol_indices.csv`` if written.
 
     Raises:
         DataError: no successful runs.
@@ -232,33 +359,23 @@ def write_sweep_charts(
     ok = _ok(results)
     if ok.empty:
         raise DataError("results: no successful runs to chart")
-    labels = scenario_labels(ok)
-    if labels is not None:
-        ok = ok.assign(scenario=labels)
+    ok, by, pooled = _grouped(ok, experiment)
     params = varying_parameters(ok)
-    by = "scenario"
-    if by not in ok.columns or ok[by].nunique() <= 1:
-        if params and 1 < ok[params].drop_duplicates().shape[0] <= 8:
-            ok = ok.assign(setting=_setting_labels(ok, params))
-            by = "setting"
-        elif by not in ok.columns:
-            ok = ok.assign(scenario="all runs")
-    groups = ok[by].nunique()
     figures: dict[str, Figure] = {}
     if timeseries is not None and len(timeseries):
-        figures["members_fan"] = fan_chart(timeseries, ok, by=by, log=_spread(ok, by))
-    if groups <= 12:
-        figures["comparison"] = scenario_comparison(ok, [m for m in MAIN_METRICS if m in ok],
-                                                    by=by)
-        figures["milestones"] = milestone_days(ok, [m for m in ("day_inflection", "day_explosion")
-                                                    if m in ok], by=by)
+        figures["members_fan"] = fan_chart(timeseries, ok, by=by, log=_spread(ok, by),
+                                           note=pooled)
+    figures["comparison"] = scenario_comparison(ok, [m for m in MAIN_METRICS if m in ok], by=by,
+                                                note=pooled)
+    figures["milestones"] = milestone_days(ok, [m for m in ("day_inflection", "day_explosion")
+                                                if m in ok], by=by, note=pooled)
     grid = _grid(ok, params, experiment)
     if grid:
         figures["heatmap"] = grid_heatmap(ok, *grid, metric="members")
     indices = _sobol_indices(results, experiment)
     if indices is not None and len(indices):
-        figures["sobol"] = sobol_bars(indices, metric="members" if "metric" in indices and
-                                      (indices["metric"] == "members").any() else None)
+        figures["sobol"] = sobol_bars(indices, metric="members" if "output" in indices and
+                                      (indices["output"] == "members").any() else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, fig in figures.items():
@@ -266,7 +383,40 @@ def write_sweep_charts(
             written += save_figure(fig, out_dir / name, formats)
         finally:
             fig.clear()
+    if indices is not None and len(indices):
+        written.append(_write_sobol(indices, out_dir / "sobol_indices.csv", experiment))
     return written
+
+
+SOBOL_COLUMNS = ("output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "missing_points")
+
+
+def _write_sobol(indices: pd.DataFrame, path: Path, experiment) -> Path:
+    """Write the indices (95% half-intervals in ``*_conf``) and warn when they are unreliable."""
+    problems = sobol_problems(indices)
+    table = indices[[c for c in SOBOL_COLUMNS if c in indices.columns]].assign(
+        reliable=problems == "", problem=problems)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as stream:
+            table.to_csv(stream, index=False, float_format="%.6g")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    bad = table[~table["reliable"]]
+    if len(bad):
+        samples = getattr(getattr(experiment, "design", None), "samples", None)
+        first = bad.iloc[0]
+        where = f"{first['output']}: " if "output" in bad.columns else ""
+        warnings.warn(FishpondWarning(
+            f"{path}: the Sobol indices of {len(bad)} of {len(table)} (output, parameter) pairs "
+            f"cannot be read as shares of variance (e.g. {where}{first['parameter']}: "
+            f"{first['problem']})"
+            + (f"; the sample has {samples} base samples" if samples else "")
+            + "; raise design.samples (4x the samples halves the intervals)"), stacklevel=3)
+    return path
 
 
 def _spread(results: pd.DataFrame, by: str) -> bool:

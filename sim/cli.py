@@ -188,10 +188,38 @@ def _sweep(args) -> int:
               f"sweep {args.experiment} --out {out} --resume", file=sys.stderr)
         return 130
     info = read_manifest(out)
-    charts = write_sweep_charts(read_results(out), read_timeseries(out), out, experiment=exp)
+    with _warnings_as_lines():
+        charts = write_sweep_charts(read_results(out), read_timeseries(out), out, experiment=exp)
+    tables = "".join(f", {p.name}" for p in charts if p.suffix == ".csv")
     print(f"Wrote {out}/ ({info['runs_done']} of {info['runs']} runs, "
-          f"{info['runs_failed']} failed; results/, timeseries/, manifest.json, {len(charts)} charts)")
+          f"{info['runs_failed']} failed; results/, timeseries/, manifest.json, "
+          f"{sum(p.suffix != '.csv' for p in charts)} charts{tables})")
     return 0
+
+
+def _warnings_as_lines():
+    """Context in which each FishpondWarning prints as one line: ``fishpond: warning: ...``."""
+    import contextlib
+    import warnings
+
+    from .errors import FishpondWarning
+
+    @contextlib.contextmanager
+    def scope():
+        with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None):
+                if issubclass(category, FishpondWarning):
+                    print(f"fishpond: warning: {message}", file=sys.stderr)
+                else:
+                    shown(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            warnings.simplefilter("always", FishpondWarning)
+            yield
+
+    return scope()
 
 
 def _bench(args) -> int:
@@ -468,11 +496,13 @@ def _chart(args) -> int:
         results = read_results(folder)
         if "status" not in results.columns or not (results["status"] == "ok").any():
             raise DataError(f"{folder}: no finished runs to chart; run or resume the sweep first")
-        written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
-                                     experiment=_experiment_of(folder))
+        with _warnings_as_lines():
+            written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
+                                         experiment=_experiment_of(folder))
     else:
         raise DataError(f"{folder}: no results found; {expected}")
-    print(f"Wrote {len(written)} charts to {folder}/ ({', '.join(p.name for p in written)})")
+    print(f"Wrote {sum(p.suffix != '.csv' for p in written)} charts to {folder}/ "
+          f"({', '.join(p.name for p in written)})")
     return 0
 
 

@@ -21,3 +21,8 @@ class DataError(FishpondError):
 
 class OutputError(FishpondError):
     """The output location cannot be used (e.g. it exists and is not empty)."""
+
+
+class FishpondWarning(UserWarning):
+    """Something the user should know about a result that is not an error (e.g. a sample too
+    small for its confidence intervals); the command line prints it as one line."""

@@ -96,3 +96,52 @@ def analyze(results: pd.DataFrame, exp: Experiment, outputs: list[str] | None = 
                          **{k: float(np.asarray(si[k])[j]) for k in keys},
                          "missing_points": missing})
     return pd.DataFrame(rows)
+
+
+SOBOL_MAX_CONF = 0.1  # widest 95% half-interval (share of variance) still worth reading
+
+
+def sobol_problems(indices: pd.DataFrame, max_conf: float = SOBOL_MAX_CONF) -> pd.Series:
+    """Why each row of Sobol indices cannot be read as shares of variance ('' when it can).
+
+    An index is a share of the output's variance, between 0 and 1. A row is flagged when,
+    for S1 or ST, the index or its interval is missing (NaN); its 95% confidence half-width
+    (``S1_conf``, ``ST_conf``, as SALib reports them) is wider than ``max_conf``; or the
+    index lies outside [0, 1] by more than that half-width. All three mean the sample is too
+    small: the half-widths shrink as 1/sqrt(samples), so 4x the samples halves them.
+
+    Args:
+        indices: Rows with ``parameter``, ``S1``, ``ST`` and optionally ``S1_conf``,
+            ``ST_conf`` and ``output`` (as :func:`analyze` returns them).
+        max_conf: The widest half-width accepted.
+
+    Returns:
+        One text per row, aligned with ``indices``: empty, or what is wrong
+        (``S1 = 1.12 [0.27, 1.97]: outside 0-1; interval wider than ±0.10``).
+
+    Example:
+        >>> import pandas as pd
+        >>> idx = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.5, 1.12],
+        ...                     "S1_conf": [0.02, 0.85], "ST": [0.6, 0.9], "ST_conf": [0.03, 0.2]})
+        >>> sobol_problems(idx).tolist()[0]
+        ''
+    """
+    out = []
+    for row in indices.to_dict("records"):
+        wrong = []
+        for key in ("S1", "ST"):
+            value = float(row.get(key, np.nan))
+            conf = float(row.get(f"{key}_conf", np.nan)) if f"{key}_conf" in row else 0.0
+            if np.isnan(value) or np.isnan(conf):
+                wrong.append(f"{key} could not be estimated (NaN)")
+                continue
+            why = []
+            if value < -conf or value > 1 + conf:
+                why.append("outside 0-1")
+            if conf > max_conf:
+                why.append(f"interval wider than ±{max_conf:.2f}")
+            if why:
+                wrong.append(f"{key} = {value:.2f} [{value - conf:.2f}, {value + conf:.2f}]: "
+                             + "; ".join(why))
+        out.append(", ".join(wrong))
+    return pd.Series(out, index=indices.index, dtype=object)

@@ -85,7 +85,7 @@ def test_fan_chart_bands_medians_and_milestones(sweep):
     for i in range(3):
         assert {f"band50-{i}", f"band90-{i}", f"median-{i}"} <= found
     assert {"milestone-100", "milestone-1000"} <= found and "milestone-10000" not in found
-    assert "reached-1000" in found  # the fish pond's median crosses 1,000
+    assert "reached-1000-0" in found  # the fish pond's median crosses 1,000
     labels = ax.get_legend().get_texts()
     shown = [t.get_text() for t in labels]
     assert "seed-100 fish pond (8 runs)" in shown and "middle 90% of runs" in shown
@@ -136,7 +136,7 @@ def test_milestone_days_shows_never_explicitly(results):
     assert len(fig.axes) == 2
     shown = texts(fig)
     assert "Inflection: 1,000 members" in shown and "Explosion: 10,000 members" in shown
-    assert shown.count("8 of 8") == 4  # explosion: all three never; inflection: the mass pull
+    assert shown.count("never (8 of 8)") == 4  # explosion: all three never; inflection: mass pull
     assert "box-day_inflection-0" in gids(fig)
     dots = [c for c in fig.axes[0].collections if c.get_gid() == "runs-day_inflection-0"]
     assert len(dots[0].get_offsets()) == 8
@@ -216,7 +216,8 @@ def test_write_sweep_charts_grid_and_sobol(tmp_path, monkeypatch):
     sobol = types.SimpleNamespace(design=types.SimpleNamespace(kind="sobol"))
     few = grid_results().drop(columns="program.content_per_week")
     paths = charts.write_sweep_charts(few, None, tmp_path / "sobol", experiment=sobol)
-    assert [p.name for p in paths] == ["comparison.png", "milestones.png", "sobol.png"]
+    assert [p.name for p in paths] == ["comparison.png", "milestones.png", "sobol.png",
+                                       "sobol_indices.csv"]
 
 
 def test_write_sweep_charts_needs_runs(sweep, tmp_path):
