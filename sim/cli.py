@@ -234,7 +234,7 @@ def _run(args) -> int:
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
     _check_out(out, args.overwrite)
 
-    if args.engine == "numba":
+    if args.engine == "numba" and not args.quiet:
         _compile_notice()
     model = GrowthModel(sc, engine=args.engine)
     for note in model.graph.notes:
