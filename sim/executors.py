@@ -10,8 +10,9 @@ and hands them to a :class:`sim.store.BatchWriter`.
   once and ignoring Ctrl-C (the parent handles it). A crashed worker breaks the pool: the
   runs that were in flight are re-run one at a time, so a run that crashes its worker is
   identified and recorded as failed without blaming the others.
-- :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``; Dask itself
-  reschedules the runs of a lost worker (``KilledWorker`` after its allowed failures).
+- :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``, after checking
+  within a timeout that a Dask scheduler answers at the address. Dask itself reschedules
+  the runs of a lost worker (``KilledWorker`` after its allowed failures).
 
 Example:
     >>> from sim.executors import execute
@@ -24,9 +25,11 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import signal
+import struct
 import time
 import traceback
 from collections import deque
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store import BatchWriter
 
 SERIES = ("day", "members", "kols", "actives", "lurkers", "churned")
+CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler (--cluster-timeout)
 
 
 # --- in the worker ---------------------------------------------------------------------------
@@ -165,20 +169,24 @@ class DaskRunner:
 
     shared_crashes = False  # Dask reports a lost worker per task
 
-    def __init__(self, cluster: Any) -> None:
+    def __init__(self, cluster: Any, timeout: float = CLUSTER_TIMEOUT) -> None:
         from distributed import Client
 
         if isinstance(cluster, Client):
             self.client, self.own = cluster, False
         else:
+            start = f"--cluster {cluster}: "
+            hint = ("; start one with 'dask scheduler' and workers with 'dask worker ADDRESS', "
+                    "or leave out --cluster")
             try:
-                _probe(str(cluster))  # fail fast, before a half-made Client hangs at exit
-                self.client = Client(cluster, timeout="10s", set_as_default=False)
+                _probe(str(cluster), timeout)  # fail fast, before a half-made Client hangs
+                self.client = Client(cluster, timeout=f"{timeout}s", set_as_default=False)
+            except _NotAScheduler as e:
+                raise FishpondError(_one_line(start + str(e) + hint)) from None
             except (OSError, TimeoutError, ValueError, TypeError) as e:
-                raise FishpondError(
-                    f"--cluster {cluster}: cannot connect to a Dask scheduler "
-                    f"({type(e).__name__}: {e}); start one with 'dask scheduler' and workers with "
-                    "'dask worker ADDRESS', or leave out --cluster".replace("\n", " ")) from None
+                raise FishpondError(_one_line(
+                    f"{start}cannot connect to a Dask scheduler ({type(e).__name__}: {e})"
+                    + hint)) from None
             self.own = True
         try:
             self.client.run(_warm_quietly)
@@ -222,16 +230,89 @@ class DaskRunner:
             self.client.close()
 
 
-def _probe(address: str) -> None:
-    """Raise ValueError/OSError if a ``tcp://host:port`` scheduler address is unreachable."""
+class _NotAScheduler(Exception):
+    """Something answers at a --cluster address, but not as a Dask scheduler."""
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _probe(address: str, timeout: float = CLUSTER_TIMEOUT) -> None:
+    """Check, within ``timeout`` seconds, that a Dask scheduler answers at ``address``.
+
+    A Dask scheduler greets every new TCP connection with a handshake message: an 8-byte
+    length, then that many bytes holding an 8-byte frame count, the frames' 8-byte lengths
+    and the frames. The greeting is read with a deadline and its framing checked, so that
+    a silent port, or a server of another kind (whose first bytes, read as a length, ask
+    for exabytes), is refused instead of hanging ``distributed.Client`` or crashing it. The
+    greeting is then sent back (a valid handshake) so the scheduler sees an ordinary
+    connection that closes. Addresses other than ``tcp://`` are left to the client's timeout.
+
+    Raises:
+        ValueError: not an address with a port.
+        OSError: nothing listens there (connection refused, unknown host, ...).
+        _NotAScheduler: no greeting within ``timeout``, or not a Dask scheduler's.
+    """
     import socket
 
     from distributed.comm.addressing import parse_address, parse_host_port
 
     scheme, loc = parse_address(address)
     host, port = parse_host_port(loc)  # ValueError: missing port number
-    if scheme == "tcp":
-        socket.create_connection((host, port), timeout=5).close()
+    if scheme != "tcp":
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise _NotAScheduler(f"no connection within {timeout:g} s (raise --cluster-timeout "
+                             "for a slow network)") from None
+    with sock:
+        def read(n: int, got: bytes = b"") -> bytes:
+            while len(got) < n:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    chunk = sock.recv(min(n - len(got), 65536))
+                except TimeoutError:
+                    raise _NotAScheduler(
+                        f"no greeting within {timeout:g} s: not a Dask scheduler (or a slow "
+                        "one: raise --cluster-timeout)") from None
+                if not chunk:
+                    raise _NotAScheduler(
+                        "the server there closed the connection without a Dask scheduler's "
+                        f"greeting{f' (it sent {got[:40]!r})' if got else ''}")
+                got += chunk
+            return got
+
+        head = read(8)
+        (size,) = struct.unpack("<Q", head)
+        body = read(8 + size, head)[8:] if 16 <= size <= 1 << 20 else b""
+        if not _dask_frames(body):
+            if not body:  # show a little more of what it sends, if it comes at once
+                with contextlib.suppress(OSError):
+                    sock.settimeout(0.2)
+                    body = sock.recv(32)
+            sent = (head + body)[:40]
+            raise _NotAScheduler(f"the server there is not a Dask scheduler (it sent {sent!r})")
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        with contextlib.suppress(OSError):  # a scheduler; the client says if it is unreachable
+            sock.sendall(head + body)
+
+
+def _dask_frames(body: bytes) -> bool:
+    """Whether ``body`` is framed as Dask frames: count, lengths, then whole frames."""
+    if len(body) < 16:
+        return False
+    (count,) = struct.unpack_from("<Q", body)
+    if not 1 <= count <= 64 or 8 * (1 + count) > len(body):
+        return False
+    at = 8 * (1 + count)
+    for length in struct.unpack_from(f"<{count}Q", body, 8):
+        at += length
+        if at == len(body):
+            return True
+    return False
 
 
 def _warm_quietly() -> None:
@@ -241,10 +322,14 @@ def _warm_quietly() -> None:
         pass
 
 
-def make(workers: int, cluster: Any = None) -> LocalRunner | DaskRunner:
-    """A runner: a Dask cluster if ``cluster`` is given, else ``workers`` local processes."""
+def make(workers: int, cluster: Any = None,
+         cluster_timeout: float = CLUSTER_TIMEOUT) -> LocalRunner | DaskRunner:
+    """A runner: a Dask cluster if ``cluster`` is given, else ``workers`` local processes.
+
+    ``cluster_timeout``: seconds allowed to reach the cluster's scheduler.
+    """
     if cluster is not None:
-        return DaskRunner(cluster)
+        return DaskRunner(cluster, cluster_timeout)
     if workers > 1:
         from .kernels import cache_present
 

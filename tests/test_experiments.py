@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.errors import ScenarioError
+from sim.errors import FishpondError, ScenarioError
 from sim.experiments import (
     EXPERIMENTS_DIR,
     analyze,
@@ -365,3 +368,85 @@ def test_the_sweep_command(tmp_path, capsys, monkeypatch):
     assert "different experiment" in capsys.readouterr().err
     assert main(["sweep", str(exp), "--overwrite", "--quiet"]) == 0
     assert read_results(out).seed.nunique() == 1 and read_manifest(out)["root_seed"] == 6
+
+
+# --- clusters that are not -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def loopback_server(reply: bytes | None, seconds: float = 60):
+    """A TCP server on 127.0.0.1 that accepts connections and sends ``reply`` (None: nothing).
+
+    Yields its port. It stops when the block ends, or by itself after ``seconds``.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        held = []
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            with contextlib.suppress(OSError):
+                if reply is not None:
+                    conn.sendall(reply)
+        for conn in held:
+            conn.close()
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+HTTP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+NOT_DASK = [(None, "no greeting within"), (HTTP, "not a Dask scheduler")]
+
+
+@pytest.mark.parametrize("reply,needle", NOT_DASK, ids=["silent", "http"])
+def test_a_cluster_address_where_no_scheduler_answers_is_refused_in_time(reply, needle,
+                                                                          tmp_path):
+    with loopback_server(reply) as port:
+        start = time.monotonic()
+        with pytest.raises(FishpondError, match=needle):
+            run_sweep(experiment_from_dict(grid(replicates=1)), tmp_path / "o",
+                      cluster=f"tcp://127.0.0.1:{port}", cluster_timeout=0.5, progress=False)
+        assert time.monotonic() - start < 5
+    assert not (tmp_path / "o").exists()
+    for bad in (0, -1.0, float("nan"), float("inf"), "10"):
+        with pytest.raises(ScenarioError, match="cluster_timeout"):
+            run_sweep(experiment_from_dict(grid(replicates=1)), tmp_path / "o",
+                      cluster="tcp://127.0.0.1:9", cluster_timeout=bad, progress=False)
+
+
+@pytest.mark.parametrize("reply,needle", NOT_DASK, ids=["silent", "http"])
+def test_the_sweep_command_refuses_a_cluster_that_is_not_dask_in_one_line(reply, needle,
+                                                                          tmp_path, capsys):
+    exp = tmp_path / "tiny.yaml"
+    exp.write_text(json.dumps(grid(replicates=1)))
+    with loopback_server(reply) as port:
+        cmd = [sys.executable, "-m", "sim", "sweep", str(exp), "--out", str(tmp_path / "o"),
+               "--cluster", f"127.0.0.1:{port}", "--quiet"]
+        wait = ["--cluster-timeout", "1"] if reply is None else []  # the http one: default
+        try:
+            proc = subprocess.run(cmd + wait, capture_output=True, text=True, timeout=90,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the sweep hangs on an address where no Dask scheduler answers")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert needle in lines[0] and "--cluster" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as stop:
+        main(cmd[3:] + ["--cluster-timeout", "0"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--cluster-timeout" in err and len(err.splitlines()) == 1
