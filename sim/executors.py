@@ -7,12 +7,14 @@ and hands them to a :class:`sim.store.BatchWriter`.
 
 - :class:`LocalRunner`: ``workers == 1`` runs in this process; more workers use a
   ``ProcessPoolExecutor`` with the "spawn" context, each worker warming the Numba kernels
-  once and ignoring Ctrl-C (the parent handles it). A crashed worker breaks the pool: the
-  runs that were in flight are re-run one at a time, so a run that crashes its worker is
-  identified and recorded as failed without blaming the others.
+  once (the first worker alone, the others after it), ignoring Ctrl-C (the parent handles
+  it) and dying with the parent, even when the parent is killed with kill -9. A crashed
+  worker breaks the pool: the runs that were in flight are re-run one at a time, so a run
+  that crashes its worker is identified and recorded as failed without blaming the others.
 - :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``, after checking
-  within a timeout that a Dask scheduler answers at the address. Dask itself reschedules
-  the runs of a lost worker (``KilledWorker`` after its allowed failures).
+  within a timeout that a Dask scheduler answers at the address; the workers are warmed one
+  first, then the others. Dask itself reschedules the runs of a lost worker (``KilledWorker``
+  after its allowed failures).
 
 Example:
     >>> from sim.executors import execute
@@ -28,8 +30,11 @@ import concurrent.futures as cf
 import contextlib
 import math
 import multiprocessing
+import os
 import signal
 import struct
+import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -49,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SERIES = ("day", "members", "kols", "actives", "lurkers", "churned")
 CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler (--cluster-timeout)
+WARM_WAIT = 900.0  # seconds a worker waits for the first worker's warm-up (a first compile)
 
 
 # --- in the worker ---------------------------------------------------------------------------
@@ -88,15 +94,65 @@ def warm() -> None:
                 seeding={"count": 5}, steps=3).run()
 
 
-def _init_worker() -> None:
+def die_with_parent(parent: int) -> None:
+    """End this (worker) process as soon as process ``parent`` ends, even by kill -9.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``).
+    That signal follows the parent *thread* that started this process and other systems
+    have no such call, so a daemon thread also checks every second that ``parent`` is still
+    the parent (an orphan is adopted by another process) and ends this process if not.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(ctypes.c_int(1), ctypes.c_ulong(signal.SIGKILL),  # 1: PR_SET_PDEATHSIG
+                       ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        except (OSError, AttributeError):  # no libc prctl: the thread below still watches
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fishpond-watch-parent", daemon=True).start()
+
+
+def warm_after_first(first: Any, warmed: Any, warm_up: Callable[[], None] | None = None) -> None:
+    """Warm this worker's kernels; the first worker to get here warms alone, the others after it.
+
+    With an empty Numba cache the first warm-up compiles the kernels and writes the cache;
+    the other workers then load it instead of compiling the same kernels at the same moment.
+
+    Args:
+        first: a lock shared by the workers; whoever takes it first is the first worker
+            (it is never released, so a first worker that crashes blocks nobody).
+        warmed: an event shared by the workers, set when the first worker has warmed up;
+            the others wait for it at most ``WARM_WAIT`` seconds.
+        warm_up: what warming means (default :func:`_warm_quietly`; replaceable in tests).
+    """
+    warm_up = warm_up or _warm_quietly
+    if first.acquire(False):
+        try:
+            warm_up()
+        finally:
+            warmed.set()
+    else:
+        warmed.wait(WARM_WAIT)
+        warm_up()
+
+
+def _init_worker(parent: int, first: Any, warmed: Any) -> None:
     from .kernels import single_threaded
 
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     single_threaded()  # the worker processes already fill the cores
-    try:
-        warm()
-    except Exception:  # noqa: BLE001 (a broken warm-up shows up in the first run instead)
-        pass
+    warm_after_first(first, warmed)  # a broken warm-up shows up in the first run instead
 
 
 # --- executors -------------------------------------------------------------------------------
@@ -118,9 +174,10 @@ class LocalRunner:
 
     def _start(self) -> None:
         self.close()
+        context = multiprocessing.get_context("spawn")
         self.pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker)
+            max_workers=self.workers, mp_context=context, initializer=_init_worker,
+            initargs=(os.getpid(), context.Lock(), context.Event()))
         self.broken = False
 
     def submit(self, job: tuple) -> cf.Future:
@@ -189,7 +246,8 @@ class DaskRunner:
                     + hint)) from None
             self.own = True
         try:
-            self.client.run(_warm_quietly)
+            for group in _warm_order(self.client.nthreads()):
+                self.client.run(_warm_quietly, workers=group)
         except Exception:  # noqa: BLE001 (warming is an optimisation)
             pass
         self.window = max(8, 2 * sum(self.client.nthreads().values()))
@@ -313,6 +371,23 @@ def _dask_frames(body: bytes) -> bool:
         if at == len(body):
             return True
     return False
+
+
+def _warm_order(nthreads: dict[str, int]) -> list[list[str]]:
+    """Dask workers in warm-up rounds: one alone, then one per other host, then the others.
+
+    With an empty Numba cache the first worker of a machine compiles and writes the cache;
+    its neighbours then load it instead of compiling the same kernels at the same moment.
+    """
+    from distributed.comm.addressing import get_address_host
+
+    rounds: list[list[str]] = [[], [], []]
+    hosts: set[str] = set()
+    for address in sorted(nthreads):
+        host = get_address_host(address)
+        rounds[0 if not hosts else 2 if host in hosts else 1].append(address)
+        hosts.add(host)
+    return [r for r in rounds if r]
 
 
 def _warm_quietly() -> None:

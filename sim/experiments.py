@@ -563,7 +563,8 @@ def run_sweep(
     digest = experiment_hash(exp)
     store.check_out(out, digest, resume=resume, overwrite=overwrite)
     info = store.manifest(exp, digest, len(specs))
-    runner = executors.make(workers, cluster, cluster_timeout)  # connects to a cluster before writing anything
+    # connects to a cluster before writing anything
+    runner = executors.make(workers, cluster, cluster_timeout)
     try:
         done = store.prepare(out, info, resume=resume, overwrite=overwrite)
         todo = [s for s in specs if s.run_id not in done]
