@@ -87,11 +87,19 @@ def execute(job: tuple[int, Scenario]) -> dict:
 
 
 def warm() -> None:
-    """Run a tiny model so that this process has loaded (or compiled) the Numba kernels."""
+    """Run a tiny model so that this process has loaded (or compiled) the Numba kernels.
+
+    Its summary and timeseries are computed too, as :func:`execute` does, and it has
+    referral joins, so that the summary's compiled functions are loaded here as well and
+    not compiled later by every worker at once.
+    """
     from .model import GrowthModel
 
-    GrowthModel(None, rng=0, population={"size": 60, "graph": {"kind": "barabasi_albert", "m": 2}},
-                seeding={"count": 5}, steps=3).run()
+    model = GrowthModel(None, rng=0, steps=3, seeding={"count": 5}, rules={"invite_rate": 0.5},
+                        population={"size": 60, "graph": {"kind": "barabasi_albert", "m": 2}})
+    model.run()
+    model.summary()
+    model.timeseries()
 
 
 def die_with_parent(parent: int) -> None:

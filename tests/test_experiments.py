@@ -544,7 +544,8 @@ def test_the_first_worker_warms_up_alone_and_the_others_after_it():
 # whole sweep runs in a subprocess so that its workers get NUMBA_CACHE_DIR set to an empty
 # folder; a worker's warm-up is shipped to it by value and logs its start and end.
 DASK_WARM_SCRIPT = """
-import json, sys, time
+import json, os, sys, time
+from pathlib import Path
 
 import distributed
 
@@ -556,12 +557,16 @@ LOG = sys.argv[1]
 
 def logged_warm():
     import os, time
+    from pathlib import Path
     from sim.executors import warm
     with open(LOG, "a") as f:
         f.write(f"start {os.getpid()} {time.time()}\\n")
     warm()
     with open(LOG, "a") as f:
         f.write(f"end {os.getpid()} {time.time()}\\n")
+    names = sorted(p.name for p in Path(os.environ["NUMBA_CACHE_DIR"]).rglob("*.nbi"))
+    with open(LOG + ".cache", "a") as f:  # what the cache holds after a warm-up
+        f.write(" ".join(names) + "\\n")
 
 
 sim.executors._warm_quietly = logged_warm
@@ -586,7 +591,10 @@ def test_dask_workers_with_an_empty_numba_cache_warm_up_one_after_the_other(refe
                            str(tmp_path / "dask")], env=env, cwd=root, capture_output=True,
                           text=True, timeout=1200, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert list(cache.rglob("*.nbi")), "the workers did not compile into the empty cache"
+    compiled = sorted(p.name for p in cache.rglob("*.nbi"))
+    assert compiled, "the workers did not compile into the empty cache"
+    first_warm = Path(f"{log}.cache").read_text().splitlines()[0].split()
+    assert first_warm == compiled, "the runs compiled functions that the warm-up had not"
     events = sorted((float(t), kind, int(pid)) for kind, pid, t in
                     (line.split() for line in log.read_text().splitlines()))
     assert [kind for _, kind, _ in events].count("start") == 2, events
