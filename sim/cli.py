@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--out", type=Path, help="output folder (default: runs/sweeps/<experiment>/)")
     swp.add_argument("--workers", type=int, help="local processes (default: one per core)")
     swp.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    swp.add_argument("--cluster-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                     help="seconds to reach the --cluster scheduler (default 10)")
     swp.add_argument("--resume", action="store_true", help="finish the missing runs of --out")
     swp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     swp.add_argument("--retries", type=int, default=1, help="retries of a failed run (default 1)")
@@ -178,7 +180,8 @@ def _sweep(args) -> int:
     if not args.quiet:
         _compile_notice()
     try:
-        run_sweep(exp, out, workers=args.workers, cluster=args.cluster, resume=args.resume,
+        run_sweep(exp, out, workers=args.workers, cluster=args.cluster,
+                  cluster_timeout=args.cluster_timeout, resume=args.resume,
                   overwrite=args.overwrite, retries=args.retries, batch_size=args.batch_size,
                   progress=not args.quiet)
     except KeyboardInterrupt:
@@ -256,6 +259,17 @@ def _at_least(*options: tuple[str, int | None, int]) -> None:
             raise FishpondError(f"{name} {value}: too small; allowed: a whole number >= {low}")
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: seconds > 0, e.g. 10 or 2.5")
+    return value
+
+
 def _compile_notice() -> None:
     """Tell the user, on stderr, when the Numba kernels are about to be compiled."""
     from .kernels import cache_present
@@ -283,7 +297,7 @@ def _run(args) -> int:
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
     _check_out(out, args.overwrite)
 
-    if args.engine == "numba":
+    if args.engine == "numba" and not args.quiet:
         _compile_notice()
     model = GrowthModel(sc, engine=args.engine)
     for note in model.graph.notes:

@@ -7,11 +7,14 @@ and hands them to a :class:`sim.store.BatchWriter`.
 
 - :class:`LocalRunner`: ``workers == 1`` runs in this process; more workers use a
   ``ProcessPoolExecutor`` with the "spawn" context, each worker warming the Numba kernels
-  once and ignoring Ctrl-C (the parent handles it). A crashed worker breaks the pool: the
-  runs that were in flight are re-run one at a time, so a run that crashes its worker is
-  identified and recorded as failed without blaming the others.
-- :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``; Dask itself
-  reschedules the runs of a lost worker (``KilledWorker`` after its allowed failures).
+  once (the first worker alone, the others after it), ignoring Ctrl-C (the parent handles
+  it) and dying with the parent, even when the parent is killed with kill -9. A crashed
+  worker breaks the pool: the runs that were in flight are re-run one at a time, so a run
+  that crashes its worker is identified and recorded as failed without blaming the others.
+- :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``, after checking
+  within a timeout that a Dask scheduler answers at the address; the workers are warmed one
+  first, then the others. Dask itself reschedules the runs of a lost worker (``KilledWorker``
+  after its allowed failures).
 
 Example:
     >>> from sim.executors import execute
@@ -24,9 +27,14 @@ Example:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
+import os
 import signal
+import struct
+import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -45,6 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store import BatchWriter
 
 SERIES = ("day", "members", "kols", "actives", "lurkers", "churned")
+CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler (--cluster-timeout)
+WARM_WAIT = 900.0  # seconds a worker waits for the first worker's warm-up (a first compile)
 
 
 # --- in the worker ---------------------------------------------------------------------------
@@ -77,22 +87,80 @@ def execute(job: tuple[int, Scenario]) -> dict:
 
 
 def warm() -> None:
-    """Run a tiny model so that this process has loaded (or compiled) the Numba kernels."""
+    """Run a tiny model so that this process has loaded (or compiled) the Numba kernels.
+
+    Its summary and timeseries are computed too, as :func:`execute` does, and it has
+    referral joins, so that the summary's compiled functions are loaded here as well and
+    not compiled later by every worker at once.
+    """
     from .model import GrowthModel
 
-    GrowthModel(None, rng=0, population={"size": 60, "graph": {"kind": "barabasi_albert", "m": 2}},
-                seeding={"count": 5}, steps=3).run()
+    model = GrowthModel(None, rng=0, steps=3, seeding={"count": 5}, rules={"invite_rate": 0.5},
+                        population={"size": 60, "graph": {"kind": "barabasi_albert", "m": 2}})
+    model.run()
+    model.summary()
+    model.timeseries()
 
 
-def _init_worker() -> None:
+def die_with_parent(parent: int) -> None:
+    """End this (worker) process as soon as process ``parent`` ends, even by kill -9.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``).
+    That signal follows the parent *thread* that started this process and other systems
+    have no such call, so a daemon thread also checks every second that ``parent`` is still
+    the parent (an orphan is adopted by another process) and ends this process if not.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(ctypes.c_int(1), ctypes.c_ulong(signal.SIGKILL),  # 1: PR_SET_PDEATHSIG
+                       ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        except (OSError, AttributeError):  # no libc prctl: the thread below still watches
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fishpond-watch-parent", daemon=True).start()
+
+
+def warm_after_first(first: Any, warmed: Any, warm_up: Callable[[], None] | None = None) -> None:
+    """Warm this worker's kernels; the first worker to get here warms alone, the others after it.
+
+    With an empty Numba cache the first warm-up compiles the kernels and writes the cache;
+    the other workers then load it instead of compiling the same kernels at the same moment.
+
+    Args:
+        first: a lock shared by the workers; whoever takes it first is the first worker
+            (it is never released, so a first worker that crashes blocks nobody).
+        warmed: an event shared by the workers, set when the first worker has warmed up;
+            the others wait for it at most ``WARM_WAIT`` seconds.
+        warm_up: what warming means (default :func:`_warm_quietly`; replaceable in tests).
+    """
+    warm_up = warm_up or _warm_quietly
+    if first.acquire(False):
+        try:
+            warm_up()
+        finally:
+            warmed.set()
+    else:
+        warmed.wait(WARM_WAIT)
+        warm_up()
+
+
+def _init_worker(parent: int, first: Any, warmed: Any) -> None:
     from .kernels import single_threaded
 
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     single_threaded()  # the worker processes already fill the cores
-    try:
-        warm()
-    except Exception:  # noqa: BLE001 (a broken warm-up shows up in the first run instead)
-        pass
+    warm_after_first(first, warmed)  # a broken warm-up shows up in the first run instead
 
 
 # --- executors -------------------------------------------------------------------------------
@@ -114,9 +182,10 @@ class LocalRunner:
 
     def _start(self) -> None:
         self.close()
+        context = multiprocessing.get_context("spawn")
         self.pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker)
+            max_workers=self.workers, mp_context=context, initializer=_init_worker,
+            initargs=(os.getpid(), context.Lock(), context.Event()))
         self.broken = False
 
     def submit(self, job: tuple) -> cf.Future:
@@ -165,23 +234,28 @@ class DaskRunner:
 
     shared_crashes = False  # Dask reports a lost worker per task
 
-    def __init__(self, cluster: Any) -> None:
+    def __init__(self, cluster: Any, timeout: float = CLUSTER_TIMEOUT) -> None:
         from distributed import Client
 
         if isinstance(cluster, Client):
             self.client, self.own = cluster, False
         else:
+            start = f"--cluster {cluster}: "
+            hint = ("; start one with 'dask scheduler' and workers with 'dask worker ADDRESS', "
+                    "or leave out --cluster")
             try:
-                _probe(str(cluster))  # fail fast, before a half-made Client hangs at exit
-                self.client = Client(cluster, timeout="10s", set_as_default=False)
+                _probe(str(cluster), timeout)  # fail fast, before a half-made Client hangs
+                self.client = Client(cluster, timeout=f"{timeout}s", set_as_default=False)
+            except _NotAScheduler as e:
+                raise FishpondError(_one_line(start + str(e) + hint)) from None
             except (OSError, TimeoutError, ValueError, TypeError) as e:
-                raise FishpondError(
-                    f"--cluster {cluster}: cannot connect to a Dask scheduler "
-                    f"({type(e).__name__}: {e}); start one with 'dask scheduler' and workers with "
-                    "'dask worker ADDRESS', or leave out --cluster".replace("\n", " ")) from None
+                raise FishpondError(_one_line(
+                    f"{start}cannot connect to a Dask scheduler ({type(e).__name__}: {e})"
+                    + hint)) from None
             self.own = True
         try:
-            self.client.run(_warm_quietly)
+            for group in _warm_order(self.client.nthreads()):
+                self.client.run(_warm_quietly, workers=group)
         except Exception:  # noqa: BLE001 (warming is an optimisation)
             pass
         self.window = max(8, 2 * sum(self.client.nthreads().values()))
@@ -222,16 +296,106 @@ class DaskRunner:
             self.client.close()
 
 
-def _probe(address: str) -> None:
-    """Raise ValueError/OSError if a ``tcp://host:port`` scheduler address is unreachable."""
+class _NotAScheduler(Exception):
+    """Something answers at a --cluster address, but not as a Dask scheduler."""
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _probe(address: str, timeout: float = CLUSTER_TIMEOUT) -> None:
+    """Check, within ``timeout`` seconds, that a Dask scheduler answers at ``address``.
+
+    A Dask scheduler greets every new TCP connection with a handshake message: an 8-byte
+    length, then that many bytes holding an 8-byte frame count, the frames' 8-byte lengths
+    and the frames. The greeting is read with a deadline and its framing checked, so that
+    a silent port, or a server of another kind (whose first bytes, read as a length, ask
+    for exabytes), is refused instead of hanging ``distributed.Client`` or crashing it. The
+    greeting is then sent back (a valid handshake) so the scheduler sees an ordinary
+    connection that closes. Addresses other than ``tcp://`` are left to the client's timeout.
+
+    Raises:
+        ValueError: not an address with a port.
+        OSError: nothing listens there (connection refused, unknown host, ...).
+        _NotAScheduler: no greeting within ``timeout``, or not a Dask scheduler's.
+    """
     import socket
 
     from distributed.comm.addressing import parse_address, parse_host_port
 
     scheme, loc = parse_address(address)
     host, port = parse_host_port(loc)  # ValueError: missing port number
-    if scheme == "tcp":
-        socket.create_connection((host, port), timeout=5).close()
+    if scheme != "tcp":
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise _NotAScheduler(f"no connection within {timeout:g} s (raise --cluster-timeout "
+                             "for a slow network)") from None
+    with sock:
+        def read(n: int, got: bytes = b"") -> bytes:
+            while len(got) < n:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    chunk = sock.recv(min(n - len(got), 65536))
+                except TimeoutError:
+                    raise _NotAScheduler(
+                        f"no greeting within {timeout:g} s: not a Dask scheduler (or a slow "
+                        "one: raise --cluster-timeout)") from None
+                if not chunk:
+                    raise _NotAScheduler(
+                        "the server there closed the connection without a Dask scheduler's "
+                        f"greeting{f' (it sent {got[:40]!r})' if got else ''}")
+                got += chunk
+            return got
+
+        head = read(8)
+        (size,) = struct.unpack("<Q", head)
+        body = read(8 + size, head)[8:] if 16 <= size <= 1 << 20 else b""
+        if not _dask_frames(body):
+            if not body:  # show a little more of what it sends, if it comes at once
+                with contextlib.suppress(OSError):
+                    sock.settimeout(0.2)
+                    body = sock.recv(32)
+            sent = (head + body)[:40]
+            raise _NotAScheduler(f"the server there is not a Dask scheduler (it sent {sent!r})")
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        with contextlib.suppress(OSError):  # a scheduler; the client says if it is unreachable
+            sock.sendall(head + body)
+
+
+def _dask_frames(body: bytes) -> bool:
+    """Whether ``body`` is framed as Dask frames: count, lengths, then whole frames."""
+    if len(body) < 16:
+        return False
+    (count,) = struct.unpack_from("<Q", body)
+    if not 1 <= count <= 64 or 8 * (1 + count) > len(body):
+        return False
+    at = 8 * (1 + count)
+    for length in struct.unpack_from(f"<{count}Q", body, 8):
+        at += length
+        if at == len(body):
+            return True
+    return False
+
+
+def _warm_order(nthreads: dict[str, int]) -> list[list[str]]:
+    """Dask workers in warm-up rounds: one alone, then one per other host, then the others.
+
+    With an empty Numba cache the first worker of a machine compiles and writes the cache;
+    its neighbours then load it instead of compiling the same kernels at the same moment.
+    """
+    from distributed.comm.addressing import get_address_host
+
+    rounds: list[list[str]] = [[], [], []]
+    hosts: set[str] = set()
+    for address in sorted(nthreads):
+        host = get_address_host(address)
+        rounds[0 if not hosts else 2 if host in hosts else 1].append(address)
+        hosts.add(host)
+    return [r for r in rounds if r]
 
 
 def _warm_quietly() -> None:
@@ -241,10 +405,14 @@ def _warm_quietly() -> None:
         pass
 
 
-def make(workers: int, cluster: Any = None) -> LocalRunner | DaskRunner:
-    """A runner: a Dask cluster if ``cluster`` is given, else ``workers`` local processes."""
+def make(workers: int, cluster: Any = None,
+         cluster_timeout: float = CLUSTER_TIMEOUT) -> LocalRunner | DaskRunner:
+    """A runner: a Dask cluster if ``cluster`` is given, else ``workers`` local processes.
+
+    ``cluster_timeout``: seconds allowed to reach the cluster's scheduler.
+    """
     if cluster is not None:
-        return DaskRunner(cluster)
+        return DaskRunner(cluster, cluster_timeout)
     if workers > 1:
         from .kernels import cache_present
 

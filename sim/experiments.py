@@ -31,6 +31,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -509,6 +510,7 @@ def run_sweep(
     *,
     workers: int | None = None,
     cluster: Any = None,
+    cluster_timeout: float = 10.0,
     resume: bool = False,
     overwrite: bool = False,
     retries: int = 1,
@@ -526,6 +528,8 @@ def run_sweep(
         workers: local processes (default: one per core; 1 runs in this process).
         cluster: a Dask scheduler address (``tcp://host:port``) or a ``distributed.Client``;
             then ``workers`` is ignored.
+        cluster_timeout: seconds allowed to reach the ``cluster`` address and to see a Dask
+            scheduler answer there; a silent port or another kind of server is refused.
         resume: finish the runs missing from an interrupted sweep in ``out``.
         overwrite: replace a non-empty ``out`` instead of refusing.
         retries: how many times a failed run is retried before it is recorded as failed.
@@ -553,10 +557,14 @@ def run_sweep(
         raise ScenarioError(f"workers = {workers!r}: allowed: a whole number >= 1")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ScenarioError(f"retries = {retries!r}: allowed: a whole number >= 0")
+    if (isinstance(cluster_timeout, bool) or not isinstance(cluster_timeout, (int, float))
+            or not 0 < cluster_timeout < math.inf):
+        raise ScenarioError(f"cluster_timeout = {cluster_timeout!r}: allowed: seconds > 0")
     digest = experiment_hash(exp)
     store.check_out(out, digest, resume=resume, overwrite=overwrite)
     info = store.manifest(exp, digest, len(specs))
-    runner = executors.make(workers, cluster)  # connects to a cluster before writing anything
+    # connects to a cluster before writing anything
+    runner = executors.make(workers, cluster, cluster_timeout)
     try:
         done = store.prepare(out, info, resume=resume, overwrite=overwrite)
         todo = [s for s in specs if s.run_id not in done]

@@ -125,3 +125,23 @@ def test_console_entry_point_bad_input_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "rules.decay" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_quiet_prints_no_compile_notice(tmp_path, capsys, monkeypatch):
+    import sim.kernels
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sim.kernels, "cache_present", lambda: False)  # as on first use
+    exp = tmp_path / "tiny.yaml"
+    exp.write_text(json.dumps({"scenario": "pure_sir", "replicates": 1, "overrides": {
+        "population": {"size": 300}, "steps": 15}, "design": {"kind": "grid", "parameters": {
+            "seeding.count": [5, 10]}}}))
+    for argv in (["run", "pure_sir", "--out", "r", *FAST],
+                 ["sweep", str(exp), "--out", "s", "--workers", "1", "--quiet"],
+                 ["compare", "pure_sir", "fish_pond", "--replicates", "1", "--workers", "1",
+                  "--set", "population.size=300", "--set", "steps=15", "--out", "c", "--quiet"]):
+        code, stdout, err = run_cli(capsys, *argv)
+        assert code == 0 and stdout and err == "", (argv, err)  # results only
+    code, _, err = run_cli(capsys, "run", "pure_sir", "--out", "loud", "--set",
+                           "population.size=300", "--steps", "15")
+    assert code == 0 and "compiling the simulation kernels" in err  # without --quiet: told

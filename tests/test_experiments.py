@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +20,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.errors import ScenarioError
+from sim.errors import FishpondError, ScenarioError
+from sim.executors import warm_after_first
 from sim.experiments import (
     EXPERIMENTS_DIR,
     analyze,
@@ -365,3 +371,232 @@ def test_the_sweep_command(tmp_path, capsys, monkeypatch):
     assert "different experiment" in capsys.readouterr().err
     assert main(["sweep", str(exp), "--overwrite", "--quiet"]) == 0
     assert read_results(out).seed.nunique() == 1 and read_manifest(out)["root_seed"] == 6
+
+
+# --- clusters that are not, workers that outlive their parent, warm-up order ---------------
+
+
+@contextlib.contextmanager
+def loopback_server(reply: bytes | None, seconds: float = 60):
+    """A TCP server on 127.0.0.1 that accepts connections and sends ``reply`` (None: nothing).
+
+    Yields its port. It stops when the block ends, or by itself after ``seconds``.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        held = []
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            with contextlib.suppress(OSError):
+                if reply is not None:
+                    conn.sendall(reply)
+        for conn in held:
+            conn.close()
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+HTTP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+NOT_DASK = [(None, "no greeting within"), (HTTP, "not a Dask scheduler")]
+
+
+@pytest.mark.parametrize("reply,needle", NOT_DASK, ids=["silent", "http"])
+def test_a_cluster_address_where_no_scheduler_answers_is_refused_in_time(reply, needle,
+                                                                          tmp_path):
+    with loopback_server(reply) as port:
+        start = time.monotonic()
+        with pytest.raises(FishpondError, match=needle):
+            run_sweep(experiment_from_dict(grid(replicates=1)), tmp_path / "o",
+                      cluster=f"tcp://127.0.0.1:{port}", cluster_timeout=0.5, progress=False)
+        assert time.monotonic() - start < 5
+    assert not (tmp_path / "o").exists()
+    for bad in (0, -1.0, float("nan"), float("inf"), "10"):
+        with pytest.raises(ScenarioError, match="cluster_timeout"):
+            run_sweep(experiment_from_dict(grid(replicates=1)), tmp_path / "o",
+                      cluster="tcp://127.0.0.1:9", cluster_timeout=bad, progress=False)
+
+
+@pytest.mark.parametrize("reply,needle", NOT_DASK, ids=["silent", "http"])
+def test_the_sweep_command_refuses_a_cluster_that_is_not_dask_in_one_line(reply, needle,
+                                                                          tmp_path, capsys):
+    exp = tmp_path / "tiny.yaml"
+    exp.write_text(json.dumps(grid(replicates=1)))
+    with loopback_server(reply) as port:
+        cmd = [sys.executable, "-m", "sim", "sweep", str(exp), "--out", str(tmp_path / "o"),
+               "--cluster", f"127.0.0.1:{port}", "--quiet"]
+        wait = ["--cluster-timeout", "1"] if reply is None else []  # the http one: default
+        try:
+            proc = subprocess.run(cmd + wait, capture_output=True, text=True, timeout=90,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the sweep hangs on an address where no Dask scheduler answers")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert needle in lines[0] and "--cluster" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as stop:
+        main(cmd[3:] + ["--cluster-timeout", "0"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--cluster-timeout" in err and len(err.splitlines()) == 1
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (read from /proc: psutil may be missing)."""
+    kids = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            if re.search(rf"^PPid:\s*{pid}$", status.read_text(), re.MULTILINE):
+                kids.add(int(status.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        state = re.search(r"^State:\s*(\S)", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    except OSError:
+        return False
+    return state is not None and state.group(1) not in "ZX"
+
+
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc (Linux)")
+def test_kill_9_of_a_sweep_takes_its_workers_and_resource_tracker_with_it(tmp_path):
+    exp = tmp_path / "many.yaml"  # 2,000 runs: still running when the signal lands
+    exp.write_text(textwrap.dedent("""\
+        scenario: fish_pond
+        replicates: 1000
+        overrides: {population: {size: 300}, steps: 20, seeding: {count: 20}}
+        design: {kind: grid, parameters: {rules.decay: [0.01, 0.02]}}
+        """))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "sim", "sweep", str(exp), "--out", str(out), "--workers", "2",
+           "--batch-size", "3", "--quiet"]
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    kids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list((out / "results").glob("batch-*.parquet")):  # the workers are at work
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-3000:]
+        kids = _children(proc.pid)
+        workers = [k for k in kids if "spawn_main" in _cmdline(k)]
+        tracker = [k for k in kids if "resource_tracker" in _cmdline(k)]
+        assert len(workers) == 2, [_cmdline(k) for k in kids]
+        proc.kill()  # kill -9: the parent cannot tell anyone
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(k) for k in kids):
+            time.sleep(0.05)
+        left = {k: _cmdline(k) for k in kids if _alive(k)}
+        assert not left, f"outlived the sweep: {left}"
+        assert tracker, "no resource tracker seen (the check above covered it if there was one)"
+    finally:
+        proc.kill()
+        for pid in kids:  # only the children of the sweep this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_the_first_worker_warms_up_alone_and_the_others_after_it():
+    log: list[tuple[str, int, float]] = []
+    first, warmed = threading.Lock(), threading.Event()
+
+    def warm_up(i: int) -> None:
+        log.append(("start", i, time.monotonic()))
+        time.sleep(0.2)
+        log.append(("end", i, time.monotonic()))
+
+    threads = [threading.Thread(target=warm_after_first,
+                                args=(first, warmed, lambda i=i: warm_up(i))) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    events = [(kind, i) for kind, i, _ in sorted(log, key=lambda e: e[2])]
+    assert len(events) == 6 and events[0][0] == "start" and events[1] == ("end", events[0][1])
+
+
+# Slow on purpose (minutes): Dask workers with an empty Numba cache compile the kernels. The
+# whole sweep runs in a subprocess so that its workers get NUMBA_CACHE_DIR set to an empty
+# folder; a worker's warm-up is shipped to it by value and logs its start and end.
+DASK_WARM_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+
+import distributed
+
+import sim.executors
+from sim.experiments import experiment_from_dict, run_sweep
+
+LOG = sys.argv[1]
+
+
+def logged_warm():
+    import os, time
+    from pathlib import Path
+    from sim.executors import warm
+    with open(LOG, "a") as f:
+        f.write(f"start {os.getpid()} {time.time()}\\n")
+    warm()
+    with open(LOG, "a") as f:
+        f.write(f"end {os.getpid()} {time.time()}\\n")
+    names = sorted(p.name for p in Path(os.environ["NUMBA_CACHE_DIR"]).rglob("*.nbi"))
+    with open(LOG + ".cache", "a") as f:  # what the cache holds after a warm-up
+        f.write(" ".join(names) + "\\n")
+
+
+sim.executors._warm_quietly = logged_warm
+
+if __name__ == "__main__":
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        run_sweep(experiment_from_dict(json.loads(sys.argv[2])), sys.argv[3],
+                  cluster=cluster.scheduler_address, progress=False, batch_size=5)
+"""
+
+
+def test_dask_workers_with_an_empty_numba_cache_warm_up_one_after_the_other(reference, tmp_path):
+    pytest.importorskip("distributed")
+    script, log, cache = tmp_path / "warm.py", tmp_path / "warm.log", tmp_path / "numba"
+    script.write_text(DASK_WARM_SCRIPT)
+    cache.mkdir()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache),
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(script), str(log), json.dumps(grid()),
+                           str(tmp_path / "dask")], env=env, cwd=root, capture_output=True,
+                          text=True, timeout=1200, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    compiled = sorted(p.name for p in cache.rglob("*.nbi"))
+    assert compiled, "the workers did not compile into the empty cache"
+    first_warm = Path(f"{log}.cache").read_text().splitlines()[0].split()
+    assert first_warm == compiled, "the runs compiled functions that the warm-up had not"
+    events = sorted((float(t), kind, int(pid)) for kind, pid, t in
+                    (line.split() for line in log.read_text().splitlines()))
+    assert [kind for _, kind, _ in events].count("start") == 2, events
+    assert events[0][1] == "start" and events[1][1:] == ("end", events[0][2]), events
+    same(read_results(tmp_path / "dask"), reference)
