@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from .errors import FishpondError, OutputError
@@ -54,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--cluster-timeout", type=_seconds, default=10.0, metavar="SECONDS",
                      help="seconds to reach the --cluster scheduler (default 10)")
     swp.add_argument("--resume", action="store_true", help="finish the missing runs of --out")
+    swp.add_argument("--repair", action="store_true",
+                     help="with --resume: move damaged batch files to damaged/ and rerun their runs")
     swp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     swp.add_argument("--retries", type=int, default=1, help="retries of a failed run (default 1)")
     swp.add_argument("--batch-size", type=int, help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
@@ -177,22 +177,35 @@ def _sweep(args) -> int:
     _at_least(("--workers", args.workers, 1), ("--retries", args.retries, 0),
               ("--batch-size", args.batch_size, 1))
     out = args.out if args.out is not None else default_out(exp)
+    if args.repair and not args.resume:
+        raise FishpondError("--repair: only with --resume (it repairs a folder being resumed)")
+    _recover(out)
+    replacing = args.overwrite and not args.resume and _has_content(out)
     if not args.quiet:
         _compile_notice()
     try:
         run_sweep(exp, out, workers=args.workers, cluster=args.cluster,
                   cluster_timeout=args.cluster_timeout, resume=args.resume,
                   overwrite=args.overwrite, retries=args.retries, batch_size=args.batch_size,
-                  progress=not args.quiet)
+                  progress=not args.quiet, repair=args.repair)
     except KeyboardInterrupt:
+        if replacing:
+            print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "
+                  "when the new sweep is complete)", file=sys.stderr)
+            return 130
         if not (out / "manifest.json").is_file():
             raise  # stopped before the sweep started: nothing was written
         print(f"fishpond: interrupted; finished runs are saved in {out}/; resume with: fishpond "
               f"sweep {args.experiment} --out {out} --resume", file=sys.stderr)
         return 130
     info = read_manifest(out)
-    with _warnings_as_lines():
-        charts = write_sweep_charts(read_results(out), read_timeseries(out), out, experiment=exp)
+    try:
+        with _warnings_as_lines():
+            charts = write_sweep_charts(read_results(out), read_timeseries(out), out,
+                                        experiment=exp)
+    except OSError as e:
+        raise _write_error(out, e, "the sweep's results are complete; redraw with 'fishpond "
+                           "chart'") from None
     tables = "".join(f", {p.name}" for p in charts if p.suffix == ".csv")
     print(f"Wrote {out}/ ({info['runs_done']} of {info['runs']} runs, "
           f"{info['runs_failed']} failed; results/, timeseries/, manifest.json, "
@@ -279,13 +292,36 @@ def _compile_notice() -> None:
               "(about a minute; cached for later runs)...", file=sys.stderr)
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
+def _check_out(out: Path, overwrite: bool, inputs=(), need_bytes: int = 0) -> None:
+    from .outdir import check, has_content
+
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder; choose another path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if has_content(out) and not overwrite:
         raise OutputError(
             f"--out {out}: folder exists and is not empty; use --overwrite to replace it or choose another --out"
         )
+    check(out, overwrite=overwrite, inputs=inputs, need_bytes=need_bytes)
+
+
+def _recover(out: Path) -> None:
+    """Repair what a killed fishpond left around ``out`` (see sim.outdir), with a note."""
+    from .outdir import recover
+
+    for note in recover(out):
+        print(f"fishpond: note: {note}", file=sys.stderr)
+
+
+def _has_content(out: Path) -> bool:
+    from .outdir import has_content
+
+    return has_content(out)
+
+
+def _write_error(out: Path, err: OSError, what: str) -> OutputError:
+    from .outdir import write_error
+
+    return write_error(out, err, what)
 
 
 def _run(args) -> int:
@@ -294,8 +330,12 @@ def _run(args) -> int:
     from .model import GrowthModel
 
     path, sc = _load(args)
+    from .outdir import run_bytes, scenario_inputs
+
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
-    _check_out(out, args.overwrite)
+    _recover(out)
+    inputs = scenario_inputs(path, sc)
+    _check_out(out, args.overwrite, inputs, run_bytes(sc))
 
     if args.engine == "numba" and not args.quiet:
         _compile_notice()
@@ -307,20 +347,21 @@ def _run(args) -> int:
     bar.close()
 
     summary = model.summary()
-    written = _write_outputs(model, summary, out, args.overwrite)
+    written = _write_outputs(model, summary, out, args.overwrite, inputs, path)
     print(format_summary(summary, path))
     print(f"Wrote {out}/ ({', '.join(written)})")
     return 0
 
 
-def _write_outputs(model, summary: dict, out: Path, overwrite: bool) -> list[str]:
-    """Write every output into a fresh temporary folder, then move it into place."""
+def _write_outputs(model, summary: dict, out: Path, overwrite: bool, inputs=(),
+                   source: Path | None = None) -> list[str]:
+    """Write every output into a private folder, then put it in place (see sim.outdir)."""
     from .charts import write_run_charts
+    from .outdir import writing
     from .scenario_io import scenario_to_yaml
+    from .store import now, package_versions
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with writing(out, overwrite=overwrite, inputs=inputs) as tmp:
         ts = model.timeseries()
         curve = model.referral_curve()
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -328,19 +369,15 @@ def _write_outputs(model, summary: dict, out: Path, overwrite: bool) -> list[str
         curve.to_csv(tmp / "referral_curve.csv", index=False)
         (tmp / "scenario.yaml").write_text(scenario_to_yaml(model.scenario))
         charts = write_run_charts(ts, summary, curve, tmp)
-        if out.exists():
-            if not overwrite and any(out.iterdir()):
-                raise OutputError(f"--out {out}: folder appeared while running; nothing was written")
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(old / "x")
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return sorted(["summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml"] + [p.name for p in charts])
+        names = sorted(["summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml",
+                        "manifest.json"] + [p.name for p in charts])
+        info = {"kind": "run", "scenario": summary.get("scenario"),
+                "scenario_file": str(source) if source is not None else None,
+                "seed": summary.get("seed"), "steps": summary.get("steps"),
+                "engine": summary.get("engine"), "written": now(),
+                "fishpond": package_versions().get("fishpond"), "files": names}
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    return names
 
 
 def _n(x) -> str:
@@ -436,7 +473,9 @@ def _compare(args) -> int:
 
     out = args.out if args.out is not None else Path("runs") / (
         "compare-" + "-".join(p.stem for p in paths))
-    _check_out(out, args.overwrite)
+    _recover(out)
+    _check_out(out, args.overwrite, paths)
+    replacing = args.overwrite and _has_content(out)
     exp = experiment_from_dict(
         {"name": "compare " + ", ".join(p.stem for p in paths), "replicates": args.replicates,
          "seed": args.seed, "overrides": overrides,
@@ -448,6 +487,10 @@ def _compare(args) -> int:
         run_sweep(exp, out, workers=args.workers, overwrite=args.overwrite,
                   progress=not args.quiet)
     except KeyboardInterrupt:
+        if replacing:
+            print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "
+                  "when the new comparison is complete)", file=sys.stderr)
+            return 130
         if not (out / "manifest.json").is_file():
             raise  # stopped before the sweep started: nothing was written
         print(f"fishpond: interrupted; the finished runs are in {out}/ (no comparison written); "
@@ -463,8 +506,16 @@ def _compare(args) -> int:
     baseline = results.loc[results["point"] == 0, "scenario"].iloc[0]
     summary = summarize_by_scenario(results)
     comparison = compare_scenarios(results, baseline)
-    comparison_frame(summary, comparison).to_csv(out / "comparison.csv", index=False)
-    charts = write_sweep_charts(results, read_timeseries(out), out, formats, experiment=exp)
+    try:
+        tmp = out / f".comparison.csv.{os.getpid()}.tmp"
+        try:
+            comparison_frame(summary, comparison).to_csv(tmp, index=False)
+            os.replace(tmp, out / "comparison.csv")
+        finally:
+            tmp.unlink(missing_ok=True)
+        charts = write_sweep_charts(results, read_timeseries(out), out, formats, experiment=exp)
+    except OSError as e:
+        raise _write_error(out, e, f"the runs are saved in {out}/results/") from None
 
     ok = results[results["status"] == "ok"]
     sizes = ", ".join(f"{int(n):,}" for n in sorted(ok["population"].unique()))
@@ -491,8 +542,12 @@ def _chart(args) -> int:
     folder = args.results
     expected = ("expected a run folder (summary.json, timeseries.csv) or a sweep or compare "
                 "folder (results/, manifest.json)")
+    _recover(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder; {expected}")
+    from .outdir import check
+
+    check(folder)  # a real test write: a read-only folder is refused before drawing
     if (folder / "summary.json").is_file() and (folder / "timeseries.csv").is_file():
         try:
             summary = json.loads((folder / "summary.json").read_text())
@@ -503,16 +558,22 @@ def _chart(args) -> int:
         except (OSError, ValueError) as e:
             text = f"{folder}: cannot read the run's files: {e}".replace("\n", " ")
             raise DataError(text) from None
-        written = write_run_charts(ts, summary, curve, folder, formats)
+        try:
+            written = write_run_charts(ts, summary, curve, folder, formats)
+        except OSError as e:
+            raise _write_error(folder, e, "the charts already there are unchanged") from None
     elif (folder / "results").is_dir():
         from .store import read_results, read_timeseries
 
         results = read_results(folder)
         if "status" not in results.columns or not (results["status"] == "ok").any():
             raise DataError(f"{folder}: no finished runs to chart; run or resume the sweep first")
-        with _warnings_as_lines():
-            written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
-                                         experiment=_experiment_of(folder))
+        try:
+            with _warnings_as_lines():
+                written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
+                                             experiment=_experiment_of(folder))
+        except OSError as e:
+            raise _write_error(folder, e, "the charts already there are unchanged") from None
     else:
         raise DataError(f"{folder}: no results found; {expected}")
     print(f"Wrote {sum(p.suffix != '.csv' for p in written)} charts to {folder}/ "

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import hashlib
@@ -33,6 +34,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from . import scenario_io as sio
 from .config import Scenario
-from .errors import ScenarioError
+from .errors import FishpondError, ScenarioError
 from .metrics import TIMESERIES_COLUMNS
 from .sensitivity import analyze, sample  # noqa: F401 (analyze is part of this API)
 
@@ -499,6 +501,27 @@ def scenario_texts(exp: Experiment) -> dict[str, str]:
 # --- running -------------------------------------------------------------------------------
 
 
+def experiment_inputs(exp: Experiment) -> list[Path]:
+    """Every file a sweep reads: the experiment file, its scenario files (with what they
+    extend) and edge lists; ``--overwrite`` never deletes a folder holding one."""
+    from .outdir import scenario_files
+
+    files = [Path(exp.label)] if Path(exp.label).is_file() else []
+    names = exp.design.files if exp.design.kind == "scenarios" else [exp.scenario]
+    for name in names:
+        if not name:
+            continue
+        try:
+            files += scenario_files(_scenario_file(exp, name, ()))
+        except _Problem:
+            continue
+    for point in _design_points(exp):
+        graph = point.scenario.population.graph
+        if graph.kind == "edgelist" and graph.path:
+            files.append(Path(graph.path))
+    return list(dict.fromkeys(files))
+
+
 def default_out(exp: Experiment) -> Path:
     """``runs/sweeps/<experiment stem>/`` (relative to the working directory)."""
     return Path("runs") / "sweeps" / exp.stem
@@ -516,6 +539,7 @@ def run_sweep(
     retries: int = 1,
     batch_size: int | None = None,
     progress: bool | Callable[[int, int, int], None] = True,
+    repair: bool = False,
 ) -> Path:
     """Run every missing run of an experiment and store the results under ``out``.
 
@@ -536,6 +560,8 @@ def run_sweep(
         batch_size: runs per batch file (default: 1% of the runs, 10 to 200); a batch is
             also written when its oldest run finished a minute ago.
         progress: True for a tqdm bar, or a callable ``(done, total, failed)``.
+        repair: with ``resume``, move damaged batch files to ``out/damaged/`` and run their
+            runs again (else a damaged file is an error naming it).
 
     Returns:
         The output folder.
@@ -547,7 +573,7 @@ def run_sweep(
     Example:
         >>> run_sweep("seed_count", "runs/sweeps/seed_count", workers=8)  # doctest: +SKIP
     """
-    from . import executors, store
+    from . import executors, outdir, store
 
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     specs = expand(exp)
@@ -561,22 +587,64 @@ def run_sweep(
             or not 0 < cluster_timeout < math.inf):
         raise ScenarioError(f"cluster_timeout = {cluster_timeout!r}: allowed: seconds > 0")
     digest = experiment_hash(exp)
-    store.check_out(out, digest, resume=resume, overwrite=overwrite)
+    outdir.recover(out)
+    inputs = experiment_inputs(exp)
+    need = store.estimate_bytes(specs)
+    if resume and (out / store.MANIFEST).is_file():
+        with contextlib.suppress(FishpondError, TypeError, ValueError):
+            need = int(need * (1 - store.read_manifest(out).get("runs_done", 0) / len(specs)))
+    store.check_out(out, digest, resume=resume, overwrite=overwrite, inputs=inputs,
+                    need_bytes=need)
     info = store.manifest(exp, digest, len(specs))
     # connects to a cluster before writing anything
     runner = executors.make(workers, cluster, cluster_timeout)
+    # --overwrite of a finished folder: the new sweep is written beside it and replaces it
+    # only when complete; stopped or failed, it is removed and the old folder stays.
+    replacing = overwrite and not resume and outdir.has_content(out)
+    created = not os.path.lexists(out)
+    writer = None
     try:
-        done = store.prepare(out, info, resume=resume, overwrite=overwrite)
-        todo = [s for s in specs if s.run_id not in done]
-        size = batch_size or max(10, min(200, len(specs) // 100))
-        writer = store.BatchWriter(out, size)
-        status = "interrupted"
-        try:
-            executors.drive(runner, todo, writer, experiment_hash=digest, retries=retries,
-                            total=len(specs), done=len(done), progress=progress)
-            status = "complete"
-        finally:
-            store.finish(out, status)
+        out.mkdir(parents=True, exist_ok=True)
+        with outdir.locked(out):
+            target = outdir.staging(out) if replacing else out
+            try:
+                done = store.prepare(target, info, resume=resume, repair=repair)
+                todo = [s for s in specs if s.run_id not in done]
+                size = batch_size or max(10, min(200, len(specs) // 100))
+                writer = store.BatchWriter(target, size)
+                status = "interrupted"
+                try:
+                    executors.drive(runner, todo, writer, experiment_hash=digest,
+                                    retries=retries, total=len(specs), done=len(done),
+                                    progress=progress)
+                    status = "complete"
+                finally:
+                    store.finish(target, status)
+                if replacing:
+                    outdir.install(target, out, overwrite=True, inputs=inputs)
+            except BaseException:
+                if replacing:
+                    shutil.rmtree(target, ignore_errors=True)
+                raise
+    except OSError as e:
+        saved = writer.written if writer is not None else 0
+        if replacing:
+            raise outdir.write_error(out, e, f"{out} is unchanged") from None
+        if not resume and not saved:  # nothing worth keeping: leave nothing half-written
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                for name in (store.MANIFEST, store.RESULTS, store.TIMESERIES):
+                    shutil.rmtree(out / name, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        (out / name).unlink()
+            raise outdir.write_error(out, e) from None
+        raise outdir.write_error(out, e, "the finished runs are kept; free some space and "
+                                 "resume with --resume") from None
+    except FishpondError:
+        if created and not outdir.has_content(out):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         runner.close()
     return out

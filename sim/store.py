@@ -4,8 +4,12 @@ A sweep folder holds::
 
     manifest.json            experiment hash, root seed, versions, git revision, the resolved
                              experiment and its design points, run counts, status
-    results/batch-000001.parquet      one row per run (parameters, seed, status, metrics)
-    timeseries/batch-000001.parquet   daily members by role of the same runs
+    results/batch-000001-3fa2c1d0.parquet      one row per run (parameters, seed, status, ...)
+    timeseries/batch-000001-3fa2c1d0.parquet   daily members by role of the same runs
+    .fishpond.lock           held by the process writing into the folder (one at a time)
+
+Batch names carry a random tag of their writer, so that two writers never replace each
+other's files (older folders have untagged ``batch-000001.parquet`` names, still read).
 
 Every file is written under a temporary name in its folder and moved into place with
 ``os.replace``, so a reader (or a resumed sweep) never sees half a file. The timeseries file
@@ -24,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -45,7 +50,8 @@ TIMESERIES = "timeseries"
 TIMESERIES_COLUMNS = ("run_id", "day", "members", "kols", "actives", "lurkers", "churned")
 PACKAGES = ("fishpond", "numpy", "numba", "mesa", "dask", "distributed", "SALib", "pandas",
             "pyarrow", "scipy")
-_BATCH = re.compile(r"^batch-(\d+)\.parquet$")
+_BATCH = re.compile(r"^batch-(\d+)(?:-([0-9a-f]+))?\.parquet$")
+DAMAGED = "damaged"  # where ``repair`` moves unreadable batch files
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -63,8 +69,12 @@ def _replace_atomically(tmp: Path, final: Path) -> None:
 def write_json(path: Path, data: dict) -> None:
     """Write ``data`` as JSON to ``path`` atomically (temporary file, then ``os.replace``)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    _replace_atomically(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        _replace_atomically(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_manifest(out: str | os.PathLike) -> dict:
@@ -82,10 +92,12 @@ def read_manifest(out: str | os.PathLike) -> dict:
         raise DataError(f"{path}: cannot read the manifest: {e}") from None
 
 
-def _batches(folder: Path) -> dict[int, Path]:
+def _batches(folder: Path) -> dict[tuple[int, str], Path]:
+    """Batch files by (index, writer tag); a results and a timeseries file pair by key."""
     if not folder.is_dir():
         return {}
-    return {int(m.group(1)): p for p in folder.iterdir() if (m := _BATCH.match(p.name))}
+    return {(int(m.group(1)), m.group(2) or ""): p for p in folder.iterdir()
+            if (m := _BATCH.match(p.name))}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -111,6 +123,11 @@ def git_revision() -> str | None:
     return proc.stdout.strip() or None
 
 
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return _now()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -118,22 +135,36 @@ def _now() -> str:
 # --- preparing a folder ----------------------------------------------------------------------
 
 
-def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool) -> None:
+def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
+              inputs: Any = (), need_bytes: int = 0) -> None:
     """Refuse an unusable output folder before anything is written.
 
+    Args:
+        inputs: the files the sweep reads (``--overwrite`` never deletes a folder holding one).
+        need_bytes: an estimate of the space the sweep writes.
+
     Raises:
-        OutputError: ``out`` is a file; not empty without resume/overwrite; or (resume) it
-            holds another experiment's sweep, or something that is not a sweep.
+        OutputError: ``out`` is a file or under one, not writable, short of space; not
+            empty without resume/overwrite; (overwrite) not a folder Fishpond wrote, the
+            working directory, a link, or holding an input; (resume) it holds another
+            experiment's sweep, or something that is not a sweep.
     """
+    from . import outdir
+
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder; choose another path")
-    if not out.is_dir() or not any(out.iterdir()):
+    if not outdir.has_content(out):
+        outdir.check(out, need_bytes=need_bytes)
         return
     if resume:
         if not (out / MANIFEST).is_file():
             raise OutputError(f"--out {out}: not a sweep folder (no {MANIFEST}); cannot resume "
                               "it; choose another --out")
-        old = read_manifest(out).get("experiment_hash")
+        info = read_manifest(out)
+        if "experiment_hash" not in info:
+            raise OutputError(f"--out {out}: not a sweep folder (a run's folder); cannot resume "
+                              "it; choose another --out")
+        old = info.get("experiment_hash")
         if old != experiment_hash:
             raise OutputError(
                 f"--out {out}: holds a sweep of a different experiment (hash {str(old)[:12]}, "
@@ -142,6 +173,12 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool)
     elif not overwrite:
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish "
                           "its sweep, --overwrite to replace it, or choose another --out")
+    outdir.check(out, overwrite=overwrite, resume=resume, inputs=inputs, need_bytes=need_bytes)
+
+
+def estimate_bytes(specs: Any) -> int:
+    """A rough upper estimate of what a sweep of ``specs`` writes (rows, series, charts)."""
+    return 5_000_000 + sum(2048 + 16 * (s.scenario.steps + 1) for s in specs)
 
 
 def manifest(exp: Experiment, experiment_hash: str, runs: int) -> dict:
@@ -166,13 +203,26 @@ def manifest(exp: Experiment, experiment_hash: str, runs: int) -> dict:
     }
 
 
-def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool) -> set[int]:
+def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool = False,
+            repair: bool = False) -> set[int]:
     """Make ``out`` ready for a sweep; return the run ids already done (resume).
 
-    Clears the folder when overwriting, removes temporary files and orphaned timeseries
-    batches, and writes the manifest with status ``running``.
+    Clears the folder when overwriting (only a folder Fishpond wrote), removes temporary
+    files and orphaned timeseries batches, merges identical duplicate rows (two writers of
+    an older version), and writes the manifest with status ``running``.
+
+    Args:
+        repair: move unreadable batch files to ``out/damaged/`` (their runs run again)
+            instead of refusing the folder.
+
+    Raises:
+        DataError: a damaged batch file (without ``repair``), or a run recorded twice with
+            different results.
     """
-    if out.is_dir() and any(out.iterdir()) and overwrite and not resume:
+    from . import outdir
+
+    if outdir.has_content(out) and overwrite and not resume:
+        outdir.may_replace(out)
         shutil.rmtree(out)
     (out / RESULTS).mkdir(parents=True, exist_ok=True)
     (out / TIMESERIES).mkdir(exist_ok=True)
@@ -180,21 +230,110 @@ def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool) -> set[int]
         for p in folder.glob(".*.tmp"):
             p.unlink(missing_ok=True)
     results = _batches(out / RESULTS)
-    for index, path in _batches(out / TIMESERIES).items():
-        if index not in results:
+    series = _batches(out / TIMESERIES)
+    for key, path in series.items():
+        if key not in results:
             path.unlink()
-    done: set[int] = set()
-    for path in results.values():
-        ids = pd.read_parquet(path, columns=["run_id"])["run_id"].tolist()
-        if done.intersection(ids):
-            raise DataError(f"{path}: repeats runs of another batch file; the folder was edited")
-        done.update(ids)
+    repairs: list[str] = []
+    ids: dict[tuple[int, str], list[int]] = {}
+    for key, path in sorted(results.items()):
+        try:
+            try:
+                ids[key] = pd.read_parquet(path, columns=["run_id"])["run_id"].tolist()
+            except Exception as e:  # noqa: BLE001 (pyarrow raises many kinds)
+                raise DataError(f"{path}: damaged batch file ({_reason(e)})") from None
+            if key in series:
+                _check_parquet(series[key])
+        except DataError as e:
+            if not repair:
+                raise DataError(f"{e}; to run its runs again: resume with --repair, which "
+                                f"moves it to {out / DAMAGED}/") from None
+            (out / DAMAGED).mkdir(exist_ok=True)
+            for p in (path, series.get(key)):
+                if p is not None and p.exists():
+                    os.replace(p, out / DAMAGED / f"{p.parent.name}-{p.name}"
+                               if p.parent.name == TIMESERIES else out / DAMAGED / p.name)
+            repairs.append(f"moved the damaged {path.name} to {DAMAGED}/; its runs run again")
+    every = [i for run_ids in ids.values() for i in run_ids]
+    if len(every) != len(set(every)):
+        done, note = _merge_duplicates(out)
+        repairs.append(note)
+    else:
+        done = set(every)
     old = read_manifest(out) if resume and (out / MANIFEST).is_file() else {}
     info = {**info, "status": "running", "started": old.get("started", _now()),
             "resumed": old.get("resumed", []) + ([_now()] if old else []),
             "runs_done": len(done)}
+    if repairs or old.get("repairs"):
+        info["repairs"] = old.get("repairs", []) + [f"{_now()}: {r}" for r in repairs]
     write_json(out / MANIFEST, info)
     return done
+
+
+def _check_parquet(path: Path) -> None:
+    """Read a Parquet file's footer (a truncated file has none)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as e:  # noqa: BLE001 (pyarrow raises many kinds)
+        raise DataError(f"{path}: damaged batch file ({_reason(e)})") from None
+
+
+def _reason(e: Exception) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _merge_duplicates(out: Path) -> tuple[set[int], str]:
+    """Rewrite a folder whose runs are recorded more than once (by two writers) as one batch.
+
+    Rows of one run that differ only in their wall-clock ``duration`` are one run; a run
+    whose timeseries is missing (one writer replaced the other's file) is dropped, to run
+    again. Written as a new batch pair before the old files are removed, so a crash in
+    between leaves identical duplicates, merged again on the next resume.
+    """
+    results, series = _batches(out / RESULTS), _batches(out / TIMESERIES)
+    rows = pd.concat([pd.read_parquet(p) for _, p in sorted(results.items())], ignore_index=True)
+    same = [c for c in rows.columns if c != "duration"]
+    merged = rows.drop_duplicates(subset=same, keep="first")
+    if merged["run_id"].duplicated().any():
+        dup = int(merged.loc[merged["run_id"].duplicated(), "run_id"].iloc[0])
+        raise DataError(f"{out}: run {dup} is recorded twice with different results; the folder "
+                        "was edited")
+    frames = [pd.read_parquet(p) for k, p in sorted(series.items()) if k in results]
+    ts = (pd.concat(frames, ignore_index=True).drop_duplicates() if frames else
+          pd.DataFrame({c: pd.Series(dtype="int64") for c in TIMESERIES_COLUMNS}))
+    if ts.duplicated(subset=["run_id", "day"]).any():
+        dup = int(ts.loc[ts.duplicated(subset=["run_id", "day"]), "run_id"].iloc[0])
+        raise DataError(f"{out}: the timeseries of run {dup} is recorded twice with different "
+                        "values; the folder was edited")
+    status = merged["status"] if "status" in merged.columns else pd.Series("ok", merged.index)
+    lost = merged[(status == "ok") & ~merged["run_id"].isin(ts["run_id"])]
+    merged = merged[~merged["run_id"].isin(lost["run_id"])].sort_values("run_id", kind="stable")
+    ts = ts[ts["run_id"].isin(merged["run_id"])].sort_values(["run_id", "day"], kind="stable")
+    index = max(k[0] for k in list(results) + list(series)) + 1
+    name = f"batch-{index:06d}-{secrets.token_hex(4)}.parquet"
+    _write_pair(out, name, ts[list(TIMESERIES_COLUMNS)], merged.reset_index(drop=True))
+    for key, path in list(results.items()) + list(series.items()):
+        path.unlink(missing_ok=True)
+    note = (f"merged {len(rows) - len(merged) - len(lost)} duplicate rows of runs recorded by "
+            f"two writers" + (f"; {len(lost)} runs without their timeseries run again"
+                              if len(lost) else ""))
+    return set(merged["run_id"].tolist()), note
+
+
+def _write_pair(out: Path, name: str, ts: pd.DataFrame, results: pd.DataFrame) -> None:
+    """Write one batch: its timeseries file first, its results file last (atomically each)."""
+    for frame, folder in ((ts, TIMESERIES), (results, RESULTS)):
+        final = out / folder / name
+        tmp = final.with_name(f".{name}.{os.getpid()}.tmp")
+        try:
+            frame.to_parquet(tmp, index=False)
+            _replace_atomically(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def finish(out: Path, status: str) -> dict:
@@ -222,7 +361,8 @@ class BatchWriter:
     def __init__(self, out: Path, batch_size: int, max_seconds: float = 60.0) -> None:
         self.out, self.batch_size, self.max_seconds = Path(out), batch_size, max_seconds
         existing = set(_batches(self.out / RESULTS)) | set(_batches(self.out / TIMESERIES))
-        self.next_index = max(existing, default=0) + 1
+        self.next_index = max((k[0] for k in existing), default=0) + 1
+        self.tag = secrets.token_hex(4)  # this writer's files never replace another's
         self.rows: list[dict] = []
         self.series: list[pd.DataFrame] = []
         self.since = time.monotonic()
@@ -245,16 +385,11 @@ class BatchWriter:
         """Write the queued runs as the next batch (timeseries first, results last)."""
         if not self.rows:
             return
-        name = f"batch-{self.next_index:06d}.parquet"
+        name = f"batch-{self.next_index:06d}-{self.tag}.parquet"
         cols = list(TIMESERIES_COLUMNS)
         ts = pd.concat(self.series, ignore_index=True) if self.series else pd.DataFrame(
             {c: pd.Series(dtype="int64") for c in cols})
-        results = pd.DataFrame(self.rows)
-        for frame, folder in ((ts[cols], TIMESERIES), (results, RESULTS)):
-            final = self.out / folder / name
-            tmp = final.with_name(f".{name}.{os.getpid()}.tmp")
-            frame.to_parquet(tmp, index=False)
-            _replace_atomically(tmp, final)
+        _write_pair(self.out, name, ts[cols], pd.DataFrame(self.rows))
         self.next_index += 1
         self.written += len(self.rows)
         self.rows, self.series = [], []
@@ -301,7 +436,8 @@ def read_results(out: str | os.PathLike, columns: list[str] | None = None) -> pd
     df = pd.concat(frames, ignore_index=True)
     if df["run_id"].duplicated().any():
         dup = int(df.loc[df["run_id"].duplicated(), "run_id"].iloc[0])
-        raise DataError(f"{out}: run {dup} is recorded twice; the folder was edited")
+        raise DataError(f"{out}: run {dup} is recorded twice; resume the sweep (--resume) to "
+                        "merge identical copies, else the folder was edited")
     return df.sort_values("run_id", kind="stable").reset_index(drop=True)
 
 

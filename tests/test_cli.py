@@ -28,7 +28,8 @@ def test_run_writes_summary_timeseries_scenario_and_charts(tmp_path, capsys):
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml",
-                            "members_by_role.png", "funnel.png", "referral_concentration.png"])
+                            "members_by_role.png", "funnel.png", "referral_concentration.png",
+                            "manifest.json"])
     summary = json.loads((out / "summary.json").read_text())
     ts = pd.read_csv(out / "timeseries.csv")
     assert len(ts) == 16 and summary["members"] == ts.members.iloc[-1] and summary["seed"] == 3

@@ -85,7 +85,7 @@ def test_a_run_recorded_twice_is_an_error_not_a_silent_duplicate(folder):
         folder / "results" / "batch-000009.parquet")
     with pytest.raises(DataError, match="run 1 is recorded twice"):
         read_results(folder)
-    with pytest.raises(DataError, match="repeats runs"):
+    with pytest.raises(DataError, match="recorded twice with different results"):
         prepare(folder, {"experiment_hash": "abc"}, resume=True, overwrite=False)
 
 
