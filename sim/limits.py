@@ -63,7 +63,7 @@ def _edges(sc: Scenario) -> tuple[int, str]:
             size = Path(g.path).stat().st_size
         except OSError:
             size = 0
-        return size // 4, "population.graph.path"  # at least 4 bytes a line ("1 2\n")
+        return size // 8, "population.graph.path"  # lines of about 8 bytes ("12 345\n")
     return 0, "population.size"  # well_mixed: no graph
 
 
