@@ -125,7 +125,7 @@ def format_bytes(n: float) -> str:
 
     Example:
         >>> format_bytes(37_000_000_000), format_bytes(512)
-        ('37.0 GB', '512 B')
+        ('37 GB', '512 B')
     """
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= size:
