@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default: runs/<scenario>-<seed>/)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--max-memory", metavar="SIZE", help="refuse a run estimated to need more "
+                     "memory, e.g. 8GB (default: the memory available)")
 
     swp = sub.add_parser("sweep", help="run an experiment (experiments/*.yaml) into a Parquet dataset")
     swp.add_argument("experiment", help="experiment YAML file, or a shipped name such as seed_count")
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--retries", type=int, default=1, help="retries of a failed run (default 1)")
     swp.add_argument("--batch-size", type=int, help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _limit_options(swp)
 
     facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000, help="persons per population (default 100000)")
@@ -83,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     cmp.add_argument("--format", default="png", help="chart formats, comma-separated: png,svg,pdf")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _limit_options(cmp)
 
     chart = sub.add_parser("chart", help="redraw the charts of a run, sweep or compare folder")
     chart.add_argument("results", type=Path, metavar="RESULTS_DIR",
@@ -101,6 +105,22 @@ def _parser() -> argparse.ArgumentParser:
         help="override one parameter (repeatable)",
     )
     return parser
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    """--max-runs and --max-memory of sweep and compare (see sim.limits)."""
+    from .limits import MAX_RUNS
+
+    parser.add_argument("--max-runs", type=int, default=MAX_RUNS, metavar="N",
+                        help=f"refuse a design of more runs (default {MAX_RUNS:,})")
+    parser.add_argument("--max-memory", metavar="SIZE", help="refuse runs estimated to need "
+                        "more memory, workers together, e.g. 8GB (default: the memory available)")
+
+
+def _max_memory(args) -> int | None:
+    from .limits import parse_memory
+
+    return None if args.max_memory is None else parse_memory(args.max_memory)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +193,9 @@ def _sweep(args) -> int:
     from .experiments import default_out, load_experiment, run_sweep
     from .store import read_manifest, read_results, read_timeseries
 
-    exp = load_experiment(args.experiment)
+    _at_least(("--max-runs", args.max_runs, 1))
+    max_memory = _max_memory(args)
+    exp = load_experiment(args.experiment, max_runs=args.max_runs)
     _at_least(("--workers", args.workers, 1), ("--retries", args.retries, 0),
               ("--batch-size", args.batch_size, 1))
     out = args.out if args.out is not None else default_out(exp)
@@ -187,7 +209,7 @@ def _sweep(args) -> int:
         run_sweep(exp, out, workers=args.workers, cluster=args.cluster,
                   cluster_timeout=args.cluster_timeout, resume=args.resume,
                   overwrite=args.overwrite, retries=args.retries, batch_size=args.batch_size,
-                  progress=not args.quiet, repair=args.repair)
+                  progress=not args.quiet, repair=args.repair, max_memory=max_memory)
     except KeyboardInterrupt:
         if replacing:
             print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "
@@ -327,9 +349,13 @@ def _write_error(out: Path, err: OSError, what: str) -> OutputError:
 def _run(args) -> int:
     from tqdm import tqdm
 
+    from .limits import check_run
     from .model import GrowthModel
+    from .scenario_io import _label
 
+    max_memory = _max_memory(args)
     path, sc = _load(args)
+    check_run(sc, engine=args.engine, max_memory=max_memory, source=_label(path))
     from .outdir import run_bytes, scenario_inputs
 
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
@@ -339,7 +365,7 @@ def _run(args) -> int:
 
     if args.engine == "numba" and not args.quiet:
         _compile_notice()
-    model = GrowthModel(sc, engine=args.engine)
+    model = GrowthModel(sc, engine=args.engine, max_memory=max_memory)
     for note in model.graph.notes:
         print(f"fishpond: note: {note}", file=sys.stderr)
     bar = tqdm(total=sc.steps, desc=f"{sc.name}", unit="day", disable=True if args.quiet else None)
@@ -446,7 +472,8 @@ def _compare(args) -> int:
 
     formats = _formats(args.format)
     _at_least(("--replicates", args.replicates, 1), ("--seed", args.seed, 0),
-              ("--workers", args.workers, 1))
+              ("--workers", args.workers, 1), ("--max-runs", args.max_runs, 1))
+    max_memory = _max_memory(args)
     if len(args.scenarios) < 2:
         raise FishpondError(f"compare {args.scenarios[0]}: one scenario; allowed: two or more "
                             "scenarios (the first is the baseline)")
@@ -480,12 +507,12 @@ def _compare(args) -> int:
         {"name": "compare " + ", ".join(p.stem for p in paths), "replicates": args.replicates,
          "seed": args.seed, "overrides": overrides,
          "design": {"kind": "scenarios", "files": list(args.scenarios)}},
-        base_dir=Path.cwd(), source="fishpond compare")
+        base_dir=Path.cwd(), source="fishpond compare", max_runs=args.max_runs)
     if not args.quiet:
         _compile_notice()
     try:
         run_sweep(exp, out, workers=args.workers, overwrite=args.overwrite,
-                  progress=not args.quiet)
+                  progress=not args.quiet, max_memory=max_memory)
     except KeyboardInterrupt:
         if replacing:
             print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "

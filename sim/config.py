@@ -20,14 +20,19 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_PERSONS = 2_000_000_000  # persons, seeds, circle sizes, milestones (int32 in the kernels)
+MAX_DAYS = 100_000  # horizons, task days, recruitment intervals (about 270 years)
+MAX_MONEY = 1e12  # any amount of money per item, per day or per year
+
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
 
 
 class Strict(BaseModel):
-    """Base: immutable, unknown keys are errors."""
+    """Base: immutable, unknown keys are errors, every number finite (no inf, no NaN)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # --- population -----------------------------------------------------------------------
@@ -60,7 +65,7 @@ class Circles(Strict):
     """Interest circles (圈层): a stochastic block model."""
 
     kind: Literal["circles"] = "circles"
-    sizes: list[Annotated[int, Field(ge=1)]] | None = Field(
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_PERSONS)]] | None = Field(
         None, description="circle sizes (must add up to population.size); or use count"
     )
     count: int = Field(10, ge=1, le=1_000_000, description="number of equal circles if no sizes")
@@ -120,7 +125,7 @@ class Fit(Strict):
 class Population(Strict):
     """The persons and their social graph."""
 
-    size: int = Field(100_000, ge=2, le=2_000_000_000, description="number of persons N")
+    size: int = Field(100_000, ge=2, le=MAX_PERSONS, description="number of persons N")
     graph: Graph = Field(default_factory=BarabasiAlbert)
     fit: Fit = Field(default_factory=Fit)
 
@@ -141,7 +146,7 @@ SEEDING_STRATEGIES = (
 class Seeding(Strict):
     """The fry: persons who are members before day 1."""
 
-    count: int = Field(100, ge=0, description="number of seed members")
+    count: int = Field(100, ge=0, le=MAX_PERSONS, description="number of seed members")
     strategy: Literal[
         "random", "degree", "fit_degree", "pagerank", "kcore", "betweenness", "influence_max"
     ] = Field("degree", description="how seeds are chosen")
@@ -152,7 +157,7 @@ class Seeding(Strict):
 class MassPull(Strict):
     """拉群: random persons pulled into the group before day 1, as lurkers."""
 
-    count: int = Field(0, ge=0, description="number of random persons pulled in")
+    count: int = Field(0, ge=0, le=MAX_PERSONS, description="number of random persons pulled in")
     intimacy: Prob = Field(0.1, description="their starting intimacy")
 
 
@@ -162,8 +167,8 @@ class MassPull(Strict):
 class CommonTask(Strict):
     """Strategy step 2: a common task for the KOLs."""
 
-    start: int = Field(0, ge=0, description="first day of the task (0 = from day 1)")
-    days: int = Field(30, ge=0, description="duration in days (0 = no task)")
+    start: int = Field(0, ge=0, le=MAX_DAYS, description="first day of the task (0 = from day 1)")
+    days: int = Field(30, ge=0, le=MAX_DAYS, description="duration in days (0 = no task)")
     intimacy_gain: Prob = Field(0.05, description="daily intimacy gain of KOLs during the task")
     invite_boost: float = Field(1.5, ge=0.0, le=100.0, description="KOL invitation-rate multiplier during the task")
 
@@ -178,8 +183,8 @@ class Empowerment(Strict):
 class Recruit(Strict):
     """Super-participant programme: promote the most intimate actives to KOL."""
 
-    every_days: int = Field(30, ge=1, description="days between recruitment rounds")
-    count: int = Field(10, ge=0, description="KOLs recruited per round (0 = off)")
+    every_days: int = Field(30, ge=1, le=MAX_DAYS, description="days between recruitment rounds")
+    count: int = Field(10, ge=0, le=MAX_PERSONS, description="KOLs recruited per round (0 = off)")
     min_intimacy: Prob = Field(0.8, description="minimum intimacy to be recruited")
 
 
@@ -202,8 +207,9 @@ class EntryGate(Strict):
 class Ads(Strict):
     """Paid acquisition."""
 
-    daily_budget: NonNeg = Field(0.0, description="ad spend per day (currency)")
-    cost_per_join: float = Field(20.0, gt=0.0, description="cost of one ad-driven join")
+    daily_budget: Money = Field(0.0, description="ad spend per day (currency)")
+    cost_per_join: float = Field(20.0, gt=0.0, le=MAX_MONEY,
+                                 description="cost of one ad-driven join")
 
 
 class Program(Strict):
@@ -259,7 +265,7 @@ class Rules(Strict):
     interact_half: float = Field(0.5, gt=0.0, le=1e6, description="member neighbours giving half the gain")
     active_threshold: Prob = Field(0.6, description="intimacy at which a lurker becomes active")
     hysteresis: Prob = Field(0.1, description="actives fall back below active_threshold - hysteresis")
-    trough_days: int = Field(30, ge=0, le=100_000, description="length of a new KOL's trough")
+    trough_days: int = Field(30, ge=0, le=MAX_DAYS, description="length of a new KOL's trough")
     trough_dropout: Prob = Field(0.03, description="daily give-up probability in the trough without referrals")
     decay: Prob = Field(0.01, description="daily relative intimacy decay")
     churn_base: Prob = Field(0.03, description="daily churn hazard at intimacy 0 and fit 1")
@@ -271,13 +277,13 @@ class Rules(Strict):
 class Economics(Strict):
     """Revenue and cost parameters (currency units per item)."""
 
-    fee_per_year: NonNeg = Field(99.0, description="membership fee per paying member per year")
+    fee_per_year: Money = Field(99.0, description="membership fee per paying member per year")
     pay_rate: Prob = Field(0.002, description="daily probability per unit intimacy of becoming paying")
     purchase_rate: Prob = Field(0.001, description="daily purchases per unit intimacy per member")
-    price: NonNeg = Field(50.0, description="price of one purchase")
-    cost_per_post: NonNeg = Field(200.0, description="cost of one content post")
-    cost_per_activity: NonNeg = Field(2000.0, description="cost of one operator activity")
-    cost_per_kol_month: NonNeg = Field(500.0, description="cost of one KOL per 30 days")
+    price: Money = Field(50.0, description="price of one purchase")
+    cost_per_post: Money = Field(200.0, description="cost of one content post")
+    cost_per_activity: Money = Field(2000.0, description="cost of one operator activity")
+    cost_per_kol_month: Money = Field(500.0, description="cost of one KOL per 30 days")
 
 
 class Scenario(Strict):
@@ -286,14 +292,14 @@ class Scenario(Strict):
     name: str = Field("base", min_length=1, max_length=200, description="scenario name")
     description: str = Field("", description="free text")
     seed: int = Field(42, ge=0, le=2**63 - 1, description="run seed")
-    steps: int = Field(365, ge=1, le=100_000, description="horizon in days")
+    steps: int = Field(365, ge=1, le=MAX_DAYS, description="horizon in days")
     population: Population = Field(default_factory=Population)
     seeding: Seeding = Field(default_factory=Seeding)
     mass_pull: MassPull = Field(default_factory=MassPull)
     program: Program = Field(default_factory=Program)
     rules: Rules = Field(default_factory=Rules)
     economics: Economics = Field(default_factory=Economics)
-    milestones: list[Annotated[int, Field(ge=1)]] = Field(
+    milestones: list[Annotated[int, Field(ge=1, le=MAX_PERSONS)]] = Field(
         default_factory=lambda: [100, 1000, 10000],
         description="member counts whose first day is reported (origin, inflection, explosion)",
     )

@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from . import scenario_io as sio
 from .config import Scenario
 from .errors import FishpondError, ScenarioError
+from .limits import MAX_RUNS, check_run, design_limit_error, estimate_run
 from .metrics import TIMESERIES_COLUMNS
 from .sensitivity import analyze, sample  # noqa: F401 (analyze is part of this API)
 
@@ -60,7 +61,7 @@ _Problem = sio._Problem
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 Bounds = tuple[float, float]
@@ -171,11 +172,13 @@ class RunSpec:
 # --- loading ---------------------------------------------------------------------------
 
 
-def load_experiment(path: str | os.PathLike) -> Experiment:
+def load_experiment(path: str | os.PathLike, max_runs: int = MAX_RUNS) -> Experiment:
     """Read and validate an experiment file, including every design point's scenario.
 
     Args:
         path: A YAML file, or a bare name (``seed_count``) looked up in ``experiments/``.
+        max_runs: refuse a design of more runs (points x replicates), counted before the
+            design is expanded (``--max-runs``).
 
     Raises:
         ScenarioError: One line ``FILE:LINE: KEY.PATH = VALUE: what is wrong; allowed: ...``.
@@ -192,12 +195,14 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
                 break
     data, pos = sio._read(file, kind="experiment",
                           hint="a mapping with keys scenario:, replicates:, seed:, design:")
-    return _build(data, pos, sio._label(file), file.resolve().parent)
+    return _build(data, pos, sio._label(file), file.resolve().parent, max_runs)
 
 
 def experiment_from_dict(data: dict, base_dir: str | os.PathLike | None = None,
-                         source: str = "<experiment>") -> Experiment:
+                         source: str = "<experiment>", max_runs: int = MAX_RUNS) -> Experiment:
     """Validate a mapping like an experiment file (relative paths from ``base_dir``, default cwd).
+
+    ``max_runs`` is as in :func:`load_experiment`.
 
     Example:
         >>> exp = experiment_from_dict({"scenario": "fish_pond", "replicates": 2,
@@ -207,20 +212,76 @@ def experiment_from_dict(data: dict, base_dir: str | os.PathLike | None = None,
     """
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: not a mapping (got {type(data).__name__})")
-    return _build(data, {}, source, Path(base_dir or Path.cwd()).resolve())
+    return _build(data, {}, source, Path(base_dir or Path.cwd()).resolve(), max_runs)
 
 
-def _build(data: dict, pos: dict, label: str, base_dir: Path) -> Experiment:
+def _build(data: dict, pos: dict, label: str, base_dir: Path,
+           max_runs: int = MAX_RUNS) -> Experiment:
     try:
         try:
             exp = Experiment.model_validate(data)
         except ValidationError as e:
             raise _from_pydantic(e, data) from None
+        exp._label, exp._base_dir, exp._pos = label, base_dir, pos
+        _check_run_count(exp, max_runs)
     except _Problem as p:
         raise p.error(pos, (label, None)) from None
-    exp._label, exp._base_dir, exp._pos = label, base_dir, pos
     _design_points(exp, data)
     return exp
+
+
+def count_points(exp: Experiment) -> int:
+    """Design points of an experiment, counted without expanding the design.
+
+    Example:
+        >>> count_points(load_experiment("feeding_grid"))
+        20
+    """
+    d = exp.design
+    if d.kind == "grid":
+        return math.prod(len(v) if isinstance(v, list) else 1 for v in d.parameters.values())
+    if d.kind == "scenarios":
+        return len(d.files)
+    k = len(d.parameters)
+    if d.kind == "sobol":
+        return d.samples * (2 * k + 2 if d.second_order else k + 2)
+    if d.kind == "morris":
+        return d.samples * (k + 1)
+    return d.samples
+
+
+def _seconds_per_run(exp: Experiment) -> float | None:
+    """Rough time of one run of the base scenario (None if it cannot be read as it is)."""
+    try:
+        file = _scenario_file(exp, exp.scenario or exp.design.files[0], ())
+        data, pos = sio._load_file(file)
+        data = sio.merge_scenario_data(data, copy.deepcopy(exp.overrides))
+        return estimate_run(sio._validate(data, pos, "")).seconds
+    except (ScenarioError, _Problem, OSError):
+        return None
+
+
+def _check_run_count(exp: Experiment, max_runs: int) -> None:
+    """Refuse, before expanding it, a design of more than ``max_runs`` runs."""
+    points = count_points(exp)
+    runs = points * exp.replicates
+    if runs <= max_runs:
+        return
+    d = exp.design
+    if d.kind == "grid":
+        key = ("design", "parameters")
+        value = " x ".join(str(len(v)) for v in d.parameters.values() if isinstance(v, list))
+    elif d.kind == "scenarios":
+        key, value = ("design", "files"), f"{points} files"
+    else:
+        key, value = ("design", "samples"), d.samples
+    if points <= max_runs:  # the replicates make it too large
+        key, value = ("replicates",), exp.replicates
+    per_run = _seconds_per_run(exp)
+    what = design_limit_error(runs, points, exp.replicates, max_runs,
+                              None if per_run is None else per_run * runs)
+    raise _Problem(key, value, what, f"at most {max_runs:,} runs: a smaller design or fewer "
+                   "replicates, or a higher limit with --max-runs (max_runs=...)")
 
 
 def _allowed(path: tuple, data: dict) -> str | None:
@@ -251,7 +312,9 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
     if path[:2] == ("design", "parameters") and len(path) > 2:
         key = path[:3]
         cur = data["design"]["parameters"].get(path[2], _UNSET)
-        return _Problem(key, cur, "not a [low, high] pair of numbers", _allowed(key, data))
+        what = (sio._what(kind, ctx, msg, value) if kind == "finite_number"
+                else "not a [low, high] pair of numbers")
+        return _Problem(key, cur, what, _allowed(key, data))
     if kind == "extra_forbidden":
         design = data.get("design") if path[:1] == ("design",) else None
         model = _DESIGNS.get(design.get("kind")) if isinstance(design, dict) else Experiment
@@ -266,7 +329,7 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
     if kind == "literal_error":
         what = "not allowed here"
     else:
-        what = sio._what(kind, ctx, msg)
+        what = sio._what(kind, ctx, msg, value)
     return _Problem(path, value, what, _allowed(path, data))
 
 
@@ -540,6 +603,8 @@ def run_sweep(
     batch_size: int | None = None,
     progress: bool | Callable[[int, int, int], None] = True,
     repair: bool = False,
+    max_runs: int = MAX_RUNS,
+    max_memory: int | None = None,
 ) -> Path:
     """Run every missing run of an experiment and store the results under ``out``.
 
@@ -562,6 +627,9 @@ def run_sweep(
         progress: True for a tqdm bar, or a callable ``(done, total, failed)``.
         repair: with ``resume``, move damaged batch files to ``out/damaged/`` and run their
             runs again (else a damaged file is an error naming it).
+        max_runs: refuse a larger design (used when ``experiment`` is a file or name).
+        max_memory: refuse design points whose runs, ``workers`` at a time, need more
+            memory (bytes; default: the memory available; see :mod:`sim.limits`).
 
     Returns:
         The output folder.
@@ -575,12 +643,16 @@ def run_sweep(
     """
     from . import executors, outdir, store
 
-    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    exp = (experiment if isinstance(experiment, Experiment)
+           else load_experiment(experiment, max_runs=max_runs))
     specs = expand(exp)
     out = Path(out) if out is not None else default_out(exp)
     workers = (os.cpu_count() or 1) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ScenarioError(f"workers = {workers!r}: allowed: a whole number >= 1")
+    at_once = 1 if cluster is not None else max(1, min(workers, len(specs)))
+    largest = max(_design_points(exp), key=lambda p: estimate_run(p.scenario).memory)
+    check_run(largest.scenario, max_memory=max_memory, source=exp.label, runs_at_once=at_once)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ScenarioError(f"retries = {retries!r}: allowed: a whole number >= 0")
     if (isinstance(cluster_timeout, bool) or not isinstance(cluster_timeout, (int, float))

@@ -24,7 +24,8 @@ import pandas as pd
 from . import agents as agents_engine
 from . import kernels
 from .config import Scenario
-from .errors import ScenarioError
+from .errors import FishpondError, ScenarioError
+from .limits import check_run
 from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
 from .params import DayCounts, Params
 from .population import Graph, build_graph, draw_fit
@@ -92,6 +93,12 @@ def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: d
         scenario = load_scenario(resolve_scenario_path(scenario))
     elif isinstance(scenario, dict):
         scenario = scenario_from_dict(scenario)
+    elif not isinstance(scenario, Scenario):
+        shown = repr(scenario) if len(repr(scenario)) <= 60 else repr(scenario)[:57] + "..."
+        raise ScenarioError(
+            f"scenario = {shown}: not a scenario ({type(scenario).__name__}); allowed: a "
+            "sim.config.Scenario, a YAML file path or shipped name such as 'fish_pond', a dict "
+            "of scenario keys, or None for the base scenario")
     if overrides:
         data = merge_scenario_data(scenario.model_dump(mode="python"), overrides)
         scenario = scenario_from_dict(data, source="GrowthModel(...)")
@@ -115,6 +122,8 @@ class GrowthModel(mesa.Model):
             slow for large populations).
         graph: use this population graph instead of building ``scenario.population.graph``
             (its ``n`` replaces ``population.size``).
+        max_memory: refuse a scenario whose estimated memory (:mod:`sim.limits`) exceeds
+            this many bytes; None is the memory available now.
         **overrides: nested scenario overrides, e.g. ``steps=30`` or
             ``rules={"invite_rate": 0.01}``.
 
@@ -131,6 +140,7 @@ class GrowthModel(mesa.Model):
         engine: str = "numba",
         agent_reporters: dict | None = None,
         graph: Graph | None = None,
+        max_memory: int | None = None,
         **overrides: Any,
     ) -> None:
         if rng is not None:
@@ -139,6 +149,10 @@ class GrowthModel(mesa.Model):
             overrides = {**overrides, "seed": int(rng)}
         if engine not in ENGINES:
             raise ScenarioError(f"engine = {engine!r}: unknown engine; allowed: {', '.join(ENGINES)}")
+        if graph is not None and not isinstance(graph, Graph):
+            raise ScenarioError(
+                f"graph = {type(graph).__name__} object: not a population graph; allowed: a "
+                "sim.population.Graph (from build_graph, from_edges or load_edgelist) or None")
         self.scenario: Scenario = resolve_scenario(scenario, overrides)
         super().__init__(rng=self.scenario.seed)
         self.engine = engine
@@ -148,6 +162,8 @@ class GrowthModel(mesa.Model):
         self.horizon = sc.steps  # (Mesa's own self.steps counts the steps taken)
         self.day = 0
 
+        if graph is None:  # refuse what cannot fit before allocating anything
+            check_run(sc, engine=engine, max_memory=max_memory)
         self.graph: Graph = graph if graph is not None else build_graph(sc.population, sc.seed)
         n = self.graph.n
         if n != sc.population.size:  # edge lists and given graphs set the size
@@ -207,7 +223,15 @@ class GrowthModel(mesa.Model):
     # --- services for the engines ---------------------------------------------------
 
     def person(self, i: int) -> agents_engine.Person:
-        """The agent view of person ``i`` (created on first use)."""
+        """The agent view of person ``i`` (created on first use).
+
+        Raises:
+            FishpondError: ``i`` is not a person's index (a whole number in [0, n)).
+        """
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or \
+                not 0 <= i < self.graph.n:
+            raise FishpondError(f"person({i!r}): no such person; allowed: a whole number in "
+                                f"[0, {self.graph.n - 1}]")
         persons = self._persons
         p = persons[i] if type(persons) is list else persons.get(i)
         if p is None:
@@ -271,7 +295,15 @@ class GrowthModel(mesa.Model):
         self.datacollector.collect(self)
 
     def step(self) -> None:
-        """Advance one day: phases 1–7 by the engine, then record the metrics (phase 8)."""
+        """Advance one day: phases 1–7 by the engine, then record the metrics (phase 8).
+
+        Raises:
+            FishpondError: the run has reached its horizon (``scenario.steps`` days).
+        """
+        if self.day >= self.horizon:
+            raise FishpondError(
+                f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
+                "allowed: at most steps days; build the model with a larger steps=... to go on")
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
@@ -286,8 +318,18 @@ class GrowthModel(mesa.Model):
         Args:
             steps: days to run; None runs until ``scenario.steps``.
             progress: optional callback called with the day after each step.
+
+        Raises:
+            FishpondError: ``steps`` is negative, not a whole number, or goes past the horizon.
         """
-        todo = self.horizon - self.day if steps is None else steps
+        left = self.horizon - self.day
+        if steps is not None and (isinstance(steps, (bool, np.bool_)) or
+                                  not isinstance(steps, (int, np.integer)) or
+                                  not 0 <= steps <= left):
+            raise FishpondError(
+                f"run(steps={steps!r}): allowed: a whole number in [0, {left}] (the days left "
+                f"before the horizon of {self.horizon}), or None to run to the horizon")
+        todo = left if steps is None else int(steps)
         for _ in range(todo):
             self.step()
             if progress is not None:

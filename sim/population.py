@@ -369,6 +369,7 @@ def load_edgelist(path, delimiter: str | None = None, weighted: bool = False) ->
     """
     path = Path(path)
     try:
+        _refuse_binary(path)
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError(f"edge list not found: {path}") from None
@@ -388,6 +389,29 @@ def load_edgelist(path, delimiter: str | None = None, weighted: bool = False) ->
     if g.n_edges == 0:
         raise DataError(f"{path}: no edges left after dropping self-loops")
     return g
+
+
+def _refuse_binary(path: Path, chunk: int = 1 << 20) -> None:
+    """Raise DataError at the first NUL byte: a binary file, not a text edge list.
+
+    The file is read in chunks of ``chunk`` bytes, so a huge binary file is refused after
+    reading its first megabyte instead of being loaded whole.
+    """
+    offset = 0
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            k = block.find(b"\0")
+            if k >= 0:
+                raise DataError(f"{path}: a binary file (NUL byte at offset {offset + k}), not a "
+                                "text edge list; allowed: CSV or whitespace-separated pairs of "
+                                "ids, one edge per line")
+            offset += len(block)
+
+
+def _clip(row: str, width: int = 80) -> str:
+    """A row of the file as echoed in a message: repr, cut to about ``width`` characters."""
+    text = repr(row)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _parse_fast(text: str, delimiter: str, weighted: bool):
@@ -416,7 +440,7 @@ def _parse_slow(path: Path, raw: list[str], delimiter: str, weighted: bool):
 
     def fail(k: int, what: str):
         no = data[k][0]
-        raise DataError(f"{path}:{no}: {what}: {raw[no - 1].rstrip(chr(13))!r}")
+        raise DataError(f"{path}:{no}: {what}: {_clip(raw[no - 1].rstrip(chr(13)))}")
 
     if delimiter.isspace():
         rows = [s.split() for _, s in data]
@@ -431,7 +455,7 @@ def _parse_slow(path: Path, raw: list[str], delimiter: str, weighted: bool):
         if not (row[0] and row[1]):
             fail(k, "empty id")
         if weighted and not _is_weight(row[2]):
-            fail(k, f"weight must be a number in (0, 1], got {row[2]!r}")
+            fail(k, f"weight must be a number in (0, 1], got {_clip(row[2], 40)}")
     cols = list(zip(*rows))
     ids = np.array(cols[0] + cols[1])
     try:

@@ -29,6 +29,9 @@ from sim.config import GRAPH_KINDS, Scenario
 from sim.errors import ScenarioError
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+MAX_FILE_BYTES = 1_000_000  # scenario and experiment files (edge lists are separate files)
+MAX_DEPTH = 50  # nesting of mappings and lists in one YAML document
+MAX_VALUES = 100_000  # values of a YAML document, counted after expanding its aliases (*name)
 
 _UNSET: Any = object()
 _GRAPH = ("population", "graph")
@@ -40,6 +43,7 @@ _WHAT = {  # pydantic error type (or its first word) -> what is wrong, in words
     "missing": "required key missing", "float": "not a number", "int": "not a whole number",
     "bool": "not true or false", "string": "not text (put it in quotes)", "list": "not a list",
     "model": "not a mapping", "dict": "not a mapping",
+    "finite_number": "must be a finite number",
 }
 Where = tuple[str | None, int | None]  # (file or --set label, line)
 
@@ -85,6 +89,11 @@ def _show(value: Any) -> str:
     else:
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _clip(text: str, width: int = 80) -> str:
+    """Text cut to ``width`` characters (with "...") for echoing user input in a message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _num(x: float) -> str:
@@ -223,8 +232,18 @@ def _first_error(err: ValidationError, union: tuple, tags) -> tuple:
     return tuple(loc), e.get("input", _UNSET), e["type"], e.get("ctx") or {}, e["msg"]
 
 
-def _what(kind: str, ctx: dict, msg: str) -> str:
+def _is_nan(value: Any) -> bool:
+    """Whether a value (a float, or text such as "nan") reads as NaN."""
+    try:
+        return isinstance(value, (float, str)) and math.isnan(float(value))
+    except ValueError:
+        return False
+
+
+def _what(kind: str, ctx: dict, msg: str, value: Any = None) -> str:
     """What is wrong, in words, for a pydantic error type and its context."""
+    if kind == "finite_number" and _is_nan(value):
+        return "NaN is not allowed"
     template = _WHAT.get(kind, _WHAT.get(kind.split("_")[0], msg))
     return template.format(**{k: _num(v) for k, v in ctx.items()}) if "{" in template else template
 
@@ -238,12 +257,18 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
         return _Problem(path + ("kind",), value, what, ", ".join(GRAPH_KINDS))
     if kind == "extra_forbidden":
         return _unknown_key(path, data, ("extends",) if len(path) == 1 else ())
+    if kind == "invalid_key":  # e.g. ``rules: {1: 0.5}``: a number or list used as a key
+        valid = _keys_at(path[:-1], data) + (["extends"] if len(path) == 1 else [])
+        what = f"key {_show(path[-1])} is not text ({type(path[-1]).__name__})"
+        where = path[:-1] + (str(path[-1]),)  # positions record keys as written
+        allowed = "the keys " + ", ".join(valid) if valid else "text keys"
+        return _Problem(where, _UNSET, what, allowed)
     if kind == "missing":
         value = _UNSET
     if kind == "literal_error":  # e.g. "unknown seeding strategy", "unknown entry gate kind"
         what = "unknown " + " ".join(str(k) for k in path[-2:]).replace("_", " ")
     else:
-        what = _what(kind, ctx, msg)
+        what = _what(kind, ctx, msg, value)
     return _Problem(path, value, what, _allowed(path, data))
 
 
@@ -264,7 +289,8 @@ def _check_numbers(data: dict) -> None:
         if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
             found = _schema_at(path, data)
             if found and _unwrap(found[0], [])[0] in (int, float):
-                what = "not a number" if isinstance(value, bool) else "must be a finite number"
+                what = ("not a number" if isinstance(value, bool) else "NaN is not allowed"
+                        if math.isnan(value) else "must be a finite number")
                 raise _Problem(path, value, what, _describe(*found))
 
 
@@ -287,6 +313,9 @@ def _cross_check(sc: Scenario) -> None:
     if g.kind == "watts_strogatz" and (g.k % 2 or g.k >= n):
         what = "must be even" if g.k % 2 else f"must be < population.size = {n}"
         raise _Problem(_GRAPH + ("k",), g.k, what, f"an even whole number in [2, {n - 1}]")
+    if g.kind == "well_mixed" and g.contacts >= n:
+        raise _Problem(_GRAPH + ("contacts",), g.contacts, f"more contacts than the other "
+                       f"{n - 1} persons", f"a whole number in [1, {n - 1}]")
     if g.kind == "circles" and g.sizes is not None and sum(g.sizes) != n:
         raise _Problem(_GRAPH + ("sizes",), g.sizes, f"sizes add up to {sum(g.sizes)}, not "
                        f"population.size = {n}", "circle sizes adding up to population.size")
@@ -379,21 +408,75 @@ def _read(path: Path, kind: str = "scenario",
     return data, pos
 
 
+def _check_node(node: yaml.Node, label: str) -> None:
+    """Refuse a composed YAML document that nests too deeply or expands to too many values.
+
+    Aliases (``*name``) repeat the node they point to; counting every visit of an iterative
+    walk counts the expanded document, and stops at the budget (so a "billion laughs" file
+    of a few hundred bytes is refused in milliseconds instead of exhausting memory).
+    """
+    stack, count = [(node, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        line = item.start_mark.line + 1
+        if count > MAX_VALUES:
+            raise ScenarioError(f"{label}:{line}: the YAML expands to more than {MAX_VALUES:,} "
+                                "values (aliases *name repeat what an anchor &name marks); "
+                                f"allowed: at most {MAX_VALUES:,} values after expansion")
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{label}:{line}: nested deeper than {MAX_DEPTH} levels; "
+                                f"allowed: mappings and lists at most {MAX_DEPTH} levels deep")
+        if isinstance(item, yaml.MappingNode):
+            stack.extend((v, depth + 1) for pair in item.value for v in pair)
+        elif isinstance(item, yaml.SequenceNode):
+            stack.extend((v, depth + 1) for v in item.value)
+
+
+def _compose(text: str, label: str) -> Any:
+    """Parse YAML text with the SafeLoader, refusing bombs and deep nesting (see _check_node).
+
+    Returns ``(node, data)``; node is None for an empty document. YAML errors propagate.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ScenarioError(f"{label}: nested deeper than {MAX_DEPTH} levels; allowed: "
+                                f"mappings and lists at most {MAX_DEPTH} levels deep") from None
+        if node is None:
+            return None, None
+        _check_node(node, label)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_yaml_value(text: str, label: str) -> Any:
+    """One YAML value (e.g. of ``--set``) with the limits of scenario files; YAMLError as is."""
+    return _compose(text, label)[1]
+
+
 def _parse(path: Path, label: str, kind: str, hint: str) -> tuple[dict, dict]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"{label}: {kind} file larger than {MAX_FILE_BYTES:,} bytes; "
+                                f"allowed: {kind} files up to {MAX_FILE_BYTES // 1_000_000} MB "
+                                "(data such as edge lists go in files of their own)")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ScenarioError(f"{label}: not UTF-8 text (bad byte at offset {e.start}); "
                             "save it as UTF-8") from None
     except OSError as e:
         raise ScenarioError(f"{label}: cannot read the file: {e.strerror}") from None
     pos: dict = {}
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        node, data = _compose(text, label)
         if node is not None:
             _positions(node, label, (), pos)
-        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{label}:{mark.line + 1}" if mark else label
@@ -404,8 +487,6 @@ def _parse(path: Path, label: str, kind: str, hint: str) -> tuple[dict, dict]:
         raise ScenarioError(f"{where}: YAML syntax error: {detail}".replace("\n", " ")) from None
     except yaml.YAMLError as e:
         raise ScenarioError(f"{label}: YAML error: {e}".replace("\n", " ")) from None
-    finally:
-        loader.dispose()
     if data is None:
         raise ScenarioError(f"{label}: empty {kind} file; allowed: {hint}")
     if not isinstance(data, dict):
@@ -425,6 +506,7 @@ def _absolute_edge_path(data: dict, base_dir: Path) -> None:
 def _merge(base: dict, over: dict, base_pos: dict, over_pos: dict) -> tuple[dict, dict]:
     """Deep-merge ``over`` into ``base``; positions of replaced subtrees are dropped."""
     pos = dict(base_pos)
+    replaced: dict[tuple, tuple] = {}
 
     def rec(b: dict, o: dict, path: tuple) -> dict:
         out = dict(b)
@@ -436,12 +518,19 @@ def _merge(base: dict, over: dict, base_pos: dict, over_pos: dict) -> tuple[dict
                 out[key] = rec(old, value, kp)
             else:
                 out[key] = value
+                replaced[kp] = (value, old)
                 for q in [q for q in pos if len(q) > len(kp) and q[: len(kp)] == kp]:
                     del pos[q]
         return out
 
     merged = rec(base, over, ())
     pos.update(over_pos)
+    for kp, (value, old) in replaced.items():  # a whole new graph: its missing keys are the
+        if kp not in over_pos and isinstance(value, dict):  # override's, not the base file's
+            pos.pop(kp, None)
+            below = next((where for q, where in over_pos.items() if q[: len(kp)] == kp), None)
+            if below is not None:
+                pos[kp] = below
     return merged, pos
 
 
@@ -465,12 +554,15 @@ def _load_file(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
         return data, pos
     parent = data.pop("extends")
     where = pos.pop(("extends",), (label, None))
-    allowed = f"a YAML file name, relative to {path.name} or in {_label(SCENARIOS_DIR)}"
+    allowed = (f"a YAML file name, relative to {path.name}, or a shipped scenario in "
+               f"{_label(SCENARIOS_DIR)} (e.g. fish_pond)")
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(_message(where, ("extends",), parent, "not a file name", allowed))
     target = real.parent / parent
-    if not target.is_file() and (SCENARIOS_DIR / parent).is_file():
-        target = SCENARIOS_DIR / parent
+    shipped = [SCENARIOS_DIR / parent] + ([SCENARIOS_DIR / f"{parent}.yaml"]
+                                          if len(Path(parent).parts) == 1 else [])
+    if not target.is_file():  # a shipped scenario, by file name or by name (fish_pond)
+        target = next((p for p in shipped if p.is_file()), target)
     if not target.is_file():
         what = f"file not found ({target})"
         raise ScenarioError(_message(where, ("extends",), parent, what, allowed))
@@ -485,13 +577,13 @@ def _load_file(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
 def _apply_overrides(data: dict, pos: dict, overrides: list[str] | None) -> tuple[dict, dict]:
     """Apply ``KEY.PATH=VALUE`` strings in order; values are YAML (scalars, [lists], {maps})."""
     for raw in overrides or []:
-        label = f"--set {raw}"
+        label = f"--set {_clip(raw)}"
         key, sep, text = raw.partition("=")
         path = tuple(part.strip() for part in key.strip().split("."))
         if not sep or not all(path):
             raise ScenarioError(f"{label}: expected KEY.PATH=VALUE, e.g. rules.invite_rate=0.01")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = load_yaml_value(text, label) if text.strip() else None
         except yaml.YAMLError as e:
             problem = getattr(e, "problem", None) or str(e)
             msg = f"{label}: value is not valid YAML: {problem}"

@@ -168,8 +168,10 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
         if old != experiment_hash:
             raise OutputError(
                 f"--out {out}: holds a sweep of a different experiment (hash {str(old)[:12]}, "
-                f"now {experiment_hash[:12]}): the experiment or its scenarios changed; use "
-                "--overwrite to start over or choose another --out")
+                f"now {experiment_hash[:12]}): the experiment or its scenarios changed; "
+                + ("drop --resume to start over (--overwrite then replaces the folder)"
+                   if overwrite else "use --overwrite to start over")
+                + " or choose another --out")
     elif not overwrite:
         raise OutputError(f"--out {out}: folder exists and is not empty; use --resume to finish "
                           "its sweep, --overwrite to replace it, or choose another --out")
