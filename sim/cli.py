@@ -144,13 +144,12 @@ def _validate(args) -> int:
 
 
 def _facts(args) -> int:
-    from tqdm import tqdm
-
     from .facts import measure_facts
+    from .progress import progress_bar
 
     _at_least(("--size", args.size, 1000), ("--replicates", args.replicates, 1),
               ("--workers", args.workers, 1), ("--seed", args.seed, 0))
-    bar = tqdm(total=args.replicates, desc="replicates", disable=True if args.quiet else None)
+    bar = progress_bar(args.replicates, "facts", unit="replicate", enabled=not args.quiet)
     report = measure_facts(
         size=args.size, replicates=args.replicates, root_seed=args.seed, workers=args.workers,
         progress=lambda done: bar.update(done - bar.n),
@@ -226,9 +225,8 @@ def _check_out(out: Path, overwrite: bool) -> None:
 
 
 def _run(args) -> int:
-    from tqdm import tqdm
-
     from .model import GrowthModel
+    from .progress import progress_bar
 
     path, sc = _load(args)
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
@@ -239,7 +237,7 @@ def _run(args) -> int:
     model = GrowthModel(sc, engine=args.engine)
     for note in model.graph.notes:
         print(f"fishpond: note: {note}", file=sys.stderr)
-    bar = tqdm(total=sc.steps, desc=f"{sc.name}", unit="day", disable=True if args.quiet else None)
+    bar = progress_bar(sc.steps, sc.name, unit="day", enabled=not args.quiet)
     model.run(progress=lambda day: bar.update(1))
     bar.close()
 
@@ -258,6 +256,9 @@ def _write_outputs(model, summary: dict, out: Path, overwrite: bool) -> list[str
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        umask = os.umask(0o022)  # read the user's umask: mkdtemp makes 0700 whatever it is
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
         ts = model.timeseries()
         curve = model.referral_curve()
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
