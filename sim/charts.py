@@ -358,6 +358,8 @@ def save_figure(fig: Figure, path: Path, formats: Iterable[str] = ("png",)) -> l
     """
     path = Path(path)
     written = []
+    umask = os.umask(0o022)  # read the user's umask
+    os.umask(umask)
     with matplotlib.style.context(STYLE_PATH):
         for fmt in formats:
             fmt = fmt.lower().lstrip(".")
@@ -367,7 +369,7 @@ def save_figure(fig: Figure, path: Path, formats: Iterable[str] = ("png",)) -> l
             try:
                 with os.fdopen(handle, "wb") as stream:
                     fig.savefig(stream, format=fmt, dpi=150, metadata=_METADATA.get(fmt))
-                os.chmod(tmp, 0o644)
+                os.chmod(tmp, 0o666 & ~umask)  # as open() would: mkstemp makes 0600
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -172,13 +172,12 @@ def _validate(args) -> int:
 
 
 def _facts(args) -> int:
-    from tqdm import tqdm
-
     from .facts import measure_facts
+    from .progress import progress_bar
 
     _at_least(("--size", args.size, 1000), ("--replicates", args.replicates, 1),
               ("--workers", args.workers, 1), ("--seed", args.seed, 0))
-    bar = tqdm(total=args.replicates, desc="replicates", disable=True if args.quiet else None)
+    bar = progress_bar(args.replicates, "facts", unit="replicate", enabled=not args.quiet)
     report = measure_facts(
         size=args.size, replicates=args.replicates, root_seed=args.seed, workers=args.workers,
         progress=lambda done: bar.update(done - bar.n),
@@ -347,10 +346,9 @@ def _write_error(out: Path, err: OSError, what: str) -> OutputError:
 
 
 def _run(args) -> int:
-    from tqdm import tqdm
-
     from .limits import check_run
     from .model import GrowthModel
+    from .progress import progress_bar
     from .scenario_io import _label
 
     max_memory = _max_memory(args)
@@ -368,7 +366,7 @@ def _run(args) -> int:
     model = GrowthModel(sc, engine=args.engine, max_memory=max_memory)
     for note in model.graph.notes:
         print(f"fishpond: note: {note}", file=sys.stderr)
-    bar = tqdm(total=sc.steps, desc=f"{sc.name}", unit="day", disable=True if args.quiet else None)
+    bar = progress_bar(sc.steps, sc.name, unit="day", enabled=not args.quiet)
     model.run(progress=lambda day: bar.update(1))
     bar.close()
 

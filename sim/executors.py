@@ -465,10 +465,10 @@ def drive(runner: LocalRunner | DaskRunner, todo: list[RunSpec], writer: BatchWr
     KeyboardInterrupt the workers are stopped, the finished runs are written, and the
     interrupt is raised again.
     """
-    from tqdm import tqdm
+    from .progress import progress_bar
 
-    bar = tqdm(total=total, initial=done, unit="run", desc="sweep", smoothing=0.05,
-               disable=progress is not True)
+    bar = progress_bar(total, "sweep", unit="run", initial=done, enabled=progress is True,
+                       smoothing=0.05)
     report = progress if callable(progress) else None
     queue, isolate = deque(todo), deque()
     attempts: dict[int, int] = {}

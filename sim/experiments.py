@@ -45,13 +45,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from . import scenario_io as sio
+from . import shipped
 from .config import Scenario
 from .errors import FishpondError, ScenarioError
 from .limits import MAX_RUNS, check_run, design_limit_error, estimate_run
 from .metrics import TIMESERIES_COLUMNS
 from .sensitivity import analyze, sample  # noqa: F401 (analyze is part of this API)
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
+EXPERIMENTS_DIR = shipped.folder("experiments")  # the package's data, or the checkout's folder
 DESIGN_KINDS = ("grid", "scenarios", "sobol", "morris", "lhs", "random")
 DEFAULT_OUTPUTS = ("members", "day_inflection", "cost_per_retained_member", "top20_referral_share")
 OUTPUTS = tuple(c for c in TIMESERIES_COLUMNS if c != "day") + (
@@ -193,6 +194,9 @@ def load_experiment(path: str | os.PathLike, max_runs: int = MAX_RUNS) -> Experi
             if cand.is_file():
                 file = cand
                 break
+    if not file.exists():
+        raise ScenarioError(f"{path}: experiment file not found; allowed: a YAML file path or a "
+                            f"shipped experiment name: {', '.join(shipped.names('experiments'))}")
     data, pos = sio._read(file, kind="experiment",
                           hint="a mapping with keys scenario:, replicates:, seed:, design:")
     return _build(data, pos, sio._label(file), file.resolve().parent, max_runs)
@@ -373,9 +377,9 @@ def _scenario_file(exp: Experiment, value: str, where: tuple) -> Path:
         for cand in (sio.SCENARIOS_DIR / value, sio.SCENARIOS_DIR / f"{value}.yaml"):
             if cand.is_file():
                 return cand
-    shipped = ", ".join(sorted(q.stem for q in sio.SCENARIOS_DIR.glob("*.yaml")))
     raise _Problem(where, value, "scenario file not found",
-                   f"a YAML file relative to the experiment file, or a shipped name: {shipped}")
+                   "a YAML file relative to the experiment file, or a shipped name: "
+                   + ", ".join(shipped.names("scenarios")))
 
 
 def _sub_positions(pos: dict, prefix: tuple, to: tuple) -> dict:

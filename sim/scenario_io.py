@@ -25,10 +25,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from sim import shipped
 from sim.config import GRAPH_KINDS, Scenario
 from sim.errors import ScenarioError
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS_DIR = shipped.folder("scenarios")  # the package's data, or the checkout's scenarios/
 MAX_FILE_BYTES = 1_000_000  # scenario and experiment files (edge lists are separate files)
 MAX_DEPTH = 50  # nesting of mappings and lists in one YAML document
 MAX_VALUES = 100_000  # values of a YAML document, counted after expanding its aliases (*name)
@@ -687,9 +688,8 @@ def resolve_scenario_path(name: str | os.PathLike) -> Path:
         for candidate in (SCENARIOS_DIR / p.name, SCENARIOS_DIR / f"{p.name}.yaml"):
             if candidate.is_file():
                 return candidate
-    shipped = ", ".join(sorted(q.stem for q in SCENARIOS_DIR.glob("*.yaml")))
     raise ScenarioError(f"{name}: scenario file not found; allowed: a YAML file path or a "
-                        f"shipped scenario name: {shipped}")
+                        f"shipped scenario name: {', '.join(shipped.names('scenarios'))}")
 
 
 def scenario_to_yaml(sc: Scenario) -> str:

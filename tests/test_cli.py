@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -146,3 +149,37 @@ def test_quiet_prints_no_compile_notice(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "run", "pure_sir", "--out", "loud", "--set",
                            "population.size=300", "--steps", "15")
     assert code == 0 and "compiling the simulation kernels" in err  # without --quiet: told
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_run_folder_and_files_follow_the_umask(umask, tmp_path, capsys):
+    out = tmp_path / "run"
+    old = os.umask(umask)
+    try:
+        code, _, err = run_cli(capsys, "run", "pure_sir", *FAST, "--engine", "agents",
+                               "--out", str(out))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask  # 0755 with umask 022
+    for file in out.iterdir():  # the charts too (written through mkstemp, which makes 0600)
+        assert stat.S_IMODE(file.stat().st_mode) == 0o666 & ~umask, file.name
+
+
+def test_progress_on_a_pipe_is_one_line_per_stage(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "pure_sir", "--engine", "agents",
+         "--set", "population.size=300", "--steps", "40", "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "days" in line]
+    assert len(lines) == 1 and lines[0].startswith("pure SIR: 40/40 days in "), proc.stderr
+    quiet = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "pure_sir", "--engine", "agents", "--quiet",
+         "--set", "population.size=300", "--steps", "40", "--out", str(tmp_path / "q")],
+        capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

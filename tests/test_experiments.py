@@ -344,6 +344,31 @@ def test_sobol_and_morris_sweeps_give_sensitivity_indices(tmp_path):
 # --- the command line ------------------------------------------------------------------------
 
 
+def test_sweep_progress_off_a_terminal_is_one_line(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exp = tmp_path / "tiny.yaml"
+    exp.write_text(json.dumps(grid(replicates=1)))
+    assert main(["sweep", str(exp), "--workers", "1"]) == 0
+    err = capfd.readouterr().err  # captured: not a terminal
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("sweep")]
+    assert len(lines) == 1 and lines[0].startswith("sweep: 4/4 runs in "), err
+    assert lines[0].endswith(", failed=0")
+
+
+def test_experiment_not_found_lists_the_shipped_experiments(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped = sorted(p.stem for p in (Path(__file__).parents[1] / "experiments").glob("*.yaml"))
+    assert len(shipped) >= 4
+    for name in ("seed_cont", "nope.yaml", str(tmp_path / "missing.yaml")):
+        assert main(["sweep", name, "--quiet"]) == 2, name
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert f"{name}: experiment file not found" in err
+        assert err.rstrip().endswith("shipped experiment name: " + ", ".join(shipped)), err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_the_sweep_command(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exp = tmp_path / "tiny.yaml"
