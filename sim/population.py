@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 import warnings
@@ -369,20 +368,16 @@ def load_edgelist(path, delimiter: str | None = None, weighted: bool = False) ->
     """
     path = Path(path)
     try:
-        _refuse_binary(path)
-        text = path.read_text(encoding="utf-8-sig")
+        inline_marks = _scan(path)
+        first = _first_data_line(path)
     except FileNotFoundError:
         raise DataError(f"edge list not found: {path}") from None
     except IsADirectoryError:
         raise DataError(f"edge list is a directory, not a file: {path}") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
-    raw = text.split("\n")
     if delimiter is None:
-        first = next((s for line in raw if (s := line.strip()) and s[0] not in "#%"), "")
         delimiter = "," if "," in first else " "
-    parsed = _parse_fast(text, delimiter, weighted)
-    ids, w = parsed if parsed is not None else _parse_slow(path, raw, delimiter, weighted)
+    parsed = None if inline_marks else _parse_fast(path, delimiter, weighted)
+    ids, w = parsed if parsed is not None else _parse_slow(path, delimiter, weighted)
     labels, inv = np.unique(ids, return_inverse=True)
     m = ids.size // 2
     g = from_edges(labels.size, inv[:m], inv[m:], w, labels=labels)
@@ -391,13 +386,24 @@ def load_edgelist(path, delimiter: str | None = None, weighted: bool = False) ->
     return g
 
 
-def _refuse_binary(path: Path, chunk: int = 1 << 20) -> None:
-    """Raise DataError at the first NUL byte: a binary file, not a text edge list.
+# The file is never held whole in memory: it is scanned in chunks, then parsed from disk by
+# numpy's C reader (integer ids) or line by line (anything else).
+_CHUNK = 1 << 20
 
-    The file is read in chunks of ``chunk`` bytes, so a huge binary file is refused after
-    reading its first megabyte instead of being loaded whole.
+
+def _scan(path: Path, chunk: int = _CHUNK) -> bool:
+    """Check that ``path`` is UTF-8 text (DataError at the first NUL byte or bad byte).
+
+    Reads ``chunk`` bytes at a time, so a huge binary file is refused after its first
+    megabyte. Returns whether a comment mark (``#``, ``%``) stands anywhere but at the start
+    of a line (numpy's reader would treat such marks differently from the careful pass).
     """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
     offset = 0
+    inline = False
+    last = "\n"  # the character before the chunk: a file starts a line
     with path.open("rb") as f:
         while block := f.read(chunk):
             k = block.find(b"\0")
@@ -405,7 +411,35 @@ def _refuse_binary(path: Path, chunk: int = 1 << 20) -> None:
                 raise DataError(f"{path}: a binary file (NUL byte at offset {offset + k}), not a "
                                 "text edge list; allowed: CSV or whitespace-separated pairs of "
                                 "ids, one edge per line")
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte "
+                                f"{offset + e.start})") from None
+            if text:
+                joined = last + text
+                marks = text.count("#") + text.count("%")
+                inline |= marks != joined.count("\n#") + joined.count("\n%")
+                last = text[-1]
             offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte "
+                        f"{offset + e.start})") from None
+    return inline
+
+
+def _lines(path: Path):
+    """(line number, line without its end) of a UTF-8 text file, streamed."""
+    with path.open(encoding="utf-8-sig", newline="\n") as f:
+        for no, line in enumerate(f, 1):
+            yield no, line.rstrip("\n")
+
+
+def _first_data_line(path: Path) -> str:
+    """The first line that is neither blank nor a comment ('' if none)."""
+    return next((s for _, line in _lines(path) if (s := line.strip()) and s[0] not in "#%"), "")
 
 
 def _clip(row: str, width: int = 80) -> str:
@@ -414,16 +448,14 @@ def _clip(row: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _parse_fast(text: str, delimiter: str, weighted: bool):
+def _parse_fast(path: Path, delimiter: str, weighted: bool):
     """Integer ids via numpy's C parser; None whenever the careful pass must decide."""
-    marks = text.count("#") + text.count("%")
-    if marks != text.count("\n#") + text.count("\n%") + text.startswith(("#", "%")):
-        return None  # indented or inline comment marks: numpy would treat them differently
     fields = [("s", "i8"), ("d", "i8")] + [("w", "f8")] * weighted
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = np.loadtxt(io.StringIO(text), dtype=fields, comments=["#", "%"], ndmin=1,
+            a = np.loadtxt(path, dtype=fields, comments=["#", "%"], ndmin=1,
+                           encoding="utf-8-sig",
                            delimiter=None if delimiter.isspace() else delimiter)
     except (ValueError, OverflowError):
         return None
@@ -432,40 +464,49 @@ def _parse_fast(text: str, delimiter: str, weighted: bool):
     return np.concatenate([a["s"], a["d"]]), (a["w"].copy() if weighted else None)
 
 
-def _parse_slow(path: Path, raw: list[str], delimiter: str, weighted: bool):
+def _parse_slow(path: Path, delimiter: str, weighted: bool):
     """Line by line: ids (int64, or str if any id is not an integer) and weights, or DataError."""
-    data = [(no, s) for no, line in enumerate(raw, 1) if (s := line.strip()) and s[0] not in "#%"]
-    if not data:
-        raise DataError(f"{path}: no edges (the file has only comments and blank lines)")
-
-    def fail(k: int, what: str):
-        no = data[k][0]
-        raise DataError(f"{path}:{no}: {what}: {_clip(raw[no - 1].rstrip(chr(13)))}")
-
-    if delimiter.isspace():
-        rows = [s.split() for _, s in data]
-    else:
-        rows = [[t.strip() for t in s.split(delimiter)] for _, s in data]
     ncol = 3 if weighted else 2
-    for k, row in enumerate(rows):
+    src: list[str] = []
+    dst: list[str] = []
+    wts: list[str] = []
+    head = None  # (line number, line) of the first data row
+
+    def fail(no: int, line: str, what: str):
+        raise DataError(f"{path}:{no}: {what}: {_clip(line.rstrip(chr(13)))}")
+
+    for no, line in _lines(path):
+        s = line.strip()
+        if not s or s[0] in "#%":
+            continue
+        row = s.split() if delimiter.isspace() else [t.strip() for t in s.split(delimiter)]
+        if head is None:
+            head = (no, line, row)
         if len(row) != ncol:
             what = "(source, target, weight)" if weighted else "(source, target)"
             hint = "; set weighted: true to read a weight column" if len(row) == 3 else ""
-            fail(k, f"expected {ncol} columns {what}, found {len(row)}{hint * (not weighted)}")
+            fail(no, line, f"expected {ncol} columns {what}, found {len(row)}"
+                 f"{hint * (not weighted)}")
         if not (row[0] and row[1]):
-            fail(k, "empty id")
+            fail(no, line, "empty id")
         if weighted and not _is_weight(row[2]):
-            fail(k, f"weight must be a number in (0, 1], got {_clip(row[2], 40)}")
-    cols = list(zip(*rows))
-    ids = np.array(cols[0] + cols[1])
+            fail(no, line, f"weight must be a number in (0, 1], got {_clip(row[2], 40)}")
+        src.append(row[0])
+        dst.append(row[1])
+        if weighted:
+            wts.append(row[2])
+    if head is None:
+        raise DataError(f"{path}: no edges (the file has only comments and blank lines)")
+    ids = np.array(src + dst)
     try:
         ids = ids.astype(np.int64)
     except (ValueError, OverflowError):
-        head = not all(t.lstrip("+-").isdigit() for t in rows[0][:2])
-        if head and len(rows) > 1 and _all_int(cols[0][1:] + cols[1][1:]):
-            fail(0, "looks like a header row (non-integer ids above integer ones); "
+        no, line, row = head
+        header = not all(t.lstrip("+-").isdigit() for t in row[:2])
+        if header and len(src) > 1 and _all_int(src[1:] + dst[1:]):
+            fail(no, line, "looks like a header row (non-integer ids above integer ones); "
                  "comment it out with '#'")
-    return ids, (np.array(cols[2], dtype=np.float64) if weighted else None)
+    return ids, (np.array(wts, dtype=np.float64) if weighted else None)
 
 
 def _all_int(tokens) -> bool:
