@@ -9,9 +9,10 @@ no GUI backend is touched; PNG output goes through Agg.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import re
+import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.font_manager import FontProperties, findfont, fontManager
 from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -41,6 +42,14 @@ _GREY = "#555555"
 # Metadata keys that would otherwise carry a date or version and break byte-identical output.
 _METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
 
+# Installed fonts found for characters the house fonts cannot draw (Chinese scenario names):
+# added to font.sans-serif, so matplotlib falls back to them glyph by glyph.
+_EXTRA_FAMILIES: list[str] = []
+# Where to look first for such a font (any installed font that has the characters will do).
+_CJK_HINTS = ("noto sans cjk", "noto sans sc", "noto sans tc", "source han sans", "wenquanyi",
+              "droid sans fallback", "ar pl", "pingfang", "microsoft yahei", "simhei", "heiti",
+              "hiragino", "noto serif cjk")
+
 _thousands = FuncFormatter(lambda value, _pos: f"{value:,.0f}")
 
 
@@ -49,12 +58,40 @@ def _whole() -> MaxNLocator:
     return MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10])
 
 
+@contextlib.contextmanager
+def _house_style():
+    """The house style, with any font found for characters its fonts lack (see _display)."""
+    with matplotlib.style.context(STYLE_PATH):
+        fonts = list(matplotlib.rcParams["font.sans-serif"])
+        fonts += [f for f in _EXTRA_FAMILIES if f not in fonts]
+        matplotlib.rcParams["font.sans-serif"] = fonts
+        found = _available(tuple(fonts))
+        if len(found) > 1:  # concrete families: matplotlib then falls back glyph by glyph
+            matplotlib.rcParams["font.family"] = list(found)
+        yield
+
+
+@functools.lru_cache(maxsize=8)
+def _available(families: tuple[str, ...]) -> tuple[str, ...]:
+    """The installed families among ``families`` (generic names left out), in order."""
+    found = []
+    for family in families:
+        if family in ("sans-serif", "serif", "monospace", "cursive", "fantasy"):
+            continue
+        try:
+            findfont(FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        found.append(family)
+    return tuple(found)
+
+
 def _styled(func):
     """Run ``func`` inside the house style, so every artist it creates uses it."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with matplotlib.style.context(STYLE_PATH):
+        with _house_style():
             return func(*args, **kwargs)
 
     return wrapper
@@ -100,15 +137,77 @@ def _charset(families: tuple[str, ...]) -> frozenset[int]:
     return frozenset(codes)
 
 
+@functools.lru_cache(maxsize=32)
+def _font_for(chars: frozenset[str]) -> str | None:
+    """The family of an installed font that draws every character of ``chars``, or None.
+
+    fontconfig is asked first (it knows fonts installed after matplotlib listed its own), then
+    matplotlib's font list, fonts named like CJK fonts first.
+    """
+    paths: list[str] = []
+    try:
+        query = ":charset=" + " ".join(f"{ord(c):x}" for c in sorted(chars))
+        found = subprocess.run(["fc-list", query, "file"], capture_output=True, text=True,
+                               timeout=20, check=False).stdout
+        paths += [line.strip().rstrip(":") for line in found.splitlines() if line.strip()]
+    except (OSError, subprocess.SubprocessError):
+        pass  # no fontconfig (Windows, macOS without it): matplotlib's list only
+    entries = sorted(fontManager.ttflist,
+                     key=lambda e: not any(h in e.name.lower() for h in _CJK_HINTS))
+    paths += [e.fname for e in entries]
+    known = {e.fname for e in fontManager.ttflist}
+    for path in dict.fromkeys(paths):
+        try:
+            font = FT2Font(path)
+            if "last resort" in font.family_name.lower():
+                continue  # draws a placeholder box for every character: not a real glyph
+            if all(font.get_char_index(ord(c)) for c in chars):
+                if path not in known:
+                    fontManager.addfont(path)
+                return font.family_name
+        except (OSError, RuntimeError, ValueError):
+            continue
+    return None
+
+
 def _display(text) -> str:
-    """``text`` without the characters no house font can draw ("mass pull (拉群)" → "mass pull")."""
+    """``text`` as the house style can draw it; nothing is dropped.
+
+    Characters the house fonts lack ("拉群" in "mass pull (拉群)") are drawn with another
+    installed font that has them (the Noto CJK fonts, where present), which is then used for
+    the rest of the process; with no such font they are written in Latin letters (anyascii's
+    transliteration: "mass pull (La Qun)"), and kept as they are if anyascii is not installed.
+    """
     text = str(text)
     if text.isascii():
         return text
-    chars = _charset(tuple(matplotlib.rcParams["font.sans-serif"]))
-    kept = "".join(c for c in text if ord(c) in chars or c.isspace())
-    kept = re.sub(r"\(\s*\)|\[\s*\]|（\s*）", "", kept)
-    return re.sub(r"\s{2,}", " ", kept).strip() or text
+    fonts = tuple(matplotlib.rcParams["font.sans-serif"])
+    chars = _charset(fonts)
+    missing = frozenset(c for c in text if ord(c) not in chars and not c.isspace())
+    if not missing:
+        return text
+    family = _font_for(missing)
+    if family is not None:
+        if family not in _EXTRA_FAMILIES:
+            _EXTRA_FAMILIES.append(family)
+        if family not in fonts:  # the current style too
+            matplotlib.rcParams["font.sans-serif"] = [*fonts, family]
+            matplotlib.rcParams["font.family"] = list(_available((*fonts, family)))
+        return text
+    try:
+        from anyascii import anyascii
+    except ImportError:
+        return text
+    out, run = [], []
+    for c in text + " ":
+        if c in missing:
+            run.append(anyascii(c) or c)
+            continue
+        if run:
+            out.append(" ".join(run))
+            run = []
+        out.append(c)
+    return "".join(out)[:-1]
 
 
 def _milestone_days(timeseries: pd.DataFrame) -> dict[str, int | None]:
@@ -360,7 +459,7 @@ def save_figure(fig: Figure, path: Path, formats: Iterable[str] = ("png",)) -> l
     written = []
     umask = os.umask(0o022)  # read the user's umask
     os.umask(umask)
-    with matplotlib.style.context(STYLE_PATH):
+    with _house_style():
         for fmt in formats:
             fmt = fmt.lower().lstrip(".")
             target = path.with_suffix("." + fmt)
@@ -410,7 +509,7 @@ def write_run_charts(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = tuple(formats)
-    with matplotlib.style.context(STYLE_PATH):
+    with _house_style():
         scenario = _display(summary["scenario"]) if summary.get("scenario") else None
 
     def title(text: str) -> str | None:

@@ -169,3 +169,29 @@ def test_style_does_not_leak(ts):
     fig = charts.funnel(ts)
     assert tuple(fig.get_size_inches()) == (12.8, 7.2)
     assert matplotlib.rcParams["figure.figsize"] == before
+
+
+def test_a_chinese_title_is_drawn_or_transliterated_never_dropped(tmp_path):
+    """Without a CJK font the name is written in Latin letters; with one it is drawn."""
+    cols = ["day", "members", "kols", "actives", "lurkers", "churned"]
+    ts = pd.DataFrame(1, index=[0, 1], columns=cols + [f"funnel_{s}" for s in charts.FUNNEL_STAGES])
+    curve = pd.DataFrame({"member_share": [0.0, 1.0], "referral_share": [0.0, 1.0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        charts.write_run_charts(ts, {"scenario": "mass pull (拉群)"}, curve, tmp_path,
+                                formats=("png", "svg"))
+    glyphs = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert glyphs == []
+    svg = (tmp_path / "funnel.svg").read_text(encoding="utf-8")
+    assert "mass pull (拉群): growth funnel" in svg or "mass pull (La Qun): growth funnel" in svg
+
+
+def test_a_character_the_house_fonts_lack_is_drawn_with_an_installed_font_that_has_it(tmp_path):
+    # U+1D504 is not in DejaVu Sans but is in STIXGeneral, which matplotlib itself ships.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = charts.funnel({"funnel_reached": 10, "funnel_invited": 5},
+                            title=charts._display("𝔄 flow"))
+        charts.save_figure(fig, tmp_path / "f", ("png",))
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    assert fig.axes[0].get_title() == "𝔄 flow"
