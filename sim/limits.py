@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import Scenario
 from .errors import FishpondError, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover (annotations only: the command line starts without pydantic)
+    from .config import Scenario
 
 MAX_RUNS = 100_000  # runs of one sweep or compare, unless raised (--max-runs)
 

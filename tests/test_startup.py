@@ -18,13 +18,17 @@ print("loaded:" + ",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-@pytest.mark.parametrize("code", [
-    "import sim",
-    "from sim.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
-    "from sim.cli import main\nassert main(['validate', 'fish_pond', '--set', 'seed=3']) == 0",
-], ids=["import", "help", "validate"])
-def test_fast_commands_load_no_heavy_library(code):
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=HEAVY)],
+@pytest.mark.parametrize(("code", "heavy"), [
+    ("import sim", HEAVY + ("pydantic", "yaml")),
+    ("from sim.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+     HEAVY + ("pydantic", "yaml")),
+    ("from sim.cli import main\ntry:\n    main(['sweep', '--help'])\nexcept SystemExit:\n    pass",
+     HEAVY + ("pydantic", "yaml")),
+    ("from sim.cli import main\nassert main(['validate', 'fish_pond', '--set', 'seed=3']) == 0",
+     HEAVY),
+], ids=["import", "help", "sweep-help", "validate"])
+def test_fast_commands_load_no_heavy_library(code, heavy):
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=heavy)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "loaded:"
