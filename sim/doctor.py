@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .jit import LOCK_NAME
+from .jit import compile_lock
 
 CHECK_TIMEOUT = 1800.0  # seconds; a first compile takes minutes on a busy machine
 
@@ -81,12 +81,10 @@ def check(timeout: float = CHECK_TIMEOUT) -> tuple[bool, str]:
 
 def clear(folder: Path) -> int:
     """Delete the cache entries in ``folder`` (under the compile lock); returns how many."""
-    from filelock import FileLock
-
     files = entries(folder)
     if not files:
         return 0
-    with FileLock(str(folder / LOCK_NAME), thread_local=False):
+    with compile_lock(folder):
         files = entries(folder)
         for p in files:
             p.unlink(missing_ok=True)

@@ -13,12 +13,17 @@ first ones write it. Two rules keep it sound (numba issues 4807, 8578, 10128):
    function from two compilations. The lock is an ``flock``: a process killed while it
    holds it releases it, and Numba writes each cache file under a temporary name first.
 
-Example:
+Example (``cached`` needs a function defined in a source file, whose path keys the cache;
+``threaded`` works anywhere):
     >>> import numpy as np
-    >>> from sim.jit import cached
-    >>> @cached
+    >>> from numba import prange
+    >>> from sim.jit import threaded
+    >>> @threaded
     ... def total(a):
-    ...     return a.sum()
+    ...     s = 0
+    ...     for i in prange(len(a)):
+    ...         s += a[i]
+    ...     return s
     >>> int(total(np.arange(4)))
     6
 """
@@ -44,7 +49,8 @@ def cache_folder(dispatcher) -> Path:
     return Path(dispatcher.stats.cache_path)
 
 
-def _file_lock(folder: Path):
+def compile_lock(folder: Path):
+    """The compile lock of a cache folder (one re-entrant ``FileLock`` per folder and process)."""
     from filelock import FileLock
 
     key = str(folder)
@@ -65,7 +71,7 @@ def _locked_compile(dispatcher):
         from filelock import Timeout
 
         with _process_lock:
-            lock = _file_lock(folder)
+            lock = compile_lock(folder)
             try:
                 lock.acquire(timeout=LOCK_TIMEOUT)
             except Timeout:
