@@ -1,5 +1,7 @@
-"""The sim.charts package as a whole: its public names, functions that take data (never an
-experiment or a model), imports that run downhill, and docstring examples that run.
+"""The sim.charts package as a whole: public names, data in, imports downhill, examples.
+
+Its functions take data (never an experiment or a model), its modules import downhill,
+and the examples of its docstrings run.
 
 The charts themselves are tested module by module: tests/test_charts_style.py,
 test_charts_save.py, test_charts_run.py, test_charts_deck.py and test_charts_sweep.py.

@@ -1,5 +1,4 @@
-"""Charts of one run (sim.charts.run): figures from synthetic tables, deterministic files,
-empty data."""
+"""Charts of one run (sim.charts.run): figures from synthetic tables, files, empty data."""
 
 from __future__ import annotations
 

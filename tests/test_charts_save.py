@@ -1,5 +1,7 @@
-"""Saving charts (sim.charts.save): atomic files with the permissions open() gives, nothing
-left behind on failure, figures cleared after saving."""
+"""Saving charts (sim.charts.save): atomic files with the permissions open() gives.
+
+Nothing is left behind on failure, and figures are cleared after saving.
+"""
 
 from __future__ import annotations
 

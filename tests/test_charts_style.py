@@ -1,5 +1,8 @@
-"""The house style (sim.charts.style): rcParams that do not leak, fonts for every character,
-and the helpers every chart shares (axes, notes, footnotes, number formats, table checks)."""
+"""The house style (sim.charts.style) and the helpers every chart shares.
+
+The style's rcParams do not leak, every character gets a font, and the axes, notes,
+footnotes, number formats and table checks behave the same for every chart.
+"""
 
 from __future__ import annotations
 
