@@ -188,7 +188,6 @@ def _facts(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .charts import write_sweep_charts
     from .experiments import default_out, load_experiment, run_sweep
     from .store import read_manifest, read_results, read_timeseries
 
@@ -222,8 +221,7 @@ def _sweep(args) -> int:
     info = read_manifest(out)
     try:
         with _warnings_as_lines():
-            charts = write_sweep_charts(read_results(out), read_timeseries(out), out,
-                                        experiment=exp)
+            charts = _sweep_charts(read_results(out), read_timeseries(out), out, exp=exp)
     except OSError as e:
         raise _write_error(out, e, "the sweep's results are complete; redraw with 'fishpond "
                            "chart'") from None
@@ -463,7 +461,6 @@ def _compare(args) -> int:
 
     from .analysis import (comparison_frame, comparison_table, compare_scenarios, scenario_labels,
                            summarize_by_scenario)
-    from .charts import write_sweep_charts
     from .experiments import experiment_from_dict, run_sweep
     from .scenario_io import load_scenario, merge_scenario_data, resolve_scenario_path
     from .store import read_results, read_timeseries
@@ -538,7 +535,7 @@ def _compare(args) -> int:
             os.replace(tmp, out / "comparison.csv")
         finally:
             tmp.unlink(missing_ok=True)
-        charts = write_sweep_charts(results, read_timeseries(out), out, formats, experiment=exp)
+        charts = _sweep_charts(results, read_timeseries(out), out, formats, exp)
     except OSError as e:
         raise _write_error(out, e, f"the runs are saved in {out}/results/") from None
 
@@ -560,7 +557,7 @@ def _compare(args) -> int:
 def _chart(args) -> int:
     import pandas as pd
 
-    from .charts import write_run_charts, write_sweep_charts
+    from .charts import write_run_charts
     from .errors import DataError
 
     formats = _formats(args.format)
@@ -595,8 +592,8 @@ def _chart(args) -> int:
             raise DataError(f"{folder}: no finished runs to chart; run or resume the sweep first")
         try:
             with _warnings_as_lines():
-                written = write_sweep_charts(results, read_timeseries(folder), folder, formats,
-                                             experiment=_experiment_of(folder))
+                written = _sweep_charts(results, read_timeseries(folder), folder, formats,
+                                        _experiment_of(folder))
         except OSError as e:
             raise _write_error(folder, e, "the charts already there are unchanged") from None
     else:
@@ -604,6 +601,24 @@ def _chart(args) -> int:
     print(f"Wrote {sum(p.suffix != '.csv' for p in written)} charts to {folder}/ "
           f"({', '.join(p.name for p in written)})")
     return 0
+
+
+def _sweep_charts(results, timeseries, out: Path, formats=("png",), exp=None) -> list[Path]:
+    """Draw and save a sweep folder's charts; a Sobol design's indices are computed here."""
+    from .charts import write_sweep_charts
+
+    kind = exp.design.kind if exp is not None else None
+    indices = None
+    if kind == "sobol":
+        from .experiments import analyze
+
+        try:
+            indices = analyze(results, exp)
+        except FishpondError:  # e.g. an output the runs lack: no Sobol chart, the others stand
+            pass
+    return write_sweep_charts(results, timeseries, out, formats, design_kind=kind,
+                              sobol_indices=indices,
+                              sobol_samples=exp.design.samples if kind == "sobol" else None)
 
 
 def _experiment_of(folder: Path):

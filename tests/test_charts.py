@@ -1,197 +1,148 @@
-"""Tests for sim.charts: figures from synthetic tables, deterministic files, empty data."""
+"""The sim.charts package as a whole: public names, data in, imports downhill, examples.
+
+Its functions take data (never an experiment or a model), its modules import downhill,
+and the examples of its docstrings run.
+
+The charts themselves are tested module by module: tests/test_charts_style.py,
+test_charts_save.py, test_charts_run.py, test_charts_deck.py and test_charts_sweep.py.
+"""
 
 from __future__ import annotations
 
-import warnings
+import ast
+import collections.abc
+import doctest
+import inspect
+import subprocess
+import sys
+import types
+import typing
+from pathlib import Path
 
-import matplotlib
+import matplotlib.axes
+import matplotlib.axis
+import matplotlib.figure
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 
-from sim import charts
-from sim.errors import DataError
+import sim.charts
+from sim.charts import deck, run, save, style, sweep
 
-N_DAYS = 365
+# Bottom to top: a module imports only those before it.
+MODULES = (style, save, run, deck, sweep)
+PACKAGE = Path(sim.charts.__file__).parent
+# What the charts may import from the rest of sim: tables' vocabulary and errors, no runs.
+ALLOWED_OUTSIDE = {"sim.analysis", "sim.errors", "sim.sensitivity"}
 
-
-def synthetic_timeseries(n_days: int = N_DAYS, cap: float = 15_000) -> pd.DataFrame:
-    """Logistic growth from 100 to ``cap`` members with a fixed role split and a funnel."""
-    day = np.arange(n_days)
-    members = np.round(100 + (cap - 100) / (1 + np.exp(-(day - 200) / 22))).astype(int)
-    kols = np.round(members * 0.02).astype(int)
-    actives = np.round(members * 0.18).astype(int)
-    churned = np.round(np.cumsum(members) * 0.0004).astype(int)
-    ts = pd.DataFrame({"day": day, "members": members, "kols": kols, "actives": actives,
-                       "lurkers": members - kols - actives, "churned": churned})
-    finals = {"reached": 90_000, "invited": 37_000, "joined": 16_000, "active": 3_000,
-              "paying": 450}
-    for stage, final in finals.items():
-        ts[f"funnel_{stage}"] = np.linspace(0, final, n_days).round().astype(int)
-    return ts
+# Every type a chart function's parameter may be annotated with: tables, plain values,
+# matplotlib objects, paths and callables. An Experiment, a Scenario or a model is none of them.
+DATA_TYPES = {pd.DataFrame, pd.Series, np.ndarray, str, int, float, bool, type(None), list,
+              tuple, dict, Path,
+              matplotlib.axes.Axes, matplotlib.axis.Axis, matplotlib.figure.Figure, typing.IO,
+              collections.abc.Mapping, collections.abc.Sequence, collections.abc.Iterable,
+              collections.abc.Callable, collections.abc.Hashable}
 
 
-def milestones_of(ts: pd.DataFrame) -> dict[str, int | None]:
-    out = {}
-    for level in (100, 1_000, 10_000, 100_000):
-        hit = ts.loc[ts["members"] >= level, "day"]
-        out[str(level)] = int(hit.iloc[0]) if len(hit) else None
-    return out
+def public_functions():
+    for module in MODULES:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(inspect.unwrap(obj)):
+                yield f"{module.__name__}.{name}", obj
 
 
-def lorenz_curve(power: float = 5.4, n: int = 101) -> pd.DataFrame:
-    x = np.linspace(0, 1, n)
-    return pd.DataFrame({"member_share": x, "referral_share": 1 - (1 - x) ** power})
+def leaf_types(hint) -> list:
+    """The classes a type hint is built of (``str | None`` -> [str, NoneType])."""
+    if hint is None:  # as in Callable[..., None]
+        return [type(None)]
+    if isinstance(hint, list):  # the argument list of Callable[[...], ...]
+        return [t for h in hint for t in leaf_types(h)]
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return [t for h in typing.get_args(hint) for t in leaf_types(h)]
+    if origin is not None:
+        return [origin] + [t for h in typing.get_args(hint) if h is not Ellipsis
+                           for t in leaf_types(h)]
+    return [hint]
 
 
-def texts(fig: Figure) -> list[str]:
-    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+def test_the_package_exports_its_charts_without_a_module_getattr():
+    for name in sim.charts.__all__:
+        assert getattr(sim.charts, name) is not None, name
+    for module in (sim.charts, *MODULES):
+        assert "__getattr__" not in vars(module), module.__name__
+        assert len(module.__all__) == len(set(module.__all__)), module.__name__
+    charts_of = {"members_by_role", "funnel", "referral_concentration", "fan_chart",
+                 "scenario_comparison", "milestone_days", "grid_heatmap", "sobol_bars"}
+    assert charts_of <= set(sim.charts.__all__)
+    assert {"write_run_charts", "write_sweep_charts", "save_figure"} <= set(sim.charts.__all__)
 
 
-@pytest.fixture(scope="module")
-def ts() -> pd.DataFrame:
-    return synthetic_timeseries()
+@pytest.mark.parametrize(("name", "func"), list(public_functions()),
+                         ids=[n for n, _ in public_functions()])
+def test_functions_take_data_never_an_experiment_or_a_model(name, func):
+    target = inspect.unwrap(func)
+    hints = typing.get_type_hints(target)
+    for param in inspect.signature(target).parameters.values():
+        assert param.name not in ("experiment", "exp", "model"), f"{name}({param.name})"
+        assert param.name in hints, f"{name}: parameter {param.name!r} has no type"
+        odd = [t for t in leaf_types(hints[param.name]) if t not in DATA_TYPES]
+        assert not odd, f"{name}({param.name}): {odd} is not a table, plain value or figure"
 
 
-def test_members_by_role_draws_roles_milestones_and_labels(ts):
-    ms = milestones_of(ts)
-    fig = charts.members_by_role(ts, ms, title="Seed 100: growth")
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    assert ax.get_title() == "Seed 100: growth"
-    assert ax.get_xlabel() == "day" and ax.get_ylabel() == "people"
-    labels = ax.get_legend_handles_labels()[1]
-    assert {"KOLs", "actives", "lurkers", "members (total)", "churned (cumulative)"} <= set(labels)
-    gids = {a.get_gid() for a in ax.get_children()}
-    # 100, 1,000, 10,000 are within 1.5x the peak of 15,000; 100,000 is not.
-    assert {"milestone-100", "milestone-1000", "milestone-10000"} <= gids
-    assert "milestone-100000" not in gids
-    assert {"day-100", "day-1000", "day-10000"} <= gids
-    shown = texts(fig)
-    assert f"day {ms['10000']}" in shown and f"day {ms['1000']}" in shown
-    assert "explosion · 10,000" in shown and "origin · 100" in shown
-    assert ax.yaxis.get_major_formatter()(12_000, 0) == "12,000"
+def test_the_type_check_would_catch_an_experiment():
+    from sim.experiments import Experiment  # only here: the charts never import it
+
+    def chart(results: pd.DataFrame, experiment: Experiment | None = None):
+        """A chart written the old way."""
+
+    hints = typing.get_type_hints(chart, localns={"Experiment": Experiment})
+    assert [t for t in leaf_types(hints["experiment"]) if t not in DATA_TYPES] == [Experiment]
+    assert leaf_types(hints["results"]) == [pd.DataFrame]
 
 
-def test_members_by_role_skips_unreached_and_far_levels():
-    small = synthetic_timeseries(cap=800)
-    fig = charts.members_by_role(small)  # milestones derived from the table
-    gids = {a.get_gid() for a in fig.axes[0].get_children()}
-    assert "milestone-1000" in gids  # 1,000 <= 1.5 x 800: drawn as a level
-    assert "day-1000" not in gids  # but never reached
-    assert "milestone-10000" not in gids
-    assert fig.axes[0].get_title() == "Community growth by role"
+def imports_of(path: Path) -> list[tuple[str, list[str]]]:
+    """``(module, names)`` for every import in ``path``, at any depth, made absolute."""
+    package = "sim.charts"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module) if p)
+            found.append((module, [alias.name for alias in node.names]))
+    return found
 
 
-def test_members_by_role_into_given_axes(ts):
-    fig = Figure()
-    left, right = fig.subplots(1, 2)
-    assert charts.members_by_role(ts, ax=right) is fig
-    assert right.get_title() and not left.get_title()
+def test_imports_run_downhill_and_reach_nothing_private():
+    order = [m.__name__ for m in MODULES]
+    files = {m.__name__: Path(m.__file__) for m in MODULES}
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == sorted(
+        ["__init__.py"] + [f"{n.rsplit('.', 1)[1]}.py" for n in order])
+    for module, path in files.items():
+        for imported, names in imports_of(path):
+            if imported.startswith("sim.charts"):
+                assert imported in order[:order.index(module)], f"{module} imports {imported}"
+            elif imported == "sim" or imported.startswith("sim."):
+                assert imported in ALLOWED_OUTSIDE, f"{module} imports {imported}"
+            if imported.startswith("sim"):
+                private = [n for n in names if n.startswith("_")]
+                assert not private, f"{module} imports {private} from {imported}"
 
 
-def test_funnel_labels_counts_and_stage_shares(ts):
-    fig = charts.funnel(ts)
-    ax = fig.axes[0]
-    assert len(ax.patches) == 5
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "Reached", "Invited", "Joined", "Active", "Paying"]
-    shown = texts(fig)
-    assert "90,000" in shown
-    assert "37,000   (41% of reached)" in shown
-    assert "450   (15% of active)" in shown
-    assert ax.get_xlabel()
-    # A final row or a plain mapping works as well as the table.
-    assert len(charts.funnel(ts.iloc[-1]).axes[0].patches) == 5
+def test_importing_the_charts_loads_no_simulation_or_experiment_code():
+    probe = ("import sys, sim.charts\n"
+             "print(','.join(m for m in ('sim.experiments', 'sim.model', 'sim.kernels', "
+             "'sim.store', 'numba', 'mesa', 'SALib', 'dask') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=PACKAGE.parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
 
 
-def test_referral_concentration_marks_top_20(ts):
-    fig = charts.referral_concentration(lorenz_curve())
-    ax = fig.axes[0]
-    top20 = 1 - 0.8 ** 5.4
-    assert f"top 20% of members → {top20:.0%} of referral joins" in texts(fig)
-    assert "%" in ax.get_xlabel() and "%" in ax.get_ylabel()
-    assert "70/20 rule of thumb (60–80%)" in ax.get_legend_handles_labels()[1]
-
-
-def test_empty_and_zero_data_do_not_crash(tmp_path):
-    zero = synthetic_timeseries()
-    zero.loc[:, zero.columns != "day"] = 0
-    no_refs = pd.DataFrame({"member_share": np.linspace(0, 1, 11), "referral_share": 0.0})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        figs = [charts.members_by_role(zero), charts.members_by_role(zero.iloc[:0]),
-                charts.funnel(zero), charts.funnel(zero.iloc[:0]),
-                charts.referral_concentration(no_refs),
-                charts.referral_concentration(no_refs.iloc[:0])]
-        for i, fig in enumerate(figs):
-            charts.save_figure(fig, tmp_path / f"empty{i}")
-    assert "no referral joins" in texts(figs[4])
-    assert "no members yet" in texts(figs[0])
-
-
-def test_missing_column_is_a_data_error(ts):
-    with pytest.raises(DataError, match="lurkers"):
-        charts.members_by_role(ts.drop(columns="lurkers"))
-
-
-def test_write_run_charts_writes_named_pngs(ts, tmp_path):
-    summary = {"scenario": "seed-100", "seed": 1, "milestones": milestones_of(ts)}
-    out = tmp_path / "charts"
-    paths = charts.write_run_charts(ts, summary, lorenz_curve(), out, formats=("png", "svg"))
-    assert [p.name for p in paths] == [
-        "members_by_role.png", "members_by_role.svg", "funnel.png", "funnel.svg",
-        "referral_concentration.png", "referral_concentration.svg"]
-    for p in paths:
-        assert p.parent == out and p.stat().st_size > 1000
-    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files
-    assert "seed-100: community growth by role" in paths[1].read_text()
-
-
-@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
-def test_saves_are_byte_identical(ts, tmp_path, fmt):
-    first = charts.save_figure(charts.members_by_role(ts), tmp_path / "a", (fmt,))[0]
-    second = charts.save_figure(charts.members_by_role(ts), tmp_path / "b", (fmt,))[0]
-    assert first.read_bytes() == second.read_bytes()
-
-
-def test_svg_text_stays_text(ts, tmp_path):
-    (svg,) = charts.save_figure(charts.funnel(ts), tmp_path / "funnel", ("svg",))
-    body = svg.read_text()
-    assert "<text" in body and "Growth funnel: from reach to paying members" in body
-    assert "<dc:date>" not in body
-
-
-def test_style_does_not_leak(ts):
-    before = matplotlib.rcParams["figure.figsize"]
-    fig = charts.funnel(ts)
-    assert tuple(fig.get_size_inches()) == (12.8, 7.2)
-    assert matplotlib.rcParams["figure.figsize"] == before
-
-
-def test_a_chinese_title_is_drawn_or_transliterated_never_dropped(tmp_path):
-    """Without a CJK font the name is written in Latin letters; with one it is drawn."""
-    cols = ["day", "members", "kols", "actives", "lurkers", "churned"]
-    ts = pd.DataFrame(1, index=[0, 1], columns=cols + [f"funnel_{s}" for s in charts.FUNNEL_STAGES])
-    curve = pd.DataFrame({"member_share": [0.0, 1.0], "referral_share": [0.0, 1.0]})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        charts.write_run_charts(ts, {"scenario": "mass pull (拉群)"}, curve, tmp_path,
-                                formats=("png", "svg"))
-    glyphs = [str(w.message) for w in caught if "missing from font" in str(w.message)]
-    assert glyphs == []
-    svg = (tmp_path / "funnel.svg").read_text(encoding="utf-8")
-    assert "mass pull (拉群): growth funnel" in svg or "mass pull (La Qun): growth funnel" in svg
-
-
-def test_a_character_the_house_fonts_lack_is_drawn_with_an_installed_font_that_has_it(tmp_path):
-    # U+1D504 is not in DejaVu Sans but is in STIXGeneral, which matplotlib itself ships.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig = charts.funnel({"funnel_reached": 10, "funnel_invited": 5},
-                            title=charts._display("𝔄 flow"))
-        charts.save_figure(fig, tmp_path / "f", ("png",))
-    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
-    assert fig.axes[0].get_title() == "𝔄 flow"
+@pytest.mark.parametrize("module", [sim.charts, *MODULES], ids=lambda m: m.__name__)
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,8 +1,7 @@
-"""Charts over many runs (sim.charts_deck, sim.charts_sweep) on synthetic sweep tables."""
+"""Charts over many runs (sim.charts.deck, sim.charts.sweep) on synthetic sweep tables."""
 
 from __future__ import annotations
 
-import types
 import warnings
 
 import matplotlib
@@ -208,16 +207,13 @@ def test_write_sweep_charts_for_a_comparison(sweep, tmp_path):
     assert "seed-100 fish pond" in (tmp_path / "out" / "comparison.svg").read_text()
 
 
-def test_write_sweep_charts_grid_and_sobol(tmp_path, monkeypatch):
+def test_write_sweep_charts_grid_and_sobol(tmp_path):
     paths = charts.write_sweep_charts(grid_results(), None, tmp_path / "grid")
     assert [p.name for p in paths] == ["comparison.png", "milestones.png", "heatmap.png"]
 
-    import sim.experiments
-
-    monkeypatch.setattr(sim.experiments, "analyze", lambda results, exp: SOBOL)
-    sobol = types.SimpleNamespace(design=types.SimpleNamespace(kind="sobol"))
     few = grid_results().drop(columns="program.content_per_week")
-    paths = charts.write_sweep_charts(few, None, tmp_path / "sobol", experiment=sobol)
+    paths = charts.write_sweep_charts(few, None, tmp_path / "sobol", design_kind="sobol",
+                                      sobol_indices=SOBOL)
     assert [p.name for p in paths] == ["comparison.png", "milestones.png", "sobol.png",
                                        "sobol_indices.csv"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import types
 import warnings
 
 import matplotlib
@@ -17,7 +16,7 @@ from matplotlib.figure import Figure
 
 from sim import charts
 from sim.analysis import milestone_median, summarize_by_scenario
-from sim.charts_sweep import MAX_POINTS, _grouped
+from sim.charts import MAX_POINTS, group_runs
 from sim.cli import main
 from sim.errors import FishpondWarning
 from sim.sensitivity import sobol_problems
@@ -66,7 +65,7 @@ def grid_sweep(points: list[dict], days: list[list[int | None]]):
 def test_two_design_points_get_one_line_and_row_each_named_by_their_values():
     res, ts = grid_sweep([{"seeding.count": 10}, {"seeding.count": 100}],
                          [[50, 60, NEVER], [20, 30, 40]])
-    ok, by, pooled = _grouped(res)
+    ok, by, pooled = group_runs(res)
     assert pooled is None
     fan = charts.fan_chart(ts, ok, by=by)
     legend = [t.get_text() for t in fan.axes[0].get_legend().get_texts()]
@@ -84,7 +83,7 @@ def test_a_seed_count_grid_is_not_pooled_into_one_fan():
     counts, strategies = (10, 30, 100, 300, 1000), ("random", "degree", "influence_max")
     points = [{"seeding.count": c, "seeding.strategy": s} for c in counts for s in strategies]
     res, ts = grid_sweep(points, [[40 + i, 50 + i] for i in range(len(points))])
-    ok, by, pooled = _grouped(res)
+    ok, by, pooled = group_runs(res)
     assert pooled is None and ok[by].nunique() == 15
     fan = charts.fan_chart(ts, ok, by=by)
     medians = [g for g in {a.get_gid() for a in fan.findobj()} if g and g.startswith("median-")]
@@ -104,7 +103,7 @@ def test_a_seed_count_grid_is_not_pooled_into_one_fan():
 def test_more_points_than_can_be_drawn_are_pooled_and_the_charts_say_so(tmp_path):
     points = [{"rules.invite_rate": 0.001 * (i + 1)} for i in range(MAX_POINTS + 6)]
     res, _ = grid_sweep(points, [[40] for _ in points])
-    ok, by, pooled = _grouped(res)
+    ok, by, pooled = group_runs(res)
     assert ok[by].unique().tolist() == [f"all {MAX_POINTS + 6} design points pooled"]
     assert "rules.invite_rate from 0.001 to 0.03" in pooled
     fig = charts.milestone_days(ok, ["day_inflection"], by=by, note=pooled)
@@ -115,12 +114,12 @@ def test_randomly_drawn_points_are_pooled_and_the_charts_say_so():
     rng = np.random.default_rng(0)
     points = [{"rules.invite_rate": a, "rules.decay": b} for a, b in rng.uniform(0, 1, (6, 2))]
     res, _ = grid_sweep(points, [[40, 50] for _ in points])
-    for exp in (None, types.SimpleNamespace(design=types.SimpleNamespace(kind="lhs"))):
-        ok, by, pooled = _grouped(res, exp)
+    for kind in (None, "lhs"):
+        ok, by, pooled = group_runs(res, kind)
         assert ok[by].unique().tolist() == ["all 6 design points pooled"]
-        assert ("random draws of a lhs design" if exp else "not a grid") in pooled
+        assert ("random draws of a lhs design" if kind else "not a grid") in pooled
     grid = [{"rules.invite_rate": a, "rules.decay": b} for a in (1, 2) for b in (3, 4, 5)]
-    ok, by, pooled = _grouped(grid_sweep(grid, [[40] for _ in grid])[0])
+    ok, by, pooled = group_runs(grid_sweep(grid, [[40] for _ in grid])[0])
     assert pooled is None and ok[by].nunique() == 6
 
 
@@ -131,7 +130,7 @@ def test_fan_comparison_and_milestone_charts_agree_on_the_median_day():
     # it); point 1: 3 of 5 never -> "never"; point 2: all reached -> 25.
     days = [[40, 50, 60, NEVER, NEVER], [30, 35, NEVER, NEVER, NEVER], [20, 25, 25, 30, 10]]
     res, ts = grid_sweep([{"seeding.count": c} for c in (10, 30, 100)], days)
-    ok, by, _ = _grouped(res)
+    ok, by, _ = group_runs(res)
     expected = ["60", "never", "25"]
 
     summary = summarize_by_scenario(ok, ["day_inflection"], by=by)
@@ -199,24 +198,21 @@ def test_sobol_problems_criterion():
     assert "NaN" in sobol_problems(GOOD_SOBOL.assign(ST_conf=np.nan))[0]
 
 
-def test_write_sweep_charts_writes_the_indices_and_warns(tmp_path, monkeypatch):
-    import sim.experiments
-
+def test_write_sweep_charts_writes_the_indices_and_warns(tmp_path):
     res, _ = grid_sweep([{"rules.invite_rate": 0.002 + 0.001 * i} for i in range(4)],
                         [[40], [50], [60], [NEVER]])
-    exp = types.SimpleNamespace(design=types.SimpleNamespace(kind="sobol", samples=2))
-    monkeypatch.setattr(sim.experiments, "analyze", lambda results, exp: TINY_SOBOL)
     with pytest.warns(FishpondWarning, match=r"2 of 2 \(output, parameter\) pairs.*2 base samples"):
-        paths = charts.write_sweep_charts(res, None, tmp_path / "tiny", experiment=exp)
+        paths = charts.write_sweep_charts(res, None, tmp_path / "tiny", design_kind="sobol",
+                                          sobol_indices=TINY_SOBOL, sobol_samples=2)
     assert paths[-1].name == "sobol_indices.csv"
     table = pd.read_csv(paths[-1])
     assert ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"] == table.columns[:6].tolist()
     assert table["S1"].tolist() == [1.12, -0.31] and not table["reliable"].any()
 
-    monkeypatch.setattr(sim.experiments, "analyze", lambda results, exp: GOOD_SOBOL)
     with warnings.catch_warnings():
         warnings.simplefilter("error", FishpondWarning)
-        paths = charts.write_sweep_charts(res, None, tmp_path / "good", experiment=exp)
+        paths = charts.write_sweep_charts(res, None, tmp_path / "good", design_kind="sobol",
+                                          sobol_indices=GOOD_SOBOL, sobol_samples=2)
     assert pd.read_csv(paths[-1])["reliable"].all()
 
 

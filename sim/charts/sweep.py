@@ -1,16 +1,14 @@
 """Deck-ready charts of sweeps: parameter heatmaps, Sobol bars, and every chart of a sweep.
 
 :func:`write_sweep_charts` draws what a sweep or comparison folder supports (fan chart,
-scenario comparison, milestone days, a heatmap for a two-parameter grid, Sobol bars for a
-Sobol design) and saves them. Like :mod:`sim.charts_deck`, every chart function takes
-DataFrames, draws in the house style and returns the figure; all are re-exported by
-:mod:`sim.charts`.
+scenario comparison, milestone days, a heatmap for a two-parameter grid, Sobol bars for the
+Sobol indices its caller computed) and saves them. Like :mod:`sim.charts.deck`, every chart
+function takes DataFrames and plain values (never an experiment), draws in the house style
+and returns the figure; all are exported by :mod:`sim.charts`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,17 +19,36 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from sim.analysis import (MAIN_METRICS, format_value, horizon_of, metric_label, metric_values,
-                          milestone_median, never_rule, scenario_labels)
-from sim.charts import (_BLUE, _GREY, _ORANGE, _VERMILLION, _axes, _note, _require, _styled,
-                        save_figure)
-from sim.charts_deck import (_axis_format, _footnote, _ok, fan_chart, milestone_days,
-                             scenario_comparison)
-from sim.errors import DataError, FishpondError, FishpondWarning
+from sim.analysis import (
+    MAIN_METRICS,
+    format_value,
+    horizon_of,
+    metric_label,
+    metric_values,
+    milestone_median,
+    never_rule,
+    scenario_labels,
+)
+from sim.charts.deck import fan_chart, milestone_days, scenario_comparison
+from sim.charts.save import save_figures, write_atomically
+from sim.charts.style import (
+    BLUE,
+    GREY,
+    ORANGE,
+    VERMILLION,
+    axes_note,
+    footnote,
+    format_axis,
+    new_axes,
+    ok_runs,
+    require_columns,
+    styled,
+)
+from sim.errors import DataError, FishpondWarning
 from sim.sensitivity import sobol_problems
 
-__all__ = ["MAX_POINTS", "grid_heatmap", "point_labels", "sobol_bars", "varying_parameters",
-           "write_sweep_charts"]
+__all__ = ["MAX_POINTS", "SAMPLED", "SOBOL_COLUMNS", "grid_heatmap", "group_runs",
+           "point_labels", "sobol_bars", "varying_parameters", "write_sweep_charts"]
 
 
 # --- heatmap -------------------------------------------------------------------------
@@ -46,7 +63,7 @@ def _param(value) -> str:
     return f"{value:,}" if isinstance(value, (int, np.integer)) else str(value)
 
 
-@_styled
+@styled
 def grid_heatmap(
     results: pd.DataFrame,
     x: str,
@@ -80,8 +97,8 @@ def grid_heatmap(
         >>> runs = pd.DataFrame({"a": [1, 1, 2, 2], "b": [5, 6, 5, 6], "members": [1, 2, 3, 4]})
         >>> fig = grid_heatmap(runs, "a", "b")
     """
-    results = _ok(results)
-    _require(results, (x, y, metric), "grid_heatmap")
+    results = ok_runs(results)
+    require_columns(results, (x, y, metric), "grid_heatmap")
     h = horizon_of(results, horizon)
     data = pd.DataFrame({x: results[x].to_numpy(), y: results[y].to_numpy(),
                          "value": metric_values(results, metric, h)})
@@ -93,16 +110,16 @@ def grid_heatmap(
         table = grouped.agg(stat)
     table = table.unstack(x).sort_index().sort_index(axis=1)
     own = ax is None
-    fig, ax = _axes(ax)
+    fig, ax = new_axes(ax)
     if day:
-        _footnote(fig, own, f"Each cell: {stat} over its runs. {never_rule(h)}")
+        footnote(fig, own, f"Each cell: {stat} over its runs. {never_rule(h)}")
     ax.set_title(title or f"{stat.capitalize()} {metric_label(metric, results)} by "
                           f"{x.split('.')[-1]} and {y.split('.')[-1]}")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.grid(False)
     if table.empty:
-        _note(ax, "no runs")
+        axes_note(ax, "no runs")
         return fig
     values = table.to_numpy(float)
     if cmap is None:  # bright = good: more members, but an earlier day
@@ -115,14 +132,14 @@ def grid_heatmap(
         ax.spines[side].set_visible(False)
     bar = fig.colorbar(image, ax=ax, label=f"{stat} {metric_label(metric, results)}",
                        shrink=0.9, pad=0.02)
-    _axis_format(bar.ax.yaxis, metric)
+    format_axis(bar.ax.yaxis, metric)
     bar.outline.set_visible(False)
     cells = values.size
     if cells <= 400:
         size = 17 if cells <= 30 else 14 if cells <= 80 else 11 if cells <= 160 else 8
         for (r, c), value in np.ndenumerate(values):
             if np.isnan(value):
-                text, colour = "n/a", _GREY
+                text, colour = "n/a", GREY
             else:
                 red, green, blue = to_rgb(image.cmap(image.norm(value)))
                 colour = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
@@ -134,7 +151,7 @@ def grid_heatmap(
 
 # --- Sobol indices -------------------------------------------------------------------
 
-@_styled
+@styled
 def sobol_bars(
     indices: pd.DataFrame,
     *,
@@ -168,24 +185,24 @@ def sobol_bars(
         >>> len(sobol_bars(idx).axes[0].patches)
         4
     """
-    _require(indices, ("parameter", "S1", "ST"), "sobol_bars")
+    require_columns(indices, ("parameter", "S1", "ST"), "sobol_bars")
     column = "metric" if "metric" in indices.columns else "output" if "output" in indices else None
     if column and len(indices):
         metric = metric if metric is not None else indices[column].iloc[0]
         indices = indices[indices[column] == metric]
     table = indices.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
     own = ax is None
-    fig, ax = _axes(ax)
+    fig, ax = new_axes(ax)
     about = metric_label(metric) if metric else "the outcome"
     ax.set_title(title or f"What drives {about}: Sobol sensitivity")
     ax.set_xlabel("share of the outcome's variance")
     ax.grid(axis="y", visible=False)
     if table.empty:
-        _note(ax, "no indices")
+        axes_note(ax, "no indices")
         return fig
     y = np.arange(len(table))
-    for key, offset, colour, text in (("S1", -0.2, _BLUE, "first order S1 (alone)"),
-                                      ("ST", 0.2, _ORANGE, "total order ST (with interactions)")):
+    for key, offset, colour, text in (("S1", -0.2, BLUE, "first order S1 (alone)"),
+                                      ("ST", 0.2, ORANGE, "total order ST (with interactions)")):
         value = table[key].to_numpy(float)
         conf = table[f"{key}_conf"].to_numpy(float) if f"{key}_conf" in table else None
         bars = ax.barh(y + offset, value, height=0.38, color=colour, label=text,
@@ -217,10 +234,10 @@ def sobol_bars(
         ax.text(0.99, 0.99, f"Sample too small: {bad} of {len(table)} parameters have an index "
                 "outside 0-1 or a 95% interval\nwider than ±0.10; do not read these bars as "
                 "shares of variance (raise design.samples)", transform=ax.transAxes,
-                ha="right", va="top", fontsize=13, color=_VERMILLION, fontweight="bold",
+                ha="right", va="top", fontsize=13, color=VERMILLION, fontweight="bold",
                 gid="sobol-warning",
-                bbox={"facecolor": "white", "edgecolor": _VERMILLION, "pad": 6})
-    _footnote(fig, own, "Bars: Sobol indices, the share of the output's variance a parameter "
+                bbox={"facecolor": "white", "edgecolor": VERMILLION, "pad": 6})
+    footnote(fig, own, "Bars: Sobol indices, the share of the output's variance a parameter "
               "explains (0-1); whiskers and [ ]: 95% confidence intervals (SALib bootstrap).")
     return fig
 
@@ -286,16 +303,31 @@ def _pool_note(results: pd.DataFrame, params: list[str], points: int, why: str) 
 SAMPLED = ("sobol", "morris", "lhs", "random")  # design kinds whose points are random draws
 
 
-def _grouped(ok: pd.DataFrame, experiment=None) -> tuple[pd.DataFrame, str, str | None]:
+def group_runs(results: pd.DataFrame,
+               design_kind: str | None = None) -> tuple[pd.DataFrame, str, str | None]:
     """The runs with the column to group them by: one group per scenario or design point.
 
     Points are pooled into one group, labelled as such, when they are random draws (a
-    ``sobol``, ``morris``, ``lhs`` or ``random`` design; without ``experiment``: points of
+    ``sobol``, ``morris``, ``lhs`` or ``random`` design; without ``design_kind``: points of
     two or more parameters that do not form a full grid), or more than :data:`MAX_POINTS`.
 
+    Args:
+        results: The successful runs (see :func:`~sim.charts.style.ok_runs`), one row each.
+        design_kind: The sweep's ``design.kind`` (``grid``, ``scenarios``, ``sobol`` ...),
+            or ``None`` when unknown.
+
     Returns:
-        ``(runs, by, note)``: ``note`` says what was pooled, else ``None``.
+        ``(runs, by, note)``: the runs (with a ``scenario`` or ``setting`` column added),
+        the column naming each run's group, and what was pooled (``None`` if nothing).
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"point": [0, 1], "seeding.count": [10, 100]})
+        >>> ok, by, pooled = group_runs(runs, "grid")
+        >>> ok[by].tolist(), pooled
+        (['seeding.count = 10', 'seeding.count = 100'], None)
     """
+    ok = results
     labels = scenario_labels(ok)
     if labels is not None:
         ok = ok.assign(scenario=labels)
@@ -308,7 +340,7 @@ def _grouped(ok: pd.DataFrame, experiment=None) -> tuple[pd.DataFrame, str, str 
     if points <= 1:
         return (ok if "scenario" in ok.columns else ok.assign(scenario="all runs")), \
             "scenario", None
-    kind = _kind(experiment)
+    kind = design_kind
     grid = int(np.prod([ok[p].nunique() for p in params])) == points
     why = (f"random draws of a {kind} design" if kind in SAMPLED else
            "sampled points, not a grid" if kind is None and len(params) > 1 and not grid else
@@ -324,7 +356,10 @@ def write_sweep_charts(
     timeseries: pd.DataFrame | None,
     out_dir: Path,
     formats: Iterable[str] = ("png",),
-    experiment=None,
+    *,
+    design_kind: str | None = None,
+    sobol_indices: pd.DataFrame | None = None,
+    sobol_samples: int | None = None,
 ) -> list[Path]:
     """Write the charts of a sweep or comparison: fan, comparison, milestones, heatmap, Sobol.
 
@@ -333,19 +368,24 @@ def write_sweep_charts(
     comparison's points are scenarios (named by ``scenario_name``, see
     :func:`sim.analysis.scenario_labels`). A design of more than :data:`MAX_POINTS`
     points, or of randomly drawn points (a Sobol, Morris, Latin hypercube or random
-    sample), is pooled into one group, labelled and footnoted as such. Milestone days
-    follow one rule on every chart (see :func:`sim.analysis.milestone_median`). ``heatmap`` is drawn when exactly two
-    parameters vary over a full grid; ``sobol`` when ``experiment`` is a Sobol design and
-    :func:`sim.experiments.analyze` gives its indices, which are also written to
-    ``sobol_indices.csv``; a :class:`~sim.errors.FishpondWarning` is issued when its
+    sample), is pooled into one group, labelled and footnoted as such (see
+    :func:`group_runs`). Milestone days follow one rule on every chart (see
+    :func:`sim.analysis.milestone_median`). ``heatmap`` is drawn when exactly two
+    parameters vary over a full grid; ``sobol`` when ``sobol_indices`` are given (the caller
+    computes them, e.g. with :func:`sim.experiments.analyze`); they are also written to
+    ``sobol_indices.csv``, and a :class:`~sim.errors.FishpondWarning` is issued when the
     sample is too small for them (see :func:`sim.sensitivity.sobol_problems`).
 
     Args:
         results: One row per run (:func:`sim.store.read_results`).
         timeseries: One row per run and day (:func:`sim.store.read_timeseries`), or ``None``.
         out_dir: Folder to write into; created if missing.
-        formats: File formats, as for :func:`~sim.charts.save_figure`.
-        experiment: The experiment the results came from, or ``None``.
+        formats: File formats, as for :func:`~sim.charts.save.save_figure`.
+        design_kind: The sweep's ``design.kind`` (``grid``, ``scenarios``, ``sobol``,
+            ``morris``, ``lhs``, ``random``), or ``None`` when unknown.
+        sobol_indices: Sobol indices of the sweep (one row per output and parameter:
+            ``output, parameter, S1, S1_conf, ST, ST_conf``), or ``None``.
+        sobol_samples: The Sobol design's number of base samples, named in the warning.
 
     Returns:
         The paths written, in the order ``members_fan, comparison, milestones, heatmap,
@@ -353,13 +393,20 @@ def write_sweep_charts(
 
     Raises:
         DataError: no successful runs.
+
+    Example:
+        >>> import tempfile, pandas as pd
+        >>> runs = pd.DataFrame({"scenario": ["a", "b"], "members": [10, 30], "steps": 30,
+        ...                      "day_inflection": [None, 12.0]})
+        >>> [p.name for p in write_sweep_charts(runs, None, Path(tempfile.mkdtemp()))]
+        ['comparison.png', 'milestones.png']
     """
     out_dir = Path(out_dir)
     formats = tuple(formats)
-    ok = _ok(results)
+    ok = ok_runs(results)
     if ok.empty:
         raise DataError("results: no successful runs to chart")
-    ok, by, pooled = _grouped(ok, experiment)
+    ok, by, pooled = group_runs(ok, design_kind)
     params = varying_parameters(ok)
     figures: dict[str, Figure] = {}
     if timeseries is not None and len(timeseries):
@@ -369,45 +416,32 @@ def write_sweep_charts(
                                                 note=pooled)
     figures["milestones"] = milestone_days(ok, [m for m in ("day_inflection", "day_explosion")
                                                 if m in ok], by=by, note=pooled)
-    grid = _grid(ok, params, experiment)
+    grid = _grid(ok, params, design_kind)
     if grid:
         figures["heatmap"] = grid_heatmap(ok, *grid, metric="members")
-    indices = _sobol_indices(results, experiment)
+    indices = sobol_indices
     if indices is not None and len(indices):
         figures["sobol"] = sobol_bars(indices, metric="members" if "output" in indices and
                                       (indices["output"] == "members").any() else None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, fig in figures.items():
-        try:
-            written += save_figure(fig, out_dir / name, formats)
-        finally:
-            fig.clear()
+    written = save_figures(figures, out_dir, formats)
     if indices is not None and len(indices):
-        written.append(_write_sobol(indices, out_dir / "sobol_indices.csv", experiment))
+        written.append(_write_sobol(indices, out_dir / "sobol_indices.csv", sobol_samples))
     return written
 
 
 SOBOL_COLUMNS = ("output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "missing_points")
 
 
-def _write_sobol(indices: pd.DataFrame, path: Path, experiment) -> Path:
+def _write_sobol(indices: pd.DataFrame, path: Path, samples: int | None) -> Path:
     """Write the indices (95% half-intervals in ``*_conf``) and warn when they are unreliable."""
     problems = sobol_problems(indices)
     table = indices[[c for c in SOBOL_COLUMNS if c in indices.columns]].assign(
         reliable=problems == "", problem=problems)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            table.to_csv(stream, index=False, float_format="%.6g")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda stream: table.to_csv(stream, index=False, float_format="%.6g"),
+                     mode=0o644, text=True)
     bad = table[~table["reliable"]]
     if len(bad):
-        samples = getattr(getattr(experiment, "design", None), "samples", None)
         first = bad.iloc[0]
         where = f"{first['output']}: " if "output" in bad.columns else ""
         warnings.warn(FishpondWarning(
@@ -428,26 +462,9 @@ def _spread(results: pd.DataFrame, by: str) -> bool:
     return bool(len(med) > 1 and med.max() / med.min() > 20)
 
 
-def _kind(experiment) -> str | None:
-    return getattr(getattr(experiment, "design", None), "kind", None)
-
-
-def _grid(results: pd.DataFrame, params: list[str], experiment) -> tuple[str, str] | None:
-    kind = _kind(experiment)
+def _grid(results: pd.DataFrame, params: list[str], kind: str | None) -> tuple[str, str] | None:
     if kind not in (None, "grid") or len(params) != 2:
         return None
     cells = results[params].drop_duplicates().shape[0]
     full = results[params[0]].nunique() * results[params[1]].nunique()
     return (params[0], params[1]) if cells == full and cells > 1 else None
-
-
-def _sobol_indices(results: pd.DataFrame, experiment) -> pd.DataFrame | None:
-    if _kind(experiment) != "sobol":
-        return None
-    from sim.experiments import analyze
-
-    try:
-        indices = analyze(results, experiment)
-    except FishpondError:  # e.g. an output the runs lack: no Sobol chart, the others stand
-        return None
-    return indices if isinstance(indices, pd.DataFrame) else None

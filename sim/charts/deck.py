@@ -1,10 +1,10 @@
 """Deck-ready charts over many runs: fan charts, scenario comparisons, milestone days.
 
-The companions of :mod:`sim.charts` for replicates and comparisons (heatmaps, Sobol bars and
-:func:`write_sweep_charts` are in :mod:`sim.charts_sweep`). Every function takes the
-tables of :mod:`sim.store` (``results``: one row per run; ``timeseries``: one row per run and
-day, keyed by ``run_id``), draws in the house style and returns the figure; pass ``ax`` to
-draw a single panel into an axes of your own. The functions are re-exported by
+The companions of :mod:`sim.charts.run` for replicates and comparisons (heatmaps, Sobol bars
+and :func:`~sim.charts.sweep.write_sweep_charts` are in :mod:`sim.charts.sweep`). Every
+function takes the tables of :mod:`sim.store` (``results``: one row per run; ``timeseries``:
+one row per run and day, keyed by ``run_id``), draws in the house style and returns the
+figure; pass ``ax`` to draw a single panel into an axes of your own. All are exported by
 :mod:`sim.charts`, so ``from sim.charts import fan_chart`` works.
 
 Runs whose ``status`` is not ``ok`` are left out. A milestone never reached is shown as
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import matplotlib
 import numpy as np
@@ -26,43 +26,39 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import Formatter
 
-from sim.analysis import (MAIN_METRICS, MILESTONE_METRICS, PERCENT_METRICS, format_value,
-                          horizon_of, metric_label, metric_values, milestone_level,
-                          milestone_median, never_rule, summarize_by_scenario)
-from sim.charts import (_BLUE, _GREEN, _GREY, _ORANGE, _SKY, _VERMILLION, MILESTONE_NAMES, _axes,
-                        _display,
-                        _note, _require, _styled, _thousands, _whole)
+from sim.analysis import (
+    MAIN_METRICS,
+    MILESTONE_METRICS,
+    format_value,
+    horizon_of,
+    metric_label,
+    metric_values,
+    milestone_level,
+    milestone_median,
+    never_rule,
+    summarize_by_scenario,
+)
+from sim.charts.run import MILESTONE_NAMES
+from sim.charts.style import (
+    GREY,
+    PALETTE,
+    axes_note,
+    display_text,
+    footnote,
+    format_axis,
+    new_axes,
+    ok_runs,
+    require_columns,
+    styled,
+    whole_ticks,
+)
 from sim.errors import DataError
 
-__all__ = ["fan_chart", "scenario_comparison", "milestone_days", "PALETTE"]
-
-PALETTE = (_BLUE, _ORANGE, _GREEN, _VERMILLION, "#CC79A7", _SKY, "#000000", _GREY)
-
+__all__ = ["fan_chart", "milestone_days", "scenario_comparison"]
 
 
 # --- helpers -------------------------------------------------------------------------
-
-class _Percent(Formatter):
-    """Shares as percentages with as few decimals as the tick spacing needs (-99.5%, 40%)."""
-
-    ticks = np.zeros(0)
-
-    def set_locs(self, locs) -> None:  # noqa: D102
-        self.ticks = np.sort(np.asarray(locs, float))
-
-    def __call__(self, x, pos=None):
-        step = float(np.min(np.diff(self.ticks))) if len(self.ticks) > 1 else 1.0
-        decimals = max(0, math.ceil(-math.log10(step * 100))) if step > 0 else 0
-        return f"{x * 100:.{decimals}f}%"
-
-
-def _ok(results: pd.DataFrame) -> pd.DataFrame:
-    if "status" in results.columns:
-        results = results[results["status"].fillna("ok") == "ok"]
-    return results
-
 
 def _order(values: Iterable) -> list:
     return list(dict.fromkeys(values))
@@ -85,22 +81,10 @@ def _row_sizes(rows: int) -> tuple[int, int]:
     return (15, 12) if rows <= 6 else (12, 10) if rows <= 12 else (10, 9)
 
 
-def _footnote(fig: Figure, own: bool, text: str | None, note: str | None = None) -> None:
-    """A small note under the chart (what it pools, how it counts), on a figure of its own."""
-    text = " ".join(t for t in (note, text) if t)
-    if own and text:
-        fig.supxlabel(textwrap.fill(text, 150), x=0.01, ha="left", fontsize=11,
-                      color="#333333", gid="footnote")
-
-
 def _label(metric: str, results: pd.DataFrame | None = None) -> str:
     level = milestone_level(results, metric)
     text = f"day of {level:,} members" if level is not None else metric_label(metric)
     return text[0].upper() + text[1:]
-
-
-def _axis_format(axis, metric: str) -> None:
-    axis.set_major_formatter(_Percent() if metric in PERCENT_METRICS else _thousands)
 
 
 def _panels(n: int, ax: Axes | None, ncols: int | None, what: str) -> tuple[Figure, list[Axes]]:
@@ -108,7 +92,7 @@ def _panels(n: int, ax: Axes | None, ncols: int | None, what: str) -> tuple[Figu
         if n != 1:
             raise DataError(f"{what}: ax= draws one panel; got {n} metrics. Pass one metric, "
                             "or leave ax out for small multiples.")
-        fig, ax = _axes(ax)
+        fig, ax = new_axes(ax)
         return fig, [ax]
     ncols = ncols or (n if n <= 4 else math.ceil(n / 2))
     nrows = math.ceil(n / ncols)
@@ -138,7 +122,7 @@ def _jitter(n: int, seed: int, spread: float) -> np.ndarray:
 
 # --- fan chart -----------------------------------------------------------------------
 
-@_styled
+@styled
 def fan_chart(
     timeseries: pd.DataFrame,
     runs: pd.DataFrame | None = None,
@@ -184,25 +168,25 @@ def fan_chart(
         ...                    "members": [100, 150, 100, 180]})
         >>> fig = fan_chart(ts)
     """
-    _require(timeseries, ("run_id", "day", metric), "fan_chart")
+    require_columns(timeseries, ("run_id", "day", metric), "fan_chart")
     ts = timeseries
     if runs is not None:
-        _require(runs, ("run_id",), "fan_chart runs")
-        runs = _ok(runs)
+        require_columns(runs, ("run_id",), "fan_chart runs")
+        runs = ok_runs(runs)
         keep = ["run_id"] + ([by] if by in runs.columns and by not in ts.columns else [])
         ts = ts.merge(runs[keep].drop_duplicates("run_id"), on="run_id", how="inner")
     if by not in ts.columns:
         ts = ts.assign(**{by: "all runs"})
     own = ax is None
-    fig, ax = _axes(ax)
+    fig, ax = new_axes(ax)
     what = metric.replace("_", " ")
     ax.set_title(title or f"{what.capitalize()} over time: median and spread of the runs")
     ax.set_xlabel("day")
     ax.set_ylabel(what)
-    ax.xaxis.set_major_locator(_whole())
-    _axis_format(ax.yaxis, metric)
+    ax.xaxis.set_major_locator(whole_ticks())
+    format_axis(ax.yaxis, metric)
     if ts.empty:
-        _note(ax, "no runs")
+        axes_note(ax, "no runs")
         return fig
 
     groups = _order(ts[by])
@@ -224,7 +208,7 @@ def fan_chart(
         runs_n = values.shape[1]
         ax.plot(day, q[2], color=colour, linewidth=3 if bands else 2.2, linestyle=_dash(i),
                 gid=f"median-{i}",
-                label=f"{_display(group)} ({runs_n} run{'s' if runs_n != 1 else ''})")
+                label=f"{display_text(group)} ({runs_n} run{'s' if runs_n != 1 else ''})")
         top = max(top, float(np.nanmax(q[4] if bands else q[2])))
         floor = q[0] if bands else q[2]
         low = min(low, float(np.nanmin(np.where(floor > 0, floor, np.inf))))
@@ -244,7 +228,7 @@ def fan_chart(
     if log:
         ax.set_yscale("log")
         ax.set_ylim(max(min(low, min(shown, default=low)) / 1.5, 0.8), upper * 1.4)
-        _axis_format(ax.yaxis, metric)
+        format_axis(ax.yaxis, metric)
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     else:
         ax.set_ylim(0, max(upper, 10))
@@ -254,10 +238,10 @@ def fan_chart(
     label_y = -1.0
     for level in shown:
         name = MILESTONE_NAMES.get(level)
-        ax.axhline(level, color=_GREY, linestyle=":", linewidth=1.8, gid=f"milestone-{level}")
+        ax.axhline(level, color=GREY, linestyle=":", linewidth=1.8, gid=f"milestone-{level}")
         label_y = max(to_frac(level), label_y + 0.055)
         ax.text(1.01, label_y, f"{name} · {level:,}" if name else f"{level:,}",
-                transform=ax.transAxes, ha="left", va="center", fontsize=14, color=_GREY,
+                transform=ax.transAxes, ha="left", va="center", fontsize=14, color=GREY,
                 clip_on=False)
     for level, day, colour, i in reached:
         if level in shown:
@@ -272,7 +256,7 @@ def fan_chart(
     if len(groups) == 1:
         labels = [f"median of {labels[0].rsplit('(', 1)[-1].rstrip(')')}"]
     if bands:
-        band = _colour(0) if len(groups) == 1 else _GREY
+        band = _colour(0) if len(groups) == 1 else GREY
         handles += [Patch(color=band, alpha=0.45), Patch(color=band, alpha=0.18)]
         labels += ["middle 50% of runs", "middle 90% of runs"]
     wide = max(len(t) for t in labels) > 40
@@ -283,7 +267,7 @@ def fan_chart(
               fontsize=11 if len(labels) > 8 else None)
     counts = "; ".join(f"{k:,} of {n:,} runs never reached {level:,}"
                        for level, (k, n) in never.items() if level in shown and k)
-    _footnote(fig, own, (f"Dots: median day each level was reached, over all the runs of a "
+    footnote(fig, own, (f"Dots: median day each level was reached, over all the runs of a "
                          f"line. {never_rule(horizon)}" + (f" ({counts}.)" if counts else ""))
               if shown else None, note)
     return fig
@@ -291,13 +275,13 @@ def fan_chart(
 
 # --- scenario comparison -------------------------------------------------------------
 
-@_styled
+@styled
 def scenario_comparison(
     results: pd.DataFrame,
     metrics: Sequence[str] = MAIN_METRICS,
     *,
     by: str = "scenario",
-    baseline=None,
+    baseline: Hashable | None = None,
     horizon: int | None = None,
     title: str | None = None,
     ncols: int | None = None,
@@ -329,9 +313,9 @@ def scenario_comparison(
         >>> len(scenario_comparison(runs, ["members"]).axes)
         1
     """
-    results = _ok(results)
+    results = ok_runs(results)
     metrics = list(metrics)
-    _require(results, [by] + metrics, "scenario_comparison")
+    require_columns(results, [by] + metrics, "scenario_comparison")
     fig, axes = _panels(len(metrics), ax, ncols, "scenario_comparison")
     groups = _order(results[by])
     baseline = groups[0] if baseline is None and groups else baseline
@@ -355,7 +339,7 @@ def scenario_comparison(
                             fontsize=16, pad=8)
             panel.tick_params(axis="x", labelsize=13 if len(axes) > 3 else 15)
         panel.grid(axis="y", visible=False)
-        _axis_format(panel.xaxis, metric)
+        format_axis(panel.xaxis, metric)
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3 if len(axes) > 3 else 5))
         values, nevers = [], []
         for i, group in enumerate(groups):
@@ -375,9 +359,9 @@ def scenario_comparison(
                            fontsize=number_size, color="#222222",
                            gid=f"median-value-{metric}-{i}", visible=not dense)
             if group == baseline:
-                panel.axvline(r["median"], color=_GREY, linestyle="--", linewidth=1.2, zorder=1)
+                panel.axvline(r["median"], color=GREY, linestyle="--", linewidth=1.2, zorder=1)
         if not values:
-            _note(panel, "no data")
+            axes_note(panel, "no data")
             continue
         lo, hi = min(values), max(values)
         if milestone:
@@ -395,14 +379,14 @@ def scenario_comparison(
             pad = (hi - lo) * 0.18 or abs(hi) * 0.1 or 1.0
             panel.set_xlim(lo - pad, hi + pad)
     first = axes[0]
-    first.set_yticks(y, [_display(g) for g in groups], fontsize=label_size)
+    first.set_yticks(y, [display_text(g) for g in groups], fontsize=label_size)
     first.set_ylim(len(groups) - 0.4, -0.7)
     for panel in axes:
         panel.tick_params(axis="y", length=0, labelsize=label_size)
     days = h is not None and any(_is_day(m) for m in metrics)
     counts = ("; 'k of n': runs in the never column" if not dense else
               "; the milestone chart gives the days and the runs that never got there")
-    _footnote(fig, not single, "Dot: median, bar: 90% interval (5th-95th percentile) of the "
+    footnote(fig, not single, "Dot: median, bar: 90% interval (5th-95th percentile) of the "
               f"runs{counts}. {never_rule(h)}" if days else None, note)
     return fig
 
@@ -428,7 +412,7 @@ def _shift_never(artist, never_x: float, centre: float) -> None:
 
 # --- milestone days ------------------------------------------------------------------
 
-@_styled
+@styled
 def milestone_days(
     results: pd.DataFrame,
     milestones: Sequence[str] = ("day_inflection", "day_explosion"),
@@ -465,9 +449,9 @@ def milestone_days(
         >>> runs = pd.DataFrame({"scenario": ["a", "a"], "day_inflection": [40, None]})
         >>> fig = milestone_days(runs, ["day_inflection"], horizon=90)
     """
-    results = _ok(results)
+    results = ok_runs(results)
     milestones = list(milestones)
-    _require(results, [by] + milestones, "milestone_days")
+    require_columns(results, [by] + milestones, "milestone_days")
     h = horizon_of(results, horizon)
     if h is None:
         seen = pd.to_numeric(results[milestones].stack(), errors="coerce")
@@ -488,7 +472,7 @@ def milestone_days(
                         fontsize=(18 if label_size > 12 else 16) if ax is None else None)
         panel.set_xlabel("day")
         panel.grid(axis="y", visible=False)
-        panel.xaxis.set_major_locator(_whole())
+        panel.xaxis.set_major_locator(whole_ticks())
         panel.set_xlim(-0.03 * h, h)
         centre = _never_zone(panel, h, low=-0.03 * h)
         for i, group in enumerate(groups):
@@ -524,11 +508,11 @@ def milestone_days(
                           color=colour,
                           edgecolor="white", linewidth=0.6, zorder=4, alpha=0.9,
                           gid=f"runs-{metric}-{i}")
-    axes[0].set_yticks(np.arange(len(groups)), [_display(g) for g in groups],
+    axes[0].set_yticks(np.arange(len(groups)), [display_text(g) for g in groups],
                        fontsize=label_size)
     axes[0].set_ylim(len(groups) - 0.5, -0.75)
     for panel in axes:
         panel.tick_params(axis="y", length=0)
-    _footnote(fig, own, "Dots: runs; box: middle 50% of the runs; thick line and number: "
+    footnote(fig, own, "Dots: runs; box: middle 50% of the runs; thick line and number: "
               f"median; 'k of n': runs that never got there. {never_rule(h)}", note)
     return fig
