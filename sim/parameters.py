@@ -418,8 +418,10 @@ def find(key: str, kind: str | None = None) -> Param | None:
 
 
 def children(section: Section) -> tuple[Param | Section, ...]:
-    """The rows directly inside ``section``, in file order (a union's: its ``kind`` row and
-    its member sections)."""
+    """The rows directly inside ``section``, in file order.
+
+    A union's rows are its ``kind`` row and its member sections.
+    """
     where = (section.key, section.kind)
     return tuple(row for row in TABLE if row is not section and row.parent == where)
 

@@ -40,6 +40,7 @@ def _from_scenario(cls, sc: Scenario, n: int, contacts: int, weighted: bool) -> 
     """Flatten ``sc`` for a population of ``n`` persons.
 
     Args:
+        cls: :class:`Params`.
         sc: The validated scenario.
         n: Number of persons of the built population.
         contacts: Random contacts per member per day (well-mixed populations; else 0).

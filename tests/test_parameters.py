@@ -273,7 +273,8 @@ def test_check_and_write(tmp_path, monkeypatch, capsys):
 
 
 def test_the_table_loads_no_heavy_library():
-    code = "import sys, sim.parameters; print(sorted({'pydantic', 'yaml', 'numpy'} & set(sys.modules)))"
+    code = ("import sys, sim.parameters; "
+            "print(sorted({'pydantic', 'yaml', 'numpy'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout
     assert out.strip() == "[]"
