@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .codes import GATE_KINDS
 from .config import Scenario
 
 
@@ -40,7 +41,7 @@ class Params:
     recruit_min_intimacy: float
     amplification: bool
     amplification_factor: float
-    gate: int  # 0 none, 1 review, 2 payment
+    gate: int  # codes.GATE_NONE / GATE_REVIEW / GATE_PAYMENT
     gate_min_fit: float
     gate_pass_prob: float
     gate_bonus: float
@@ -107,7 +108,7 @@ class Params:
             recruit_min_intimacy=pr.recruit.min_intimacy,
             amplification=pr.amplification.enabled,
             amplification_factor=pr.amplification.factor,
-            gate={"none": 0, "review": 1, "payment": 2}[pr.entry_gate.kind],
+            gate=GATE_KINDS[pr.entry_gate.kind],
             gate_min_fit=pr.entry_gate.min_fit,
             gate_pass_prob=pr.entry_gate.pass_prob,
             gate_bonus=pr.entry_gate.intimacy_bonus,
@@ -143,10 +144,6 @@ class Params:
             cost_per_activity=e.cost_per_activity,
             cost_per_kol_month=e.cost_per_kol_month,
         )
-
-    def role_mult(self, role: int) -> float:
-        """Invitation multiplier of a role code (LURKER=0, ACTIVE=1, KOL=2)."""
-        return (self.mult_lurker, self.mult_active, self.mult_kol)[role]
 
     def as_dict(self) -> dict:
         """All values by name."""
