@@ -711,7 +711,7 @@ def cache_present() -> bool:
     return any(Path(day_kernel.stats.cache_path).glob("kernels.day_kernel-*.nbi"))
 
 
-def buffers(model: "GrowthModel") -> Work:
+def buffers(model: GrowthModel) -> Work:
     """The buffers of a run of ``model`` on this engine (called once, by the model).
 
     Args:
@@ -723,7 +723,7 @@ def buffers(model: "GrowthModel") -> Work:
     return Work(model.graph)
 
 
-def run_day(model: "GrowthModel") -> DayCounts:
+def run_day(model: GrowthModel) -> DayCounts:
     """Run day ``model.day`` (phases 1–7) on ``model.state``; same contract as the readable
     engine's :func:`sim.agents.run_day`.
 

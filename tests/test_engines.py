@@ -282,14 +282,29 @@ def test_the_model_owns_the_engine_buffers_for_the_whole_run():
     b.run()
     assert b.work is work and b.work.arrays is arrays
     assert "_work" not in vars(b) and "_kparams" not in vars(b)
+    assert b.work._direct is not None  # the serial kernel is called without Numba's dispatch
+
+
+def test_a_state_array_replaced_between_days_reaches_the_compiled_kernel():
+    """The direct call of the day kernel holds only while the state arrays are the same
+    objects: a new array goes through Numba's dispatch again."""
+    over = {"rng": 6, "population": {"size": 300}, "steps": 20, "seeding": {"count": 10}}
+    a = GrowthModel("fish_pond", engine="agents", **over)
+    b = GrowthModel("fish_pond", engine="numba", **over)
+    for m in (a, b):
+        m.run(5)
+        m.state.intimacy = m.state.intimacy * 0.5  # a new array, halved
+        m.run()
+    assert b.work._direct[1].intimacy is b.state.intimacy  # resolved again for the new array
+    assert_identical(a, b)
 
 
 def test_replacing_the_params_changes_the_next_days_on_both_engines_alike():
     """Both engines read ``model.params`` every day: a replacement takes effect the next day."""
     import dataclasses
 
-    over = dict(rng=12, population={"size": 400}, steps=30, seeding={"count": 10},
-                rules={"invite_rate": 0.05, "organic_rate": 0.002})
+    over = {"rng": 12, "population": {"size": 400}, "steps": 30, "seeding": {"count": 10},
+            "rules": {"invite_rate": 0.05, "organic_rate": 0.002}}
     runs = {}
     for engine in ("agents", "numba"):
         m = GrowthModel("fish_pond", engine=engine, **over)
