@@ -170,10 +170,10 @@ def _time_runs(once, repeats):
 
 def worker_fishpond(data: Path, repeats: int, cold: bool, q: float = Q, gamma: float = GAMMA) -> dict:
     n, days, src, dst, seeds = _load(data)
+    from sim.codes import MEMBER
     from sim.kernels import cache_present
     from sim.model import GrowthModel
     from sim.population import from_edges
-    from sim.state import MEMBER
 
     g = from_edges(n, src, dst)
     base = maxrss_mb()

@@ -7,7 +7,10 @@ phase a person only writes its own row, or a buffer read in the next phase, so t
 does not depend on the order in which persons act (MODEL.md §3, synchronous phases).
 
 Every random draw is ``sim.rng.u(seed, day, phase, person, k)``; every formula is a
-function of :mod:`sim.rules`, shared with the compiled engine.
+function of :mod:`sim.rules`, shared with the compiled engine. The engine depends only on
+:mod:`sim.state` (through the model), :mod:`sim.rules`, :mod:`sim.rng`, :mod:`sim.codes`
+and the parameters (:mod:`sim.params`); like the compiled engine it offers
+``buffers(model)`` (it keeps nothing between days: None) and ``run_day(model)``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ import mesa
 import numpy as np
 
 from . import rules
-from .params import DayCounts
-from .rng import Phase, u_key
-from .state import (
+from .codes import (
     ACTIVE,
     ADS,
     CHURNED,
@@ -29,6 +30,9 @@ from .state import (
     F_JOINED,
     F_PAYING,
     F_REACHED,
+    GATE_NONE,
+    GATE_PAYMENT,
+    GATE_REVIEW,
     KOL,
     LURKER,
     MEMBER,
@@ -39,7 +43,10 @@ from .state import (
     ROLE_NAMES,
     SOURCE_NAMES,
     STATUS_NAMES,
+    Phase,
 )
+from .params import DayCounts
+from .rng import u_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import GrowthModel
@@ -196,7 +203,8 @@ class Person(mesa.Agent):
         p = self.model.params
         boost = p.task_boost if self.role == KOL and rules.task_active(day, p.task_start, p.task_days) else 1.0
         return rules.invite_probability(
-            p.invite_rate, p.role_mult(self.role), self.influence, self.intimacy, boost
+            p.invite_rate, rules.role_mult(self.role, p.mult_lurker, p.mult_active, p.mult_kol),
+            self.influence, self.intimacy, boost
         )
 
     def invite(self, day: int, inbox: dict) -> int:
@@ -255,9 +263,9 @@ class Person(mesa.Agent):
     def passes_gate(self) -> bool:
         """The entry gate: review admits fit >= min_fit; payment admits with pass_prob."""
         p = self.model.params
-        if p.gate == 1:
+        if p.gate == GATE_REVIEW:
             return self.fit >= p.gate_min_fit
-        if p.gate == 2:
+        if p.gate == GATE_PAYMENT:
             return self._draw(Phase.GATE) < p.gate_pass_prob
         return True
 
@@ -265,7 +273,7 @@ class Person(mesa.Agent):
         """Become a (lurking) member today; take part from tomorrow."""
         p = self.model.params
         start = {REFERRAL: p.join_referral, ORGANIC: p.join_organic, ADS: p.join_ads}[source]
-        if p.gate != 0:
+        if p.gate != GATE_NONE:
             start = rules.gain(start, p.gate_bonus)
         self.status = MEMBER
         self.role = LURKER
@@ -332,10 +340,22 @@ class Person(mesa.Agent):
 # --- the day ------------------------------------------------------------------------------
 
 
+def buffers(model: GrowthModel) -> None:
+    """The buffers of a run of ``model`` on this engine: none (called once, by the model).
+
+    The readable engine keeps nothing between days: its per-day buffers (the inbox of
+    phase 3) are made and dropped within :func:`run_day`.
+    """
+
+
 def run_day(model: "GrowthModel") -> DayCounts:
     """Run one day (``model.day``) through phases 1–7 with Person methods.
 
-    Returns the day's counts; the model records the metrics (phase 8).
+    Reads ``model.params`` every day (as the compiled engine does) and writes
+    ``model.state`` in place.
+
+    Returns:
+        The day's counts, revenue and cost; the model records the metrics (phase 8).
     """
     day, p, state, log = model.day, model.params, model.state, DayCounts()
     person = model.person
@@ -451,15 +471,7 @@ def run_day(model: "GrowthModel") -> DayCounts:
         revenue = revenue + p.purchase_rate * m.intimacy * p.price
         n_kols += m.role == KOL
     log.revenue = revenue
-    log.cost = daily_cost(p, log, n_kols)
+    log.cost = rules.daily_cost(log.posts, log.operator_activities, n_kols, log.ads_bought,
+                                p.cost_per_post, p.cost_per_activity, p.cost_per_kol_month,
+                                p.ads_cost_per_join)
     return log
-
-
-def daily_cost(p, log: DayCounts, n_kols: int) -> float:
-    """The day's cost: posts, operator activities, KOL stipends and ads actually bought."""
-    return (
-        log.posts * p.cost_per_post
-        + log.operator_activities * p.cost_per_activity
-        + n_kols * p.cost_per_kol_month / 30.0
-        + log.ads_bought * p.ads_cost_per_join
-    )

@@ -155,7 +155,7 @@ def warm_after_first(first: Any, warmed: Any, warm_up: Callable[[], None] | None
 
 
 def _init_worker(parent: int, first: Any, warmed: Any) -> None:
-    from .kernels import single_threaded
+    from .threads import single_threaded
 
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle

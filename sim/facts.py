@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .kernels import single_threaded
+from .threads import single_threaded
 
 FACT_SCENARIOS = ("fish_pond", "no_feed", "random_seeds", "mass_pull", "paid_ads")
 NEVER = math.inf  # a milestone never reached counts as later than any day

@@ -35,8 +35,9 @@ import math
 
 import numpy as np
 
+from sim.codes import Phase
 from sim.jit import cached
-from sim.rng import Phase, stream_key, u_key_nb
+from sim.rng import stream_key, u_key_nb
 
 
 def _index_dtype(n: int) -> type:

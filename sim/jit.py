@@ -107,3 +107,24 @@ def threaded(fn):
     """``numba.njit(parallel=True)``, never cached; call it from Python only (not from a
     compiled function), choosing it over its serial twin there."""
     return njit(parallel=True)(fn)
+
+
+def entry_point(dispatcher, *args):
+    """The compiled function that ``dispatcher`` runs for ``args``, to call without dispatch.
+
+    Numba types every argument of every call; a tuple argument is typed element by element
+    in Python (about 1 µs an array). A caller that passes the very same argument objects
+    call after call (so the same types) may call the compiled function returned here
+    instead. It checks no types: calling it with arguments of other types is undefined,
+    so the caller must check that its arguments are the objects it resolved for.
+
+    Args:
+        dispatcher: a Numba dispatcher (from :func:`cached` or :func:`threaded`).
+        *args: arguments of a call that already ran (so that it is compiled).
+
+    Returns:
+        The compiled function for these argument types, or None if there is none yet.
+    """
+    sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+    compiled = dispatcher.overloads.get(sig)
+    return None if compiled is None else compiled.entry_point

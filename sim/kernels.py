@@ -6,14 +6,22 @@ compiled here with ``numba.njit``) as the readable engine in :mod:`sim.agents`, 
 produce identical trajectories (tests/test_engines.py). Kernels trust their inputs: the
 boundary is :class:`~sim.model.GrowthModel`.
 
-Array arguments (n = persons):
-    indptr int64 (n+1,), indices int32/int64, weights float64 (entries,) or (0,);
-    state arrays as :class:`~sim.state.PopulationState`;
-    work buffers from :class:`Work` (reused every day, returned clean).
+The engine depends only on :mod:`sim.state`, :mod:`sim.rules`, :mod:`sim.rng`,
+:mod:`sim.codes`, the parameters (:mod:`sim.params`), :mod:`sim.jit` and
+:mod:`sim.threads`; like the readable engine it offers ``buffers(model)`` (called once by
+:class:`~sim.model.GrowthModel`, which owns the result) and ``run_day(model)``.
+
+Arguments of the kernels (n = persons), as named tuples:
+    ``g`` :class:`GraphArrays`: indptr int64 (n+1,), indices int32/int64, weights float64
+    (entries,) or (0,); ``st`` :class:`StateArrays`: the arrays of
+    :class:`~sim.state.PopulationState`; ``wk`` :class:`WorkArrays`: the buffers of
+    :class:`Work` (reused every day, returned clean); ``P`` :class:`KParams`: the
+    parameters. The day's counts go into ``wk.counts`` at the slots :data:`SLOT`.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import namedtuple
 from dataclasses import fields
 from typing import TYPE_CHECKING
@@ -21,11 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import prange
 
-from .agents import daily_cost
-from .jit import cached, threaded
-from .params import DayCounts, Params
-from .rng import Phase, person_key_nb, stream_key_nb, u_key_nb, u_person_nb
-from .state import (
+from .codes import (
     ACTIVE,
     ADS,
     CHURNED,
@@ -34,6 +38,9 @@ from .state import (
     F_JOINED,
     F_PAYING,
     F_REACHED,
+    GATE_NONE,
+    GATE_PAYMENT,
+    GATE_REVIEW,
     KOL,
     LURKER,
     MEMBER,
@@ -41,28 +48,36 @@ from .state import (
     NON_USER,
     ORGANIC,
     REFERRAL,
+    Phase,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import GrowthModel
-
-from .rules import (  # noqa: E402  (register_jitable: callable from the kernels)
+from .jit import cached, entry_point, threaded
+from .params import DayCounts, Params
+from .rng import person_key_nb, stream_key_nb, u_key_nb, u_person_nb
+from .rules import (  # register_jitable: callable from the kernels
     ads_attempts,
     attend_probability,
     churn_hazard,
     clip01,
     conversion_probability,
+    daily_cost,
     events_on_day,
     gain,
     gain_times,
     influence_step,
     interact_gain,
     invite_probability,
+    role_mult,
     task_active,
     trough_dropout_probability,
 )
+from .state import PopulationState
+from .threads import CHUNKS, use_threads
 
-# DayCounts fields in the order of the kernel's integer output
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import GrowthModel
+
+# The kernel's integer output ``wk.counts``: the DayCounts fields, then the day's KOL count
+# (for the stipends). The kernels write slot ``SLOT.<field>``, never a bare index.
 COUNT_FIELDS = (
     "posts",
     "operator_activities",
@@ -79,6 +94,8 @@ COUNT_FIELDS = (
     "churns",
     "n_kols",
 )
+CountSlots = namedtuple("CountSlots", COUNT_FIELDS)
+SLOT = CountSlots(*range(len(COUNT_FIELDS)))  # SLOT.posts == 0, ...; a constant to Numba
 
 # Phase ids as plain ints for the kernels
 P_CONTENT, P_ACTIVITY, P_SELF_ORG, P_SELF_ORG_ATTEND = (
@@ -97,8 +114,13 @@ P_TROUGH, P_CHURN, P_PAY = int(Phase.TROUGH), int(Phase.CHURN), int(Phase.PAY)
 KParams = namedtuple("KParams", [f.name for f in fields(Params)])
 
 
+def kparams(params: Params) -> KParams:
+    """``params`` as the kernels' :class:`KParams` tuple (same names, same values)."""
+    return KParams(**params.as_dict())
+
+
 class Work:
-    """Per-run buffers of the kernels (allocated once).
+    """The compiled engine's per-run buffers, made once by :func:`buffers` (the model owns them).
 
     Scratch buffers are returned clean by every day. Two buffers carry bookkeeping from day
     to day on graphs (not on ``well_mixed``, whose neighbours change daily): ``was_member``
@@ -106,35 +128,69 @@ class Work:
     neighbours then). Each day starts by comparing the statuses with ``was_member`` and
     updating the counts around every person whose membership changed, however it changed
     (joins, churns, or a user editing ``model.state`` between days).
+
+    Attributes:
+        arrays: the buffers as a :class:`WorkArrays` tuple (what the kernels take).
+        graph: the model's graph as a :class:`GraphArrays` tuple.
+        threads: whether the per-person loops run on threads (decided once per run).
     """
 
-    def __init__(self, n: int, contacts: int, index_dtype=np.int64, max_degree: int = 0) -> None:
-        ids = index_dtype  # person numbers and per-person counts: int32 below 2**31 persons
-        graph = contacts == 0
-        self.members = np.empty(n, ids)
-        self.was_member = np.zeros(n if graph else 0, np.bool_)
-        self.member_nbrs = np.zeros(n if graph else 0, np.int32)
-        self.inbox_count = np.zeros(n, ids)
-        self.inbox_key = np.zeros(n, np.float64)
-        self.inbox_from = np.full(n, -1, ids)
-        self.touched = np.empty(n, ids)
-        self.attended = np.zeros(n, ids)
-        self.joining = np.zeros(n, np.int8)
-        self.joiners = np.empty(n, ids)
-        self.contacts = np.empty(max(contacts, 1), index_dtype)  # same dtype as CSR indices
-        self.hits = np.empty(max(contacts, max_degree, 1), np.int64)  # one member's invitations
-        self.counts = np.zeros(len(COUNT_FIELDS), np.int64)
-        self.money = np.zeros(1, np.float64)
-        self.threads = use_threads(n)  # threaded per-person loops: decided once per run
+    def __init__(self, graph) -> None:
+        n, contacts = graph.n, graph.contacts
+        index_dtype = graph.indices.dtype  # person numbers and per-person counts: int32 below 2**31
+        ids = index_dtype
+        on_graph = contacts == 0
+        max_degree = int(np.diff(graph.indptr).max()) if n and on_graph else 0
+        weights = graph.weights if graph.weights is not None else np.zeros(0, np.float64)
+        self.graph = GraphArrays(graph.indptr, graph.indices, weights)
+        self.arrays = WorkArrays(
+            members=np.empty(n, ids),
+            inbox_count=np.zeros(n, ids),
+            inbox_key=np.zeros(n, np.float64),
+            inbox_from=np.full(n, -1, ids),
+            touched=np.empty(n, ids),
+            attended=np.zeros(n, ids),
+            joining=np.zeros(n, np.int8),
+            joiners=np.empty(n, ids),
+            contacts=np.empty(max(contacts, 1), index_dtype),  # same dtype as CSR indices
+            hits=np.empty(max(contacts, max_degree, 1), np.int64),  # one member's invitations
+            counts=np.zeros(len(COUNT_FIELDS), np.int64),
+            money=np.zeros(1, np.float64),
+            was_member=np.zeros(n if on_graph else 0, np.bool_),
+            member_nbrs=np.zeros(n if on_graph else 0, np.int32),
+        )
+        self.threads = use_threads(n)
+        self._params: Params | None = None  # the Params that _kparams was derived from
+        self._kparams: KParams | None = None
+        self._direct: tuple | None = None  # (P, state arrays, day_kernel compiled for them)
 
+    def kparams(self, params: Params) -> KParams:
+        """``params`` as a :class:`KParams` tuple, derived again only when ``params`` changes.
 
-@cached(inline="always")
-def _role_mult(P, role):
-    if role == KOL:
-        return P.mult_kol
-    if role == ACTIVE:
-        return P.mult_active
-    return P.mult_lurker
+        ``Params`` is frozen: a model's parameters change only by replacing
+        ``model.params``, which this notices (one identity test a day).
+        """
+        if params is not self._params:
+            self._kparams = kparams(params)
+            self._params = params
+        return self._kparams
+
+    def day_kernel(self, day: int, P: KParams, st: StateArrays) -> None:
+        """Run :func:`day_kernel` on this run's graph and buffers.
+
+        Numba's dispatch would type the 31 arrays of the tuple arguments in Python on every
+        call (tens of µs: 5% of a 20,000-person day), so while ``P`` and the state arrays
+        are the same objects as on the last day (the graph and buffers always are), the
+        kernel compiled for them is called directly (:func:`sim.jit.entry_point`); any new
+        object goes through the dispatcher once.
+        """
+        direct = self._direct
+        if direct is not None and direct[0] is P and all(map(operator.is_, direct[1], st)):
+            direct[2](day, P, self.graph, st, self.arrays)
+            return
+        day_kernel(day, P, self.graph, st, self.arrays)
+        call = entry_point(day_kernel, day, P, self.graph, st, self.arrays)
+        self._direct = None if call is None else (P, st, call)
 
 
 # A note on speed: a helper that takes arrays costs reference counting on every call, even
@@ -156,8 +212,10 @@ def _contacts(P, day, i, buf):
     return m
 
 
-# The state arrays and work buffers the day's stages take, as named tuples (Numba types
-# them; a stage reads the fields it needs by name).
+# The graph, state arrays and work buffers the kernels take, as named tuples (Numba types
+# them; a stage reads the fields it needs by name). StateArrays has the fields of
+# PopulationState, in order (tests/test_engines.py checks it).
+GraphArrays = namedtuple("GraphArrays", ["indptr", "indices", "weights"])
 StateArrays = namedtuple("StateArrays", [
     "status", "role", "fit", "intimacy", "influence", "source", "referrer", "exposures",
     "paying", "join_day", "kol_since", "referrals", "kol_referrals", "funnel"])
@@ -166,31 +224,28 @@ WorkArrays = namedtuple("WorkArrays", [
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs"])
 
 
+def state_arrays(state: PopulationState) -> StateArrays:
+    """The arrays of ``state`` as a :class:`StateArrays` tuple (the same arrays, not copies)."""
+    return StateArrays(*(getattr(state, name) for name in StateArrays._fields))
+
+
 @cached
-def day_kernel(
-    day, P, indptr, indices, weights,
-    status, role, fit, intimacy, influence, source, referrer, exposures, paying,
-    join_day, kol_since, referrals, kol_referrals, funnel,
-    members, inbox_count, inbox_key, inbox_from, touched, attended, joining, joiners,
-    cbuf, hits, counts, money, was_member, member_nbrs,
-):
-    """Run phases 1–7 of ``day`` on one thread; writes the state in place, the day's counts
-    into ``counts`` (int64, COUNT_FIELDS order) and its revenue into ``money[0]``.
+def day_kernel(day, P, g, st, wk):
+    """Run phases 1–7 of ``day`` on one thread.
+
+    Writes the state ``st`` in place, the day's counts into ``wk.counts`` (int64, slots
+    :data:`SLOT`) and its revenue into ``wk.money[0]``. ``P`` is a :class:`KParams`, ``g``
+    a :class:`GraphArrays`, ``st`` a :class:`StateArrays`, ``wk`` a :class:`WorkArrays`.
 
     The day is the stages :func:`_day_invite`, organic draws, :func:`_day_join`, phases 5–7
     and :func:`_day_close`; :func:`run_day_threaded` runs the same stages from Python with
     the threaded twins in between (a cached function never calls a threaded one: sim/jit.py).
     """
-    g = (indptr, indices, weights)
-    st = StateArrays(status, role, fit, intimacy, influence, source, referrer, exposures, paying,
-                     join_day, kol_since, referrals, kol_referrals, funnel)
-    wk = WorkArrays(members, inbox_count, inbox_key, inbox_from, touched, attended, joining,
-                    joiners, cbuf, hits, counts, money, was_member, member_nbrs)
     nm, n_in, nj = _day_invite(day, P, g, st, wk)
     if P.organic_rate > 0.0:
-        _organic_serial(P, day, status, fit, joining)
+        _organic_serial(P, day, st.status, st.fit, wk.joining)
     n_new = _day_join(day, P, st, wk, nm, n_in, nj)
-    dropouts, churns = _roles_churn_pay_serial(P, day, members[:nm + n_new], st)
+    dropouts, churns = _roles_churn_pay_serial(P, day, wk.members[:nm + n_new], st)
     _day_close(P, st, wk, nm, n_new, dropouts, churns)
 
 
@@ -228,8 +283,8 @@ def _day_invite(day, P, g, st, wk):
     # ---- 1. Feed ------------------------------------------------------------------
     posts = events_on_day(day, P.content_per_week, 7.0)
     acts = events_on_day(day, P.activities_per_month, 30.0)
-    counts[0] = posts
-    counts[1] = acts
+    counts[SLOT.posts] = posts
+    counts[SLOT.operator_activities] = acts
     if posts > 0:
         key = stream_key_nb(seed, day, P_CONTENT)
         for t in range(nm):
@@ -270,7 +325,7 @@ def _day_invite(day, P, g, st, wk):
                         touched[n_att] = j
                         n_att += 1
                     attended[j] += 1
-    counts[2] = n_org
+    counts[SLOT.member_activities] = n_org
     for t in range(n_att):
         j = touched[t]
         intimacy[j] = gain_times(intimacy[j], P.activity_gain, attended[j])
@@ -298,7 +353,7 @@ def _day_invite(day, P, g, st, wk):
             kol_since[i] = day
             kol_referrals[i] = 0
             funnel[i] |= F_ACTIVE
-        counts[10] = take
+        counts[SLOT.recruited_kols] = take
 
     # ---- 2. Interact (counts on the unchanged statuses) ----------------------------
     if P.interact_gain > 0.0:
@@ -323,11 +378,12 @@ def _day_invite(day, P, g, st, wk):
     ikey = stream_key_nb(seed, day, P_INVITE)
     ckey = stream_key_nb(seed, day, P_CREDIT)
     n_in = 0
-    by_status = np.zeros(3, np.float64)  # (NON_USER, MEMBER, CHURNED) = (0, 1, 2)
+    by_status = np.zeros(3, np.float64)  # by status code (NON_USER, MEMBER, CHURNED)
     for t in range(nm):
         i = members[t]
         boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
-        q = invite_probability(P.invite_rate, _role_mult(P, role[i]), influence[i], intimacy[i], boost)
+        mult = role_mult(role[i], P.mult_lurker, P.mult_active, P.mult_kol)
+        q = invite_probability(P.invite_rate, mult, influence[i], intimacy[i], boost)
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
         if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
             for e in range(lo, hi):
@@ -359,9 +415,9 @@ def _day_invite(day, P, g, st, wk):
                 inbox_key[j] = k
                 inbox_from[j] = i
             inbox_count[j] += 1
-        counts[3] += sent
+        counts[SLOT.invites_sent] += sent
         if role[i] == KOL:
-            counts[4] += sent
+            counts[SLOT.kol_invites] += sent
 
     # ---- 4. Convert -------------------------------------------------------------------
     inv = touched[:n_in]
@@ -414,16 +470,16 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
                 joiners[nj] = j
                 nj += 1
                 bought += 1
-        counts[8] = bought
+        counts[SLOT.ads_bought] = bought
     gkey = stream_key_nb(seed, day, P_GATE)
     n_new = 0  # today's members: members[:nm] (index order), then the newcomers
     for t in range(nj):
         j = joiners[t]
         src = joining[j]
         joining[j] = 0
-        if P.gate == 1 and not fit[j] >= P.gate_min_fit:
+        if P.gate == GATE_REVIEW and not fit[j] >= P.gate_min_fit:
             continue
-        if P.gate == 2 and not u_key_nb(gkey, j, 0) < P.gate_pass_prob:
+        if P.gate == GATE_PAYMENT and not u_key_nb(gkey, j, 0) < P.gate_pass_prob:
             continue
         members[nm + n_new] = j
         n_new += 1
@@ -433,7 +489,7 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
             start = P.join_organic
         else:
             start = P.join_ads
-        if P.gate != 0:
+        if P.gate != GATE_NONE:
             start = gain(start, P.gate_bonus)
         status[j] = MEMBER
         role[j] = LURKER
@@ -446,18 +502,18 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
         if src == REFERRAL:
             r = inbox_from[j]
             referrer[j] = r
-            counts[5] += 1
+            counts[SLOT.joins_referral] += 1
             referrals[r] += 1
             if role[r] == KOL:
                 kol_referrals[r] += 1
-                counts[9] += 1
+                counts[SLOT.kol_credited] += 1
             inbox_count[j] = -inbox_count[j]  # mark: invitations succeeded
         else:
             referrer[j] = -1
             if src == ORGANIC:
-                counts[6] += 1
+                counts[SLOT.joins_organic] += 1
             else:
-                counts[7] += 1
+                counts[SLOT.joins_ads] += 1
     for t in range(n_in):  # invitations that did not bring j in failed: fatigue
         j = inv[t]
         if inbox_count[j] > 0:
@@ -474,8 +530,8 @@ def _day_close(P, st, wk, nm, n_new, dropouts, churns):
     """The day's end: phases 5–7 counts, the revenue and the KOL count."""
     status, role, intimacy, paying = st.status, st.role, st.intimacy, st.paying
     members, counts, money = wk.members, wk.counts, wk.money
-    counts[11] = dropouts
-    counts[12] = churns
+    counts[SLOT.trough_dropouts] = dropouts
+    counts[SLOT.churns] = churns
     # revenue summed in index order, whatever the thread count: merge the (sorted) members
     # of the morning with the sorted newcomers, skipping those who churned
     members[nm:nm + n_new].sort()
@@ -498,7 +554,7 @@ def _day_close(P, st, wk, nm, n_new, dropouts, churns):
         revenue = revenue + P.purchase_rate * intimacy[i] * P.price
         if role[i] == KOL:
             n_kols += 1
-    counts[13] = n_kols
+    counts[SLOT.n_kols] = n_kols
     money[0] = revenue
 
 
@@ -590,11 +646,8 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
 
 # Each per-person loop is compiled twice under two names: serial (cached, called by
 # day_kernel), and threaded with ``prange`` (never cached, called from Python by
-# run_day_threaded: sim/jit.py says why). Threads pay off only when a day's loop is long:
-# below PARALLEL_MIN persons (or on one thread) the serial twin runs. Both give identical
-# results (tests/test_engines.py).
-PARALLEL_MIN = 500_000
-CHUNKS = 64  # threaded loops over lists run in this many parts
+# run_day_threaded: sim/jit.py says why). sim/threads.py decides which runs. Both give
+# identical results (tests/test_engines.py).
 
 
 # Organic joins mark ``joining`` with a select, not a branch: the serial loop then compiles
@@ -651,20 +704,6 @@ def _roles_churn_pay_parallel(P, day, today, st):
     return dropouts, churns
 
 
-def use_threads(n: int) -> bool:
-    """Whether a population of ``n`` persons runs its per-person loops on threads."""
-    import numba
-
-    return n >= PARALLEL_MIN and numba.get_num_threads() > 1
-
-
-def single_threaded() -> None:
-    """Use one Numba thread in this process (for worker processes: they already fill the cores)."""
-    import numba
-
-    numba.set_num_threads(1)
-
-
 def cache_present() -> bool:
     """Whether the day kernel is already compiled in Numba's on-disk cache."""
     from pathlib import Path
@@ -672,38 +711,51 @@ def cache_present() -> bool:
     return any(Path(day_kernel.stats.cache_path).glob("kernels.day_kernel-*.nbi"))
 
 
-def kparams(model: "GrowthModel") -> KParams:
-    """The model's parameters as a :class:`KParams` tuple."""
-    return KParams(**model.params.as_dict())
+def buffers(model: GrowthModel) -> Work:
+    """The buffers of a run of ``model`` on this engine (called once, by the model).
+
+    Args:
+        model: a model whose ``graph`` is built.
+
+    Returns:
+        A :class:`Work` sized for ``model.graph``, which the model keeps as ``model.work``.
+    """
+    return Work(model.graph)
 
 
-def run_day(model: "GrowthModel") -> DayCounts:
-    """The compiled engine's day: same contract as :func:`sim.agents.run_day`."""
-    work = model.__dict__.get("_work")
-    if work is None:
-        g = model.graph
-        max_degree = int(np.diff(g.indptr).max()) if g.n and not g.contacts else 0
-        work = model._work = Work(g.n, g.contacts, g.indices.dtype, max_degree)
-        model._kparams = kparams(model)
-    g, st = model.graph, model.state
-    weights = g.weights if g.weights is not None else np.zeros(0, np.float64)
-    arrays = StateArrays(*(getattr(st, a) for a in StateArrays._fields))
-    buffers = WorkArrays(*(getattr(work, a) for a in WorkArrays._fields))
+def run_day(model: GrowthModel) -> DayCounts:
+    """Run day ``model.day`` (phases 1–7) on ``model.state``; same contract as the readable
+    engine's :func:`sim.agents.run_day`.
+
+    Reads ``model.params`` every day, as the readable engine does (as a :class:`KParams`
+    tuple derived again whenever ``model.params`` is replaced), and uses the buffers
+    ``model.work`` made by :func:`buffers`.
+
+    Returns:
+        The day's counts, revenue and cost.
+    """
+    work: Work = model.work
+    P = work.kparams(model.params)
+    st, wk = state_arrays(model.state), work.arrays
     if work.threads:
-        run_day_threaded(model.day, model._kparams, (g.indptr, g.indices, weights), arrays, buffers)
+        run_day_threaded(model.day, P, work.graph, st, wk)
     else:
-        day_kernel(model.day, model._kparams, g.indptr, g.indices, weights, *arrays, *buffers)
-    c = dict(zip(COUNT_FIELDS, work.counts.tolist()))
-    n_kols = c.pop("n_kols")
-    log = DayCounts(**c, revenue=float(work.money[0]))
-    log.cost = daily_cost(model.params, log, n_kols)
+        work.day_kernel(model.day, P, st)
+    c = wk.counts.tolist()  # Python ints, as the readable engine's counts
+    log = DayCounts(**{name: c[slot] for name, slot in zip(COUNT_FIELDS, SLOT) if name != "n_kols"},
+                    revenue=float(wk.money[0]))
+    p = model.params
+    log.cost = daily_cost(log.posts, log.operator_activities, c[SLOT.n_kols], log.ads_bought,
+                          p.cost_per_post, p.cost_per_activity, p.cost_per_kol_month,
+                          p.ads_cost_per_join)
     return log
 
 
-def run_day_threaded(day: int, P: KParams, g: tuple, st: StateArrays, wk: WorkArrays) -> None:
+def run_day_threaded(day: int, P: KParams, g: GraphArrays, st: StateArrays,
+                     wk: WorkArrays) -> None:
     """:func:`day_kernel`'s stages called from Python, with the threaded twins in between.
 
-    ``g`` = (indptr, indices, weights). Each person decides alone in the organic draws and
+    Same arguments as :func:`day_kernel`. Each person decides alone in the organic draws and
     in phases 5–7, so these loops may run on threads; the results equal :func:`day_kernel`'s.
     """
     nm, n_in, nj = _day_invite(day, P, g, st, wk)

@@ -23,12 +23,14 @@ import numpy as np
 import pandas as pd
 from numba import prange
 
-from .jit import cached, threaded
-from .kernels import CHUNKS, use_threads
-from .params import DayCounts
-from .state import (
+from .codes import (
     ACTIVE,
     CHURNED,
+    F_ACTIVE,
+    F_INVITED,
+    F_JOINED,
+    F_PAYING,
+    F_REACHED,
     FUNNEL_STAGES,
     KOL,
     LURKER,
@@ -37,8 +39,11 @@ from .state import (
     NON_USER,
     REFERRAL,
     SEED,
-    PopulationState,
 )
+from .jit import cached, threaded
+from .params import DayCounts
+from .state import PopulationState
+from .threads import CHUNKS, use_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import GrowthModel
@@ -187,11 +192,11 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     f0 = f1 = f2 = f3 = f4 = 0
     for i in range(len(status)):
         f = funnel[i]
-        f0 += f & 1
-        f1 += (f >> 1) & 1
-        f2 += (f >> 2) & 1
-        f3 += (f >> 3) & 1
-        f4 += (f >> 4) & 1
+        f0 += (f & F_REACHED) != 0
+        f1 += (f & F_INVITED) != 0
+        f2 += (f & F_JOINED) != 0
+        f3 += (f & F_ACTIVE) != 0
+        f4 += (f & F_PAYING) != 0
     audience = 0.0
     for i in range(len(status)):
         if status[i] == MEMBER and role[i] == KOL:
@@ -251,7 +256,6 @@ class Recorder:
         self.indptr = model.graph.indptr
         self.contacts = model.graph.contacts
         self.threads = use_threads(model.params.n)
-        self.commit_threshold = model.params.commit_threshold
         self.joins = {
             "joins_seed": int((st.source == SEED).sum()),
             "joins_mass_pull": int((st.source == MASS_PULL).sum()),
@@ -285,7 +289,8 @@ class Recorder:
         part[:] = 0
         chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
         chunks(st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
-               st.kol_referrals, self.indptr, self.contacts, self.commit_threshold, part, aud)
+               st.kol_referrals, self.indptr, self.contacts, model.params.commit_threshold,
+               part, aud)
         audience = 0.0
         for value in aud:  # partial audiences added in chunk order: same for any thread count
             audience += float(value)

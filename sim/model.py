@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import mesa
@@ -23,22 +24,7 @@ import pandas as pd
 
 from . import agents as agents_engine
 from . import kernels
-from .config import Scenario
-from .errors import FishpondError, ScenarioError
-from .limits import check_run
-from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
-from .params import DayCounts, Params
-from .population import Graph, build_graph, draw_fit
-from .rng import Phase, stream_key, u_key
-from .scenario_io import (
-    check_scenario,
-    load_scenario,
-    merge_scenario_data,
-    resolve_scenario_path,
-    scenario_from_dict,
-)
-from .seeding import choose_mass_pull, choose_seeds
-from .state import (
+from .codes import (
     ACTIVE,
     CHURNED,
     F_ACTIVE,
@@ -52,8 +38,24 @@ from .state import (
     NON_USER,
     ROLE_CODES,
     SEED,
-    PopulationState,
+    Phase,
 )
+from .config import Scenario
+from .errors import FishpondError, ScenarioError
+from .limits import check_run
+from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
+from .params import DayCounts, Params
+from .population import Graph, build_graph, draw_fit
+from .rng import stream_key, u_key
+from .scenario_io import (
+    check_scenario,
+    load_scenario,
+    merge_scenario_data,
+    resolve_scenario_path,
+    scenario_from_dict,
+)
+from .seeding import choose_mass_pull, choose_seeds
+from .state import PopulationState
 
 
 class _Collector(mesa.DataCollector):
@@ -76,10 +78,18 @@ class _Collector(mesa.DataCollector):
             self.model_vars[name].append(row[name])
 
 
-ENGINES: dict[str, Callable[["GrowthModel"], DayCounts]] = {
-    "agents": agents_engine.run_day,
-    "numba": kernels.run_day,
+# The engines by name. Each is a module with ``buffers(model)`` (the run's buffers, made
+# once in GrowthModel.__init__ and owned by the model as ``model.work``) and
+# ``run_day(model) -> DayCounts`` (one day's phases 1-7, reading ``model.params``,
+# ``model.state`` and ``model.work``).
+ENGINES: dict[str, ModuleType] = {
+    "agents": agents_engine,
+    "numba": kernels,
 }
+
+# Params fields that describe the population and the run rather than the rules: a model's
+# replacement parameters must keep them (the graph, state and buffers are sized by them).
+_FIXED_PARAMS = ("seed", "n", "contacts", "weighted")
 
 
 def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: dict) -> Scenario:
@@ -127,6 +137,17 @@ class GrowthModel(mesa.Model):
         **overrides: nested scenario overrides, e.g. ``steps=30`` or
             ``rules={"invite_rate": 0.01}``.
 
+    Attributes:
+        params: the flat parameters (:class:`~sim.params.Params`) that both engines read
+            every day. Replace them between days to change the rules from then on
+            (``model.params = dataclasses.replace(model.params, invite_rate=0.02)``);
+            both engines then change the same way. The seed and the population fields
+            (``n``, ``contacts``, ``weighted``) must stay the model's.
+        state: the population state (:class:`~sim.state.PopulationState`).
+        work: the engine's buffers, made once by the engine's ``buffers(model)`` and owned
+            by the model (the compiled engine's :class:`~sim.kernels.Work`; None for the
+            readable engine, which keeps nothing between days).
+
     Raises:
         ScenarioError: invalid scenario or overrides.
         DataError: unreadable population data (edge list).
@@ -156,7 +177,7 @@ class GrowthModel(mesa.Model):
         self.scenario: Scenario = resolve_scenario(scenario, overrides)
         super().__init__(rng=self.scenario.seed)
         self.engine = engine
-        self._run_day = ENGINES[engine]
+        self._engine = ENGINES[engine]
         sc = self.scenario
         self.seed = sc.seed
         self.horizon = sc.steps  # (Mesa's own self.steps counts the steps taken)
@@ -175,9 +196,13 @@ class GrowthModel(mesa.Model):
                 f"seeding.count + mass_pull.count = {sc.seeding.count + sc.mass_pull.count}: "
                 f"more than the {n} persons of the population; allowed: at most {n}"
             )
+        # The flat parameters both engines read every day. A user may replace them between
+        # days (``dataclasses.replace(model.params, invite_rate=0.02)``): the following days
+        # change the same way on both engines; step() checks the replacement once.
         self.params = Params.from_scenario(
             sc, n=n, contacts=self.graph.contacts, weighted=self.graph.weights is not None
         )
+        self._checked_params = self.params
         self.state = PopulationState.empty(draw_fit(sc.population.fit, n, sc.seed, self.graph.circle))
         # agent views: all made up front for the agents engine, on first use otherwise
         self._persons: list[agents_engine.Person | None] | dict[int, agents_engine.Person] = (
@@ -187,6 +212,7 @@ class GrowthModel(mesa.Model):
         self._streams: dict[int, int] = {}
         self._contacts: dict[int, list[int]] = {}
         self._seed_population()
+        self.work = self._engine.buffers(self)  # the engine's buffers, kept for the whole run
 
         self.recorder = Recorder(self)
         self.today: dict = {}
@@ -219,6 +245,29 @@ class GrowthModel(mesa.Model):
         st.source[pulled] = MASS_PULL
         st.join_day[pulled] = 0
         st.funnel[pulled] |= F_REACHED | F_INVITED | F_JOINED
+
+    # --- parameters ------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Check ``self.params`` once after it was replaced (called by :meth:`step`).
+
+        Raises:
+            FishpondError: not a ``Params``, or a fixed field (seed, n, contacts, weighted)
+                differs from the model's.
+        """
+        value, old = self.params, self._checked_params
+        if not isinstance(value, Params):
+            raise FishpondError(
+                f"model.params = {type(value).__name__} object: not the model's parameters; "
+                "allowed: a sim.params.Params, e.g. "
+                "dataclasses.replace(model.params, invite_rate=0.02)")
+        for name in _FIXED_PARAMS:
+            new, was = getattr(value, name), getattr(old, name)
+            if new != was:
+                raise FishpondError(
+                    f"model.params.{name} = {new!r}: differs from this model's {was!r}; allowed: "
+                    f"the model's own {name} (only the rules may change between days)")
+        self._checked_params = value
 
     # --- services for the engines ---------------------------------------------------
 
@@ -298,16 +347,20 @@ class GrowthModel(mesa.Model):
         """Advance one day: phases 1–7 by the engine, then record the metrics (phase 8).
 
         Raises:
-            FishpondError: the run has reached its horizon (``scenario.steps`` days).
+            FishpondError: the run has reached its horizon (``scenario.steps`` days), or
+                ``model.params`` was replaced by something other than the model's
+                parameters with new rule values (see ``params`` in the class docstring).
         """
         if self.day >= self.horizon:
             raise FishpondError(
                 f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
                 "allowed: at most steps days; build the model with a larger steps=... to go on")
+        if self.params is not self._checked_params:
+            self._check_params()
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
-        counts = self._run_day(self)
+        counts = self._engine.run_day(self)
         self._record(counts)
         if self.day >= self.horizon:
             self.running = False

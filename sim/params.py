@@ -12,7 +12,7 @@ the scenario's value (an enumerated key holds its integer code, e.g. the entry g
 Example:
     >>> from sim.config import Scenario
     >>> p = Params.from_scenario(Scenario(), n=1000, contacts=0, weighted=False)
-    >>> p.invite_rate, p.gate, p.role_mult(2)
+    >>> p.invite_rate, p.gate, p.mult_kol
     (0.004, 0, 3.0)
 """
 
@@ -53,11 +53,6 @@ def _from_scenario(cls, sc: Scenario, n: int, contacts: int, weighted: bool) -> 
                **{name: _value(sc, p) for name, p in _KERNEL})
 
 
-def _role_mult(self, role: int) -> float:
-    """Invitation multiplier of a role code (LURKER=0, ACTIVE=1, KOL=2)."""
-    return (self.mult_lurker, self.mult_active, self.mult_kol)[role]
-
-
 def _as_dict(self) -> dict:
     """All values by name."""
     return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -70,7 +65,6 @@ Params = make_dataclass(
         "__module__": __name__,
         "__doc__": "Every number the daily phases use (derived from sim.parameters.TABLE).",
         "from_scenario": classmethod(_from_scenario),
-        "role_mult": _role_mult,
         "as_dict": _as_dict,
     },
     frozen=True,

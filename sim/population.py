@@ -32,8 +32,9 @@ import scipy.sparse as sp
 from scipy.special import betaincinv, ndtr, ndtri
 
 from sim import config, generators
+from sim.codes import Phase
 from sim.errors import DataError, ScenarioError
-from sim.rng import Phase, derive_seed, u_array
+from sim.rng import derive_seed, u_array
 
 MAX_COMPLETE_EDGES = 200_000_000  # complete graphs above this are refused (use well_mixed)
 

@@ -1,7 +1,8 @@
 """Counter-based random numbers: every draw is a pure function of its coordinates.
 
 A draw is ``u(seed, day, phase, person, k)``: a uniform float in [0, 1) computed by
-hashing the five integers with the splitmix64 finaliser. Nothing is stateful, so the
+hashing the five integers with the splitmix64 finaliser (``phase`` names the stream, a
+:class:`sim.codes.Phase`). Nothing is stateful, so the
 result of a run does not depend on the order in which persons are visited, on how a
 loop is split across threads or processes, or on which engine runs it.
 
@@ -10,15 +11,14 @@ the pure-Python version here, the NumPy version (:func:`u_array`) and a Numba tw
 give the same bits.
 
 Example:
-    >>> from sim.rng import u, Phase
+    >>> from sim.codes import Phase
+    >>> from sim.rng import u
     >>> x = u(42, 1, Phase.INVITE, 7, 0)
     >>> 0.0 <= x < 1.0 and x == u(42, 1, Phase.INVITE, 7, 0)
     True
 """
 
 from __future__ import annotations
-
-from enum import IntEnum
 
 import numpy as np
 
@@ -27,32 +27,6 @@ GOLDEN = 0x9E3779B97F4A7C15
 MUL1 = 0xBF58476D1CE4E5B9
 MUL2 = 0x94D049BB133111EB
 TO_UNIT = 2.0**-53
-
-
-class Phase(IntEnum):
-    """Stream identifiers: one per kind of random decision in the model."""
-
-    GRAPH = 1
-    FIT = 2
-    TIEBREAK = 3
-    SEEDING = 4
-    MASS_PULL = 5
-    INFLUENCE_MAX = 6
-    CONTENT = 10
-    ACTIVITY = 11
-    SELF_ORG = 12
-    SELF_ORG_ATTEND = 13
-    CONTACTS = 20
-    INVITE = 21
-    CREDIT = 22
-    CONVERT = 23
-    ORGANIC = 24
-    ADS_PICK = 25
-    ADS_ACCEPT = 26
-    GATE = 27
-    TROUGH = 30
-    CHURN = 31
-    PAY = 32
 
 
 def mix64(z: int) -> int:

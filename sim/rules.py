@@ -13,6 +13,8 @@ import math
 
 from numba.extending import register_jitable
 
+from .codes import ACTIVE, KOL
+
 
 @register_jitable
 def clip01(p: float) -> float:
@@ -72,6 +74,16 @@ def interact_gain(interact_gain_max: float, member_neighbours: int, interact_hal
 
 
 @register_jitable
+def role_mult(role: int, mult_lurker: float, mult_active: float, mult_kol: float) -> float:
+    """Invitation multiplier of a member's role (``rules.role_mult`` of the scenario)."""
+    if role == KOL:
+        return mult_kol
+    if role == ACTIVE:
+        return mult_active
+    return mult_lurker
+
+
+@register_jitable
 def invite_probability(
     invite_rate: float, role_mult: float, influence: float, intimacy: float, boost: float
 ) -> float:
@@ -119,3 +131,27 @@ def task_active(day: int, start: int, days: int) -> bool:
 def ads_attempts(wanted: int) -> int:
     """Most candidate draws spent to find ``wanted`` ad joins in a day (bounded work)."""
     return 50 * wanted + 1000
+
+
+@register_jitable
+def daily_cost(
+    posts: int,
+    operator_activities: int,
+    n_kols: int,
+    ads_bought: int,
+    cost_per_post: float,
+    cost_per_activity: float,
+    cost_per_kol_month: float,
+    ads_cost_per_join: float,
+) -> float:
+    """The day's cost: posts, operator activities, KOL stipends and ads actually bought.
+
+    ``posts * cost_per_post + operator_activities * cost_per_activity
+    + n_kols * cost_per_kol_month / 30 + ads_bought * ads_cost_per_join``, added in that order.
+    """
+    return (
+        posts * cost_per_post
+        + operator_activities * cost_per_activity
+        + n_kols * cost_per_kol_month / 30.0
+        + ads_bought * ads_cost_per_join
+    )

@@ -29,10 +29,11 @@ import math
 import numpy as np
 from scipy import sparse
 
+from sim.codes import Phase
 from sim.config import SEEDING_STRATEGIES
 from sim.errors import ScenarioError
 from sim.jit import cached
-from sim.rng import Phase, stream_key, u_array, u_key_nb
+from sim.rng import stream_key, u_array, u_key_nb
 
 STRATEGIES = SEEDING_STRATEGIES
 

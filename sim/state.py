@@ -1,7 +1,8 @@
 """The population state: one structure of equal-length numpy arrays.
 
 Both engines read and write these arrays; :class:`sim.agents.Person` exposes one row of
-them as attributes. Codes are small integers so that compiled kernels can use them.
+them as attributes. Statuses, roles, sources and funnel flags are the small integer codes
+of :mod:`sim.codes`, so that compiled kernels can use them.
 """
 
 from __future__ import annotations
@@ -10,35 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-# status
-NON_USER, MEMBER, CHURNED = 0, 1, 2
-STATUS_NAMES = ("non_user", "member", "churned")
-
-# role (members only; NO_ROLE otherwise)
-NO_ROLE, LURKER, ACTIVE, KOL = -1, 0, 1, 2
-ROLE_NAMES = {NO_ROLE: "none", LURKER: "lurker", ACTIVE: "active", KOL: "kol"}
-ROLE_CODES = {"lurker": LURKER, "active": ACTIVE, "kol": KOL}
-
-# source (how a member joined; NO_SOURCE for persons who never joined)
-NO_SOURCE, SEED, MASS_PULL, REFERRAL, ORGANIC, ADS = -1, 0, 1, 2, 3, 4
-SOURCE_NAMES = {
-    NO_SOURCE: "none",
-    SEED: "seed",
-    MASS_PULL: "mass_pull",
-    REFERRAL: "referral",
-    ORGANIC: "organic",
-    ADS: "ads",
-}
-
-# funnel flags (a later stage implies the earlier ones)
-F_REACHED, F_INVITED, F_JOINED, F_ACTIVE, F_PAYING = 1, 2, 4, 8, 16
-FUNNEL_STAGES = (
-    ("reached", F_REACHED),
-    ("invited", F_INVITED),
-    ("joined", F_JOINED),
-    ("active", F_ACTIVE),
-    ("paying", F_PAYING),
-)
+from .codes import NO_ROLE, NO_SOURCE, NON_USER
 
 
 @dataclass

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from sim import GrowthModel, kernels  # noqa: E402
+from sim import GrowthModel, threads  # noqa: E402
 from sim.config import SEEDING_STRATEGIES  # noqa: E402
 
 SMALL = {"size": 2000, "graph": {"kind": "barabasi_albert", "m": 3}}
@@ -31,7 +31,7 @@ GRAPHS = {
 # name -> (scenario, overrides, threaded); each runs a few days
 CASES: dict[str, tuple[str, dict, bool]] = {
     "serial": ("fish_pond", {"population": {"size": 3000}, "steps": 5}, False),
-    # the threaded twins at a real size (above kernels.PARALLEL_MIN)
+    # the threaded twins at a real size (above threads.PARALLEL_MIN)
     "threaded": ("fish_pond", {"population": {"size": 500_000}, "steps": 3}, True),
     "edgelist": ("facebook", {"steps": 5}, False),
     "well_mixed": ("fish_pond", {"population": {"size": 3000, "graph": {"kind": "well_mixed",
@@ -50,7 +50,7 @@ def digest(case: str) -> str:
     """Run ``case`` and hash its results."""
     scenario, over, threaded = CASES[case]
     model = GrowthModel(scenario, rng=11, **over)
-    if threaded and not kernels.use_threads(model.params.n):
+    if threaded and not threads.use_threads(model.params.n):
         return "no threads here"  # one core: the threaded twins cannot run
     model.run()
     h = hashlib.sha256(model.timeseries().to_csv().encode())

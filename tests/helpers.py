@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim import GrowthModel
+from sim.codes import KOL, LURKER, MEMBER, ROLE_CODES
 from sim.population import from_edges
 from sim.scenario_io import merge_scenario_data
-from sim.state import KOL, LURKER, MEMBER, ROLE_CODES
 
 # Every mechanism off, fit 1, intimacy constant: a rule under test is switched on by the test.
 QUIET = {

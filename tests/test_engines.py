@@ -143,14 +143,16 @@ def test_random_small_scenarios_are_identical(x):
 def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
     import numba
 
-    from sim import kernels
+    from sim import threads
 
     over = {"population": {"size": 3000}, "steps": 60, "rules": {"organic_rate": 0.001}}
     serial = GrowthModel("fish_pond", rng=5, engine="numba", **over)
     serial.run()
-    monkeypatch.setattr(kernels, "PARALLEL_MIN", 0)  # threads even for a small population
-    assert kernels.use_threads(3000) == (numba.get_num_threads() > 1)
+    assert not serial.work.threads
+    monkeypatch.setattr(threads, "PARALLEL_MIN", 0)  # threads even for a small population
+    assert threads.use_threads(3000) == (numba.get_num_threads() > 1)
     threaded = GrowthModel("fish_pond", rng=5, engine="numba", **over)
+    assert threaded.work.threads == (numba.get_num_threads() > 1)
     threaded.run()
     assert_identical(serial, threaded)
     threads = numba.get_num_threads()
@@ -166,7 +168,7 @@ def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
 def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
     """The compiled engine keeps per-day bookkeeping (member-neighbour counts, reached marks);
     edits to ``model.state`` between days must reach it as they reach the readable engine."""
-    from sim.state import CHURNED, LURKER, MEMBER
+    from sim.codes import CHURNED, LURKER, MEMBER
 
     over = dict(rng=9, population={"size": 400}, steps=30, seeding={"count": 10})
     a = GrowthModel("fish_pond", engine="agents", **over)
@@ -183,3 +185,162 @@ def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
         st.join_day[newcomers] = m.day
         m.run()
     assert_identical(a, b)
+
+
+# --- the engines' structure ----------------------------------------------------------------
+
+ENGINE_DEPENDENCIES = {"codes", "state", "rules", "rng", "params", "jit", "threads"}
+
+
+def _sim_imports(module: str) -> set[str]:
+    """The sim modules that ``sim/<module>.py`` imports at run time (not for type checking)."""
+    import ast
+    from pathlib import Path
+
+    import sim
+
+    tree = ast.parse((Path(sim.__file__).parent / f"{module}.py").read_text())
+    found: set[str] = set()
+
+    def visit(node, typing_only=False):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            typing_only = True
+        if not typing_only and isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("sim."):
+                found.add(node.module.split(".")[1])
+        if not typing_only and isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("sim."))
+        for child in ast.iter_child_nodes(node):
+            visit(child, typing_only)
+
+    visit(tree)
+    return found
+
+
+@pytest.mark.parametrize("engine", ["agents", "kernels"])
+def test_engines_depend_only_on_the_shared_modules(engine):
+    imports = _sim_imports(engine)
+    assert imports <= ENGINE_DEPENDENCIES, imports - ENGINE_DEPENDENCIES
+    assert {"rules", "rng", "codes", "params"} <= imports
+
+
+def test_metrics_do_not_import_an_engine():
+    assert not _sim_imports("metrics") & {"agents", "kernels", "model"}
+
+
+def test_count_slots_follow_count_fields_and_day_counts():
+    from dataclasses import fields
+
+    from sim.kernels import COUNT_FIELDS, SLOT, Work, buffers
+    from sim.params import DayCounts
+
+    assert SLOT._fields == COUNT_FIELDS and tuple(SLOT) == tuple(range(len(COUNT_FIELDS)))
+    ints = [f.name for f in fields(DayCounts) if f.type in (int, "int")]
+    assert set(COUNT_FIELDS) == set(ints) | {"n_kols"}
+    m = GrowthModel("fish_pond", rng=1, population={"size": 300}, steps=1)
+    assert isinstance(m.work, Work) and len(m.work.arrays.counts) == len(COUNT_FIELDS)
+    assert buffers(m).arrays.counts.shape == m.work.arrays.counts.shape
+
+
+def test_the_kernels_write_counts_only_at_named_slots():
+    import ast
+    from pathlib import Path
+
+    import sim
+
+    tree = ast.parse((Path(sim.__file__).parent / "kernels.py").read_text())
+    bare = [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id == "counts" and isinstance(node.slice, ast.Constant)]
+    assert bare == []
+    named = {node.slice.attr for node in ast.walk(tree)
+             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+             and node.value.id == "counts" and isinstance(node.slice, ast.Attribute)}
+    from sim.kernels import COUNT_FIELDS
+
+    assert named == set(COUNT_FIELDS)  # every count is written by the kernels
+
+
+def test_state_arrays_are_the_population_state_fields():
+    from sim.kernels import StateArrays, state_arrays
+
+    m = GrowthModel("fish_pond", rng=1, population={"size": 300}, steps=1)
+    assert StateArrays._fields == tuple(m.state.arrays())
+    st = state_arrays(m.state)
+    assert all(a is b for a, b in zip(st, m.state.arrays().values()))
+
+
+def test_the_model_owns_the_engine_buffers_for_the_whole_run():
+    a = GrowthModel("fish_pond", rng=3, engine="agents", population={"size": 200}, steps=5)
+    b = GrowthModel("fish_pond", rng=3, engine="numba", population={"size": 200}, steps=5)
+    assert a.work is None  # the readable engine keeps nothing between days
+    work, arrays = b.work, b.work.arrays
+    b.run()
+    assert b.work is work and b.work.arrays is arrays
+    assert "_work" not in vars(b) and "_kparams" not in vars(b)
+    assert b.work._direct is not None  # the serial kernel is called without Numba's dispatch
+
+
+def test_a_state_array_replaced_between_days_reaches_the_compiled_kernel():
+    """The direct call of the day kernel holds only while the state arrays are the same
+    objects: a new array goes through Numba's dispatch again."""
+    over = {"rng": 6, "population": {"size": 300}, "steps": 20, "seeding": {"count": 10}}
+    a = GrowthModel("fish_pond", engine="agents", **over)
+    b = GrowthModel("fish_pond", engine="numba", **over)
+    for m in (a, b):
+        m.run(5)
+        m.state.intimacy = m.state.intimacy * 0.5  # a new array, halved
+        m.run()
+    assert b.work._direct[1].intimacy is b.state.intimacy  # resolved again for the new array
+    assert_identical(a, b)
+
+
+def test_replacing_the_params_changes_the_next_days_on_both_engines_alike():
+    """Both engines read ``model.params`` every day: a replacement takes effect the next day."""
+    import dataclasses
+
+    over = {"rng": 12, "population": {"size": 400}, "steps": 30, "seeding": {"count": 10},
+            "rules": {"invite_rate": 0.05, "organic_rate": 0.002}}
+    runs = {}
+    for engine in ("agents", "numba"):
+        m = GrowthModel("fish_pond", engine=engine, **over)
+        m.run(10)
+        m.params = dataclasses.replace(m.params, invite_rate=0.0, organic_rate=0.0)
+        m.run(10)
+        m.params = dataclasses.replace(m.params, invite_rate=0.08)
+        m.run()
+        runs[engine] = m
+    assert_identical(runs["agents"], runs["numba"])
+    ts = runs["numba"].timeseries()
+    assert ts.invites_sent.iloc[1:11].sum() > 0
+    assert ts.invites_sent.iloc[11:21].sum() == 0 and ts.joins_organic.diff().iloc[11:21].sum() == 0
+    assert ts.invites_sent.iloc[21:].sum() > 0
+    unchanged = GrowthModel("fish_pond", engine="numba", **over)
+    unchanged.run()
+    assert not unchanged.timeseries().equals(ts)
+
+
+def test_replaced_params_must_keep_the_model_fixed_fields():
+    import dataclasses
+
+    from sim import FishpondError
+
+    for engine in ("agents", "numba"):
+        m = GrowthModel("fish_pond", rng=1, engine=engine, population={"size": 300}, steps=5)
+        m.run(1)
+        good = m.params
+        for change in ({"seed": 2}, {"n": 301}, {"contacts": 3}, {"weighted": True}):
+            m.params = dataclasses.replace(good, **change)
+            name, value = next(iter(change.items()))
+            with pytest.raises(FishpondError, match=f"params.{name} = {value!r}"):
+                m.step()
+        m.params = {"invite_rate": 0.1}
+        with pytest.raises(FishpondError, match="not the model's parameters"):
+            m.step()
+        m.params = good
+        m.step()
+        assert m.day == 2

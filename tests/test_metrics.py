@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
+from sim.codes import CHURNED, MEMBER, NON_USER
 from sim.metrics import milestone_days, referral_curve, top_share
-from sim.state import CHURNED, MEMBER, NON_USER, PopulationState
+from sim.state import PopulationState
 
 
 def naive_top_share(status, intimacy, referrals, top=0.2):

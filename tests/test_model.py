@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sim import GrowthModel, ScenarioError, load_scenario
+from sim.codes import KOL, MEMBER, NON_USER, REFERRAL
 from sim.scenario_io import SCENARIOS_DIR
-from sim.state import KOL, MEMBER, NON_USER, REFERRAL
 
 SMALL = {"population": {"size": 400, "graph": {"kind": "barabasi_albert", "m": 3}}, "steps": 60}
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from sim import rules
-from sim.state import ACTIVE, CHURNED, KOL, LURKER, MEMBER, NON_USER, ORGANIC, REFERRAL, ADS
+from sim.codes import ACTIVE, ADS, CHURNED, KOL, LURKER, MEMBER, NON_USER, ORGANIC, REFERRAL
 from tests.helpers import PATH3, STAR5, TRIANGLE, tiny_model
 
 

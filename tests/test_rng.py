@@ -6,9 +6,9 @@ import numpy as np
 from numba import njit
 from scipy import stats
 
+from sim.codes import Phase
 from sim.rng import (
     MASK64,
-    Phase,
     derive_seed,
     mix64,
     person_key_nb,

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from sim import seeding as S
+from sim.codes import Phase
 from sim.config import MassPull, Population, Rules, Scenario, Seeding
 from sim.errors import ScenarioError
 from sim.population import from_edges
-from sim.rng import Phase, stream_key, u
+from sim.rng import stream_key, u
 
 GRAPH_STRATEGIES = ("degree", "pagerank", "kcore", "betweenness", "influence_max")
 
