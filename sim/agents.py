@@ -171,12 +171,12 @@ class Person(mesa.Agent):
 
     def work_on_common_task(self) -> None:
         """A KOL on the common task gains common_task.intimacy_gain."""
-        self._gain(self.model.params.task_gain)
+        self._gain(self.model.params.common_task_intimacy_gain)
 
     def grow_influence(self) -> None:
         """Empowerment: a KOL's influence approaches influence_cap."""
         p = self.model.params
-        self.influence = rules.influence_step(self.influence, p.empower_rate, p.influence_cap)
+        self.influence = rules.influence_step(self.influence, p.empowerment_rate, p.empowerment_influence_cap)
 
     def become_kol(self, day: int) -> None:
         self.role = KOL
@@ -201,9 +201,9 @@ class Person(mesa.Agent):
     def invitation_probability(self, day: int) -> float:
         """q_i = invite_rate * role_mult * influence * intimacy (x common-task boost for KOLs)."""
         p = self.model.params
-        boost = p.task_boost if self.role == KOL and rules.task_active(day, p.task_start, p.task_days) else 1.0
+        boost = p.common_task_invite_boost if self.role == KOL and rules.task_active(day, p.common_task_start, p.common_task_days) else 1.0
         return rules.invite_probability(
-            p.invite_rate, rules.role_mult(self.role, p.mult_lurker, p.mult_active, p.mult_kol),
+            p.invite_rate, rules.role_mult(self.role, p.role_mult_lurker, p.role_mult_active, p.role_mult_kol),
             self.influence, self.intimacy, boost
         )
 
@@ -263,18 +263,18 @@ class Person(mesa.Agent):
     def passes_gate(self) -> bool:
         """The entry gate: review admits fit >= min_fit; payment admits with pass_prob."""
         p = self.model.params
-        if p.gate == GATE_REVIEW:
-            return self.fit >= p.gate_min_fit
-        if p.gate == GATE_PAYMENT:
-            return self._draw(Phase.GATE) < p.gate_pass_prob
+        if p.entry_gate_kind == GATE_REVIEW:
+            return self.fit >= p.entry_gate_min_fit
+        if p.entry_gate_kind == GATE_PAYMENT:
+            return self._draw(Phase.GATE) < p.entry_gate_pass_prob
         return True
 
     def join(self, day: int, source: int, referrer: int = -1) -> None:
         """Become a (lurking) member today; take part from tomorrow."""
         p = self.model.params
-        start = {REFERRAL: p.join_referral, ORGANIC: p.join_organic, ADS: p.join_ads}[source]
-        if p.gate != GATE_NONE:
-            start = rules.gain(start, p.gate_bonus)
+        start = {REFERRAL: p.join_intimacy_referral, ORGANIC: p.join_intimacy_organic, ADS: p.join_intimacy_ads}[source]
+        if p.entry_gate_kind != GATE_NONE:
+            start = rules.gain(start, p.entry_gate_intimacy_bonus)
         self.status = MEMBER
         self.role = LURKER
         self.source = source
@@ -301,7 +301,7 @@ class Person(mesa.Agent):
             self.role = LURKER
         elif role == KOL and 0 <= day - self.kol_since <= p.trough_days and self.kol_referrals == 0:
             drop = rules.trough_dropout_probability(
-                p.trough_dropout, p.amplification, p.amplification_factor
+                p.trough_dropout, p.amplification_enabled, p.amplification_factor
             )
             if self._draw(Phase.TROUGH) < drop:
                 self.role = ACTIVE
@@ -382,12 +382,12 @@ def run_day(model: "GrowthModel") -> DayCounts:
     for j, times in attended.items():
         person(j)._gain(p.activity_gain, times)
     kols = [m for m in everyone if m.role == KOL]
-    if rules.task_active(day, p.task_start, p.task_days):
+    if rules.task_active(day, p.common_task_start, p.common_task_days):
         for k in kols:
             k.work_on_common_task()
     for k in kols:
         k.grow_influence()
-    if p.recruit_count > 0 and day % p.recruit_every == 0:
+    if p.recruit_count > 0 and day % p.recruit_every_days == 0:
         candidates = [m for m in everyone if m.role == ACTIVE and m.intimacy >= p.recruit_min_intimacy]
         candidates.sort(key=lambda m: (-m.intimacy, m.idx))
         for m in candidates[: p.recruit_count]:
@@ -419,7 +419,7 @@ def run_day(model: "GrowthModel") -> DayCounts:
             j = int(j)
             if j not in invited_joined and person(j).joins_organically():
                 joiners.append((j, ORGANIC, -1))
-    wanted = rules.events_on_day(day, p.ads_budget, p.ads_cost_per_join)
+    wanted = rules.events_on_day(day, p.ads_daily_budget, p.ads_cost_per_join)
     if wanted > 0:
         taken = {j for j, _, _ in joiners}
         pick = model.stream(Phase.ADS_PICK)

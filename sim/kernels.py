@@ -330,14 +330,14 @@ def _day_invite(day, P, g, st, wk):
         j = touched[t]
         intimacy[j] = gain_times(intimacy[j], P.activity_gain, attended[j])
         attended[j] = 0
-    on_task = task_active(day, P.task_start, P.task_days)
+    on_task = task_active(day, P.common_task_start, P.common_task_days)
     for t in range(nm):
         i = members[t]
         if role[i] == KOL:
             if on_task:
-                intimacy[i] = gain(intimacy[i], P.task_gain)
-            influence[i] = influence_step(influence[i], P.empower_rate, P.influence_cap)
-    if P.recruit_count > 0 and day % P.recruit_every == 0:
+                intimacy[i] = gain(intimacy[i], P.common_task_intimacy_gain)
+            influence[i] = influence_step(influence[i], P.empowerment_rate, P.empowerment_influence_cap)
+    if P.recruit_count > 0 and day % P.recruit_every_days == 0:
         nc = 0
         for t in range(nm):
             i = members[t]
@@ -381,8 +381,8 @@ def _day_invite(day, P, g, st, wk):
     by_status = np.zeros(3, np.float64)  # by status code (NON_USER, MEMBER, CHURNED)
     for t in range(nm):
         i = members[t]
-        boost = P.task_boost if (role[i] == KOL and on_task) else 1.0
-        mult = role_mult(role[i], P.mult_lurker, P.mult_active, P.mult_kol)
+        boost = P.common_task_invite_boost if (role[i] == KOL and on_task) else 1.0
+        mult = role_mult(role[i], P.role_mult_lurker, P.role_mult_active, P.role_mult_kol)
         q = invite_probability(P.invite_rate, mult, influence[i], intimacy[i], boost)
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
         if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
@@ -456,7 +456,7 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
             if joining[j] == ORGANIC:
                 joiners[nj] = j
                 nj += 1
-    wanted = events_on_day(day, P.ads_budget, P.ads_cost_per_join)
+    wanted = events_on_day(day, P.ads_daily_budget, P.ads_cost_per_join)
     if wanted > 0:
         pkey = stream_key_nb(seed, day, P_ADS_PICK)
         akey = stream_key_nb(seed, day, P_ADS_ACCEPT)
@@ -477,20 +477,20 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
         j = joiners[t]
         src = joining[j]
         joining[j] = 0
-        if P.gate == GATE_REVIEW and not fit[j] >= P.gate_min_fit:
+        if P.entry_gate_kind == GATE_REVIEW and not fit[j] >= P.entry_gate_min_fit:
             continue
-        if P.gate == GATE_PAYMENT and not u_key_nb(gkey, j, 0) < P.gate_pass_prob:
+        if P.entry_gate_kind == GATE_PAYMENT and not u_key_nb(gkey, j, 0) < P.entry_gate_pass_prob:
             continue
         members[nm + n_new] = j
         n_new += 1
         if src == REFERRAL:
-            start = P.join_referral
+            start = P.join_intimacy_referral
         elif src == ORGANIC:
-            start = P.join_organic
+            start = P.join_intimacy_organic
         else:
-            start = P.join_ads
-        if P.gate != GATE_NONE:
-            start = gain(start, P.gate_bonus)
+            start = P.join_intimacy_ads
+        if P.entry_gate_kind != GATE_NONE:
+            start = gain(start, P.entry_gate_intimacy_bonus)
         status[j] = MEMBER
         role[j] = LURKER
         source[j] = src
@@ -671,7 +671,7 @@ def _roles_keys(P, day):
     """Phases 5-7's stream keys (trough, churn, pay) and today's trough dropout probability."""
     keys = (stream_key_nb(P.seed, day, P_TROUGH), stream_key_nb(P.seed, day, P_CHURN),
             stream_key_nb(P.seed, day, P_PAY))
-    return keys, trough_dropout_probability(P.trough_dropout, P.amplification,
+    return keys, trough_dropout_probability(P.trough_dropout, P.amplification_enabled,
                                             P.amplification_factor)
 
 
@@ -690,7 +690,7 @@ def _roles_churn_pay_parallel(P, day, today, st):
     # (as _roles_keys: Numba's parallel array analysis fails on its nested tuple unpacked)
     keys = (stream_key_nb(P.seed, day, P_TROUGH), stream_key_nb(P.seed, day, P_CHURN),
             stream_key_nb(P.seed, day, P_PAY))
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification, P.amplification_factor)
+    drop = trough_dropout_probability(P.trough_dropout, P.amplification_enabled, P.amplification_factor)
     size = (len(today) + CHUNKS - 1) // CHUNKS
     dropouts = 0
     churns = 0

@@ -39,7 +39,7 @@ Example:
     >>> p.default, allowed(p)
     (0.004, 'a number in [0, 1]')
     >>> flat_name(find("program.common_task.intimacy_gain"))
-    'task_gain'
+    'common_task_intimacy_gain'
     >>> find("population.graph.m", kind="watts_strogatz") is None
     True
 """
@@ -482,36 +482,14 @@ def allowed(p: Param) -> str:
 def flat_name(p: Param) -> str:
     """The name of a key in the engines' flat :class:`sim.params.Params`.
 
+    The rule: the key path without its section (``program``, ``rules``, ``economics``),
+    dots replaced by ``_``.
+
     Example:
-        >>> flat_name(find("rules.invite_rate"))
-        'invite_rate'
+        >>> flat_name(find("rules.invite_rate")), flat_name(find("rules.role_mult.kol"))
+        ('invite_rate', 'role_mult_kol')
     """
-    if p.key in _OLD_FLAT:
-        return _OLD_FLAT[p.key]
     return p.key.split(".", 1)[1].replace(".", "_")
-
-
-_OLD_FLAT = {  # names that do not follow the rule yet
-    "program.common_task.start": "task_start",
-    "program.common_task.days": "task_days",
-    "program.common_task.intimacy_gain": "task_gain",
-    "program.common_task.invite_boost": "task_boost",
-    "program.empowerment.rate": "empower_rate",
-    "program.empowerment.influence_cap": "influence_cap",
-    "program.recruit.every_days": "recruit_every",
-    "program.amplification.enabled": "amplification",
-    "program.entry_gate.kind": "gate",
-    "program.entry_gate.min_fit": "gate_min_fit",
-    "program.entry_gate.pass_prob": "gate_pass_prob",
-    "program.entry_gate.intimacy_bonus": "gate_bonus",
-    "program.ads.daily_budget": "ads_budget",
-    "rules.role_mult.lurker": "mult_lurker",
-    "rules.role_mult.active": "mult_active",
-    "rules.role_mult.kol": "mult_kol",
-    "rules.join_intimacy.referral": "join_referral",
-    "rules.join_intimacy.organic": "join_organic",
-    "rules.join_intimacy.ads": "join_ads",
-}
 
 
 def kernel_params() -> tuple[Param, ...]:

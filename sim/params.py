@@ -12,7 +12,7 @@ the scenario's value (an enumerated key holds its integer code, e.g. the entry g
 Example:
     >>> from sim.config import Scenario
     >>> p = Params.from_scenario(Scenario(), n=1000, contacts=0, weighted=False)
-    >>> p.invite_rate, p.gate, p.mult_kol
+    >>> p.invite_rate, p.entry_gate_kind, p.role_mult_kol
     (0.004, 0, 3.0)
 """
 

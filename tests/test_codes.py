@@ -64,7 +64,7 @@ def test_status_codes_index_a_table_of_three():
 
 def _literal_code_comparisons(path: Path) -> list[str]:
     """``x.gate == 1``-style comparisons: an attribute or name that holds a code, against an int."""
-    coded = {"gate", "status", "role", "source", "src"}
+    coded = {"gate", "entry_gate_kind", "status", "role", "source", "src"}
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.Compare):
@@ -89,7 +89,7 @@ def test_no_module_compares_a_code_with_a_literal(module):
 
 def test_the_literal_check_finds_a_literal(tmp_path):
     bad = tmp_path / "probe.py"
-    bad.write_text("def f(p, status):\n    return p.gate == 2 or status[0] != 1\n")
+    bad.write_text("def f(p, status):\n    return p.entry_gate_kind == 2 or status[0] != 1\n")
     assert _literal_code_comparisons(bad) == ["probe.py:2", "probe.py:2"]
 
 

@@ -213,7 +213,7 @@ def test_params_hold_the_scenarios_values():
         assert got == (row.choices.index(value) if row.choices else value), row.key
         assert type(got) is (int if row.choices else type(value)), row.key
     assert p.as_dict()["decay"] == 0.02
-    assert (p.mult_lurker, p.mult_active, p.mult_kol) == (0.5, 1.0, 3.0)
+    assert (p.role_mult_lurker, p.role_mult_active, p.role_mult_kol) == (0.5, 1.0, 3.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.decay = 0.5
 
