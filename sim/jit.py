@@ -125,6 +125,10 @@ def entry_point(dispatcher, *args):
     Returns:
         The compiled function for these argument types, or None if there is none yet.
     """
-    sig = tuple(dispatcher.typeof_pyval(a) for a in args)
-    compiled = dispatcher.overloads.get(sig)
-    return None if compiled is None else compiled.entry_point
+    # (Numba internals, stable for years: on a version without them, always dispatch)
+    try:
+        sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+        compiled = dispatcher.overloads.get(sig)
+    except (AttributeError, TypeError):
+        return None
+    return getattr(compiled, "entry_point", None)
