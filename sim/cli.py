@@ -290,7 +290,7 @@ def _at_least(*options: tuple[str, int | None, int]) -> None:
 
 
 def _seconds(text: str) -> float:
-    """argparse type: a finite number of seconds > 0."""
+    """Read an option as a finite number of seconds > 0 (an argparse type)."""
     try:
         value = float(text)
     except ValueError:

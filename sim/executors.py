@@ -175,6 +175,7 @@ class LocalRunner:
     shared_crashes = True  # a crashed worker fails every run in flight
 
     def __init__(self, workers: int) -> None:
+        """Run on ``workers`` processes (1: in this process); the pool starts on first use."""
         self.workers, self.window = workers, workers
         self.pool: cf.ProcessPoolExecutor | None = None
         self.broken = False
@@ -234,6 +235,11 @@ class DaskRunner:
     shared_crashes = False  # Dask reports a lost worker per task
 
     def __init__(self, cluster: Any, timeout: float = CLUSTER_TIMEOUT) -> None:
+        """Connect to ``cluster`` (an address or a Client) within ``timeout`` seconds.
+
+        Raises:
+            FishpondError: nothing answers there as a Dask scheduler (one line).
+        """
         from distributed import Client
 
         if isinstance(cluster, Client):

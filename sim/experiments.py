@@ -114,8 +114,10 @@ _DESIGNS = {"grid": GridDesign, "scenarios": ScenariosDesign, "sobol": SobolDesi
 
 
 class Experiment(_Strict):
-    """A validated experiment file (see the module docstring). Build it with
-    :func:`load_experiment` or :func:`experiment_from_dict`."""
+    """A validated experiment file (see the module docstring).
+
+    Build it with :func:`load_experiment` or :func:`experiment_from_dict`.
+    """
 
     name: str = Field("", max_length=200)
     description: str = ""
@@ -693,6 +695,7 @@ class RunRecorder:
     """
 
     def __init__(self, writer: store.BatchWriter, digest: str) -> None:
+        """Record into ``writer``, tagging rows with ``digest``."""
         self.writer, self.digest = writer, digest
 
     def add(self, spec: RunSpec, result: dict, attempts: int) -> None:
@@ -712,8 +715,11 @@ class RunRecorder:
 
 
 def experiment_inputs(exp: Experiment) -> list[Path]:
-    """Every file a sweep reads: the experiment file, its scenario files (with what they
-    extend) and edge lists; ``--overwrite`` never deletes a folder holding one."""
+    """Every file a sweep reads: the experiment file, its scenarios and edge lists.
+
+    The scenario files come with the files they extend; ``--overwrite`` never deletes a
+    folder holding one of them.
+    """
     files = [Path(exp.label)] if Path(exp.label).is_file() else []
     names = exp.design.files if exp.design.kind == "scenarios" else [exp.scenario]
     for name in names:

@@ -57,6 +57,7 @@ class FactsReport:
 
     @property
     def all_passed(self) -> bool:
+        """Whether every fact holds."""
         return all(f.passed for f in self.facts)
 
     def table(self) -> str:

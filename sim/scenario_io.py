@@ -205,8 +205,9 @@ def merge_located(base: dict, over: dict, base_pos: dict, over_pos: dict) -> tup
 
 
 def merge_scenario_data(base: dict, over: dict) -> dict:
-    """Deep-merge scenario data ``over`` into ``base`` as ``extends:`` does (a new graph kind
-    replaces the whole graph mapping).
+    """Deep-merge scenario data ``over`` into ``base`` as ``extends:`` does.
+
+    A new graph kind replaces the whole graph mapping.
 
     Example:
         >>> merge_scenario_data({"rules": {"decay": 0.1, "fatigue": 0.2}}, {"rules": {"decay": 0.3}})

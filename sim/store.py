@@ -143,6 +143,11 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
     """Refuse an unusable output folder before anything is written.
 
     Args:
+        out: the output folder.
+        experiment_hash: the hash of the experiment about to run (a resumed folder must
+            hold the same experiment's sweep).
+        resume: finish the sweep already in ``out``.
+        overwrite: replace a non-empty ``out``.
         inputs: the files the sweep reads (``--overwrite`` never deletes a folder holding one).
         need_bytes: an estimate of the space the sweep writes.
 
@@ -152,8 +157,6 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
             working directory, a link, or holding an input; (resume) it holds another
             experiment's sweep, or something that is not a sweep.
     """
-    from . import outdir
-
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder; choose another path")
     if not outdir.has_content(out):
@@ -195,6 +198,10 @@ def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool = False,
     an older version), and writes the manifest with status ``running``.
 
     Args:
+        out: the sweep folder.
+        info: the manifest to write (status, start time and counts are added).
+        resume: keep the runs already in ``out``.
+        overwrite: clear ``out`` first (unless resuming).
         repair: move unreadable batch files to ``out/damaged/`` (their runs run again)
             instead of refusing the folder.
 
@@ -385,6 +392,7 @@ class BatchWriter:
     """
 
     def __init__(self, out: Path, batch_size: int, max_seconds: float = 60.0) -> None:
+        """Write into ``out``, ``batch_size`` runs per batch (see the class docstring)."""
         self.out, self.batch_size, self.max_seconds = Path(out), batch_size, max_seconds
         existing = set(_batches(self.out / RESULTS)) | set(_batches(self.out / TIMESERIES))
         self.next_index = max((k[0] for k in existing), default=0) + 1

@@ -69,6 +69,7 @@ class Problem(Exception):
     """
 
     def __init__(self, path: tuple, value: Any, what: str, allowed: str | None = None):
+        """Note what is wrong at ``path`` (see the class docstring)."""
         super().__init__(what)
         self.path, self.value, self.what, self.allowed = path, value, what, allowed
 
