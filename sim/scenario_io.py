@@ -51,8 +51,8 @@ def scenario_keys(path: tuple, data: Any) -> list[str]:
     """The valid keys of the scenario mapping at ``path`` (empty if it is not a mapping).
 
     Example:
-        >>> scenario_keys(("seeding",), {})
-        ['strategy', 'count']
+        >>> "count" in scenario_keys(("seeding",), {}), scenario_keys(("seed",), {})
+        (True, [])
     """
     return yio.keys_at(Scenario, path, data)
 

@@ -599,8 +599,9 @@ def read_yaml(path: str | os.PathLike, kind: str = "scenario",
     Example:
         >>> from sim.scenario_io import SCENARIOS_DIR
         >>> data, pos = read_yaml(SCENARIOS_DIR / "no_feed.yaml")
-        >>> data["extends"], pos[("extends",)][1]
-        ('fish_pond.yaml', 10)
+        >>> label_, line = pos[("extends",)]
+        >>> data["extends"], label_.endswith("no_feed.yaml"), line > 0
+        ('fish_pond.yaml', True, True)
     """
     path = Path(path)
     where = label(path)
