@@ -1,7 +1,9 @@
-"""The ``fishpond`` command: run and validate scenarios.
+"""The ``fishpond`` command: it parses, calls the API and prints.
 
-Bad input (a scenario, an option, a data file, an output folder) ends with one line on
-stderr and exit status 2, before anything is written.
+Each subcommand is dispatched with ``set_defaults(func=...)`` to one function here; the work
+is done by the API (:mod:`sim.scenario_io`, :mod:`sim.store`, :mod:`sim.experiments`,
+:mod:`sim.compare`, :mod:`sim.facts`). Bad input (a scenario, an option, a data file, an
+output folder) ends with one line on stderr and exit status 2, before anything is written.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--max-memory", metavar="SIZE", help="refuse a run estimated to need more "
                      "memory, e.g. 8GB (default: the memory available)")
+    run.set_defaults(func=_run)
 
     swp = sub.add_parser("sweep", help="run an experiment (experiments/*.yaml) into a Parquet dataset")
     swp.add_argument("experiment", help="experiment YAML file, or a shipped name such as seed_count")
@@ -61,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--batch-size", type=int, help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
     _limit_options(swp)
+    swp.set_defaults(func=_sweep)
 
     facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000, help="persons per population (default 100000)")
@@ -68,9 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     facts.add_argument("--seed", type=int, default=0, help="first replicate seed (default 0)")
     facts.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
     facts.add_argument("--quiet", action="store_true", help="no progress bar")
+    facts.set_defaults(func=_facts)
 
     bench = sub.add_parser("bench", help="run the quick versions of the benchmarks in benchmarks/")
     bench.add_argument("--full", action="store_true", help="full sizes instead of the quick versions")
+    bench.set_defaults(func=_bench)
 
     cmp = sub.add_parser("compare", help="run scenarios on common seeds and compare them")
     cmp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
@@ -87,16 +93,19 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--format", default="png", help="chart formats, comma-separated: png,svg,pdf")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
     _limit_options(cmp)
+    cmp.set_defaults(func=_compare)
 
     chart = sub.add_parser("chart", help="redraw the charts of a run, sweep or compare folder")
     chart.add_argument("results", type=Path, metavar="RESULTS_DIR",
                        help="folder written by run, sweep or compare")
     chart.add_argument("--format", default="png",
                        help="chart formats, comma-separated: png,svg,pdf (default png)")
+    chart.set_defaults(func=_chart)
 
     doc = sub.add_parser("doctor", help="show which Numba cache the kernels use, check it, clear it")
     doc.add_argument("--clear", action="store_true",
                      help="delete the cached kernels (they are compiled again on next use)")
+    doc.set_defaults(func=_doctor)
 
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", help="scenario YAML file, or a shipped name")
@@ -104,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
         help="override one parameter (repeatable)",
     )
+    val.set_defaults(func=_validate)
     return parser
 
 
@@ -125,23 +135,9 @@ def _max_memory(args) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fishpond`` console script; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # an unknown command is an argparse error (exit 2)
     try:
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "run":
-            return _run(args)
-        if args.command == "facts":
-            return _facts(args)
-        if args.command == "bench":
-            return _bench(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "chart":
-            return _chart(args)
-        if args.command == "doctor":
-            return _doctor(args)
-        return _validate(args)
+        return args.func(args)
     except FishpondError as err:
         print(f"fishpond: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -292,7 +288,7 @@ def _at_least(*options: tuple[str, int | None, int]) -> None:
 
 
 def _seconds(text: str) -> float:
-    """argparse type: a finite number of seconds > 0."""
+    """Read an option as a finite number of seconds > 0 (an argparse type)."""
     try:
         value = float(text)
     except ValueError:
@@ -346,13 +342,14 @@ def _write_error(out: Path, err: OSError, what: str) -> OutputError:
 def _run(args) -> int:
     from .limits import check_run
     from .model import GrowthModel
+    from .outdir import run_bytes
     from .progress import progress_bar
-    from .scenario_io import _label
+    from .scenario_io import scenario_inputs
+    from .yamlio import label
 
     max_memory = _max_memory(args)
     path, sc = _load(args)
-    check_run(sc, engine=args.engine, max_memory=max_memory, source=_label(path))
-    from .outdir import run_bytes, scenario_inputs
+    check_run(sc, engine=args.engine, max_memory=max_memory, source=label(path))
 
     out = args.out if args.out is not None else Path("runs") / f"{path.stem}-{sc.seed}"
     _recover(out)
@@ -377,29 +374,17 @@ def _run(args) -> int:
 
 def _write_outputs(model, summary: dict, out: Path, overwrite: bool, inputs=(),
                    source: Path | None = None) -> list[str]:
-    """Write every output into a private folder, then put it in place (see sim.outdir)."""
+    """Hand the run's outputs to the store (it writes the folder, see sim.outdir)."""
     from .charts import write_run_charts
-    from .outdir import writing
     from .scenario_io import scenario_to_yaml
-    from .store import now, package_versions
+    from .store import write_run
 
-    with writing(out, overwrite=overwrite, inputs=inputs) as tmp:
-        ts = model.timeseries()
-        curve = model.referral_curve()
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        ts.to_csv(tmp / "timeseries.csv", index=False)
-        curve.to_csv(tmp / "referral_curve.csv", index=False)
-        (tmp / "scenario.yaml").write_text(scenario_to_yaml(model.scenario))
-        charts = write_run_charts(ts, summary, curve, tmp)
-        names = sorted(["summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml",
-                        "manifest.json"] + [p.name for p in charts])
-        info = {"kind": "run", "scenario": summary.get("scenario"),
-                "scenario_file": str(source) if source is not None else None,
-                "seed": summary.get("seed"), "steps": summary.get("steps"),
-                "engine": summary.get("engine"), "written": now(),
-                "fishpond": package_versions().get("fishpond"), "files": names}
-        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
-    return names
+    ts = model.timeseries()
+    curve = model.referral_curve()
+    return write_run(out, summary=summary, timeseries=ts, referral_curve=curve,
+                     scenario_yaml=scenario_to_yaml(model.scenario), source=source,
+                     overwrite=overwrite, inputs=inputs,
+                     charts=lambda folder: write_run_charts(ts, summary, curve, folder))
 
 
 def _n(x) -> str:
@@ -457,52 +442,22 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _compare(args) -> int:
-    import yaml
-
-    from .analysis import (comparison_frame, comparison_table, compare_scenarios, scenario_labels,
-                           summarize_by_scenario)
-    from .experiments import experiment_from_dict, run_sweep
-    from .scenario_io import load_scenario, merge_scenario_data, resolve_scenario_path
-    from .store import read_results, read_timeseries
+    from .analysis import comparison_table
+    from .compare import check_scenarios, comparison_experiment, default_out, judge
+    from .experiments import run_sweep
+    from .store import read_timeseries
 
     formats = _formats(args.format)
     _at_least(("--replicates", args.replicates, 1), ("--seed", args.seed, 0),
               ("--workers", args.workers, 1), ("--max-runs", args.max_runs, 1))
     max_memory = _max_memory(args)
-    if len(args.scenarios) < 2:
-        raise FishpondError(f"compare {args.scenarios[0]}: one scenario; allowed: two or more "
-                            "scenarios (the first is the baseline)")
-    paths = [resolve_scenario_path(s) for s in args.scenarios]
-    seen = {}
-    for given, path in zip(args.scenarios, paths):
-        if path.resolve() in seen:
-            raise FishpondError(f"compare: {given} is given twice ({seen[path.resolve()]}); "
-                                "allowed: each scenario once")
-        seen[path.resolve()] = given
-    overrides: dict = {}
-    for raw in args.overrides:
-        if raw.partition("=")[0].strip() == "seed":
-            raise FishpondError(f"--set {raw}: compare sets the run seeds; use --seed for the "
-                                "root seed")
-    for path in paths:  # file:line errors for a bad scenario or --set, before anything runs
-        load_scenario(path, args.overrides)
-    for raw in args.overrides:
-        key, _, text = raw.partition("=")
-        nested = yaml.safe_load(text) if text.strip() else None
-        for part in reversed(key.strip().split(".")):
-            nested = {part.strip(): nested}
-        overrides = merge_scenario_data(overrides, nested)
-
-    out = args.out if args.out is not None else Path("runs") / (
-        "compare-" + "-".join(p.stem for p in paths))
+    paths, overrides = check_scenarios(args.scenarios, args.overrides)
+    out = args.out if args.out is not None else default_out(paths)
     _recover(out)
     _check_out(out, args.overwrite, paths)
     replacing = args.overwrite and _has_content(out)
-    exp = experiment_from_dict(
-        {"name": "compare " + ", ".join(p.stem for p in paths), "replicates": args.replicates,
-         "seed": args.seed, "overrides": overrides,
-         "design": {"kind": "scenarios", "files": list(args.scenarios)}},
-        base_dir=Path.cwd(), source="fishpond compare", max_runs=args.max_runs)
+    exp = comparison_experiment(args.scenarios, paths, overrides, replicates=args.replicates,
+                                seed=args.seed, max_runs=args.max_runs)
     if not args.quiet:
         _compile_notice()
     try:
@@ -519,22 +474,12 @@ def _compare(args) -> int:
               "run again with --overwrite to start over", file=sys.stderr)
         return 130
 
-    results = read_results(out)
-    results = results.assign(scenario=scenario_labels(results))
-    failed = results[results["status"] != "ok"]
+    found = judge(out)
+    results, failed = found.results, found.failed
     if len(failed) == len(results):
         print(f"fishpond: every run failed, e.g.: {failed['error'].iloc[0]}", file=sys.stderr)
         return 1
-    baseline = results.loc[results["point"] == 0, "scenario"].iloc[0]
-    summary = summarize_by_scenario(results)
-    comparison = compare_scenarios(results, baseline)
     try:
-        tmp = out / f".comparison.csv.{os.getpid()}.tmp"
-        try:
-            comparison_frame(summary, comparison).to_csv(tmp, index=False)
-            os.replace(tmp, out / "comparison.csv")
-        finally:
-            tmp.unlink(missing_ok=True)
         charts = _sweep_charts(results, read_timeseries(out), out, formats, exp)
     except OSError as e:
         raise _write_error(out, e, f"the runs are saved in {out}/results/") from None
@@ -544,7 +489,7 @@ def _compare(args) -> int:
     days = ", ".join(str(int(n)) for n in sorted(ok["steps"].unique()))
     print(f"Compared {len(paths)} scenarios x {args.replicates} replicates on common seeds "
           f"(root seed {args.seed}); {sizes} persons, {days} days")
-    print(comparison_table(summary, comparison))
+    print(comparison_table(found.summary, found.comparison))
     if len(failed):
         print(f"fishpond: note: {len(failed)} runs failed and are left out; see the error column "
               f"of {out}/results/", file=sys.stderr)

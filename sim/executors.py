@@ -2,8 +2,10 @@
 
 A run is a pure function of its scenario (whose seed is the run seed), so results are the
 same whichever executor runs it and however many workers share the work. :func:`drive` keeps
-a bounded number of runs in flight, retries failed runs, turns finished runs into result rows
-and hands them to a :class:`sim.store.BatchWriter`.
+a bounded number of runs in flight, retries failed runs and hands every finished run to a
+*sink* (anything with ``add(task, result, attempts)``, ``due()`` and ``flush()``; a sweep's
+sink writes batch files, see :class:`sim.experiments.RunRecorder`). This module knows tasks
+only as objects with a ``run_id`` and a ``scenario``: it imports nothing of the designs.
 
 - :class:`LocalRunner`: ``workers == 1`` runs in this process; more workers use a
   ``ProcessPoolExecutor`` with the "spawn" context, each worker warming the Numba kernels
@@ -18,9 +20,9 @@ and hands them to a :class:`sim.store.BatchWriter`.
 
 Example:
     >>> from sim.executors import execute
-    >>> from sim.experiments import expand, load_experiment
-    >>> spec = expand(load_experiment("seed_count"))[0]  # doctest: +SKIP
-    >>> execute((spec.run_id, spec.scenario))["status"]  # doctest: +SKIP
+    >>> from sim.scenario_io import load_scenario
+    >>> scenario = load_scenario("fish_pond", ["population.size=300", "steps=5"])
+    >>> execute((0, scenario))["status"]  # doctest: +SKIP
     'ok'
 """
 
@@ -40,17 +42,14 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from .errors import FishpondError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Scenario
-    from .experiments import RunSpec
-    from .store import BatchWriter
 
 SERIES = ("day", "members", "kols", "actives", "lurkers", "churned")
 CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler (--cluster-timeout)
@@ -176,6 +175,7 @@ class LocalRunner:
     shared_crashes = True  # a crashed worker fails every run in flight
 
     def __init__(self, workers: int) -> None:
+        """Run on ``workers`` processes (1: in this process); the pool starts on first use."""
         self.workers, self.window = workers, workers
         self.pool: cf.ProcessPoolExecutor | None = None
         self.broken = False
@@ -235,6 +235,11 @@ class DaskRunner:
     shared_crashes = False  # Dask reports a lost worker per task
 
     def __init__(self, cluster: Any, timeout: float = CLUSTER_TIMEOUT) -> None:
+        """Connect to ``cluster`` (an address or a Client) within ``timeout`` seconds.
+
+        Raises:
+            FishpondError: nothing answers there as a Dask scheduler (one line).
+        """
         from distributed import Client
 
         if isinstance(cluster, Client):
@@ -424,46 +429,42 @@ def make(workers: int, cluster: Any = None,
 # --- the loop --------------------------------------------------------------------------------
 
 
-def _flatten(summary: dict) -> dict:
-    """A run summary as flat table columns (milestones → day_<level>, funnel → funnel_*)."""
-    s = dict(summary)
-    s.pop("seed", None)
-    s["scenario_name"] = s.pop("scenario", None)
-    for level, day in (s.pop("milestones", None) or {}).items():
-        s[f"day_{level}"] = day
-    for stage, count in (s.pop("funnel", None) or {}).items():
-        s.setdefault(f"funnel_{stage}", count)
-    return {k: math.nan if v is None else v for k, v in s.items()}
+class Task(Protocol):
+    """What :func:`drive` needs of a task: an id and the scenario to run."""
+
+    run_id: int
+    scenario: Scenario
 
 
-def result_row(spec: RunSpec, result: dict, attempts: int, experiment_hash: str) -> dict:
-    """One row of the results table for a finished (ok or failed) run."""
-    row = {"run_id": spec.run_id, "experiment": experiment_hash,
-           "scenario_hash": spec.scenario_hash, "point": spec.point, **spec.params,
-           "replicate": spec.replicate, "seed": spec.seed, "status": result["status"],
-           "error": result["error"], "attempts": attempts, "duration": float(result["duration"]),
-           "scenario_name": spec.scenario.name}
-    if result["summary"] is not None:
-        row.update(_flatten(result["summary"]))
-    return row
+class Sink(Protocol):
+    """Where :func:`drive` puts finished runs."""
+
+    def add(self, task: Any, result: dict, attempts: int) -> None:
+        """Take one finished run (ok or failed) and how many times it ran."""
+
+    def due(self) -> bool:
+        """Whether :meth:`flush` should be called now."""
+
+    def flush(self) -> None:
+        """Write what was added."""
 
 
-def _series(spec: RunSpec, result: dict) -> pd.DataFrame | None:
-    if result["series"] is None:
-        return None
-    frame = pd.DataFrame(result["series"])
-    frame.insert(0, "run_id", np.int64(spec.run_id))
-    return frame
-
-
-def drive(runner: LocalRunner | DaskRunner, todo: list[RunSpec], writer: BatchWriter, *,
-          experiment_hash: str, retries: int, total: int, done: int,
-          progress: bool | Callable[[int, int, int], None]) -> None:
-    """Run ``todo`` on ``runner``; every finished run goes to ``writer``.
+def drive(runner: LocalRunner | DaskRunner, todo: list[Task], sink: Sink, *, retries: int,
+          total: int, done: int, progress: bool | Callable[[int, int, int], None]) -> None:
+    """Run ``todo`` on ``runner``; every finished run goes to ``sink``.
 
     A failed run is retried ``retries`` times, then recorded with status ``failed``. On
     KeyboardInterrupt the workers are stopped, the finished runs are written, and the
     interrupt is raised again.
+
+    Args:
+        runner: Where the runs execute (:func:`make`).
+        todo: The tasks to run, each with ``run_id`` and ``scenario``.
+        sink: Takes every finished run (``add``) and writes them (``flush``).
+        retries: Retries of a failed run.
+        total: All runs of the design (for the progress bar).
+        done: Runs already done before this call.
+        progress: True for a tqdm bar, or a callable ``(done, total, failed)``.
     """
     from .progress import progress_bar
 
@@ -472,10 +473,10 @@ def drive(runner: LocalRunner | DaskRunner, todo: list[RunSpec], writer: BatchWr
     report = progress if callable(progress) else None
     queue, isolate = deque(todo), deque()
     attempts: dict[int, int] = {}
-    pending: dict[Any, tuple[RunSpec, bool]] = {}
+    pending: dict[Any, tuple[Task, bool]] = {}
     failed = 0
 
-    def submit(spec: RunSpec, alone: bool) -> None:
+    def submit(spec: Task, alone: bool) -> None:
         attempts[spec.run_id] = attempts.get(spec.run_id, 0) + 1
         pending[runner.submit((spec.run_id, spec.scenario))] = (spec, alone)
 
@@ -501,19 +502,18 @@ def drive(runner: LocalRunner | DaskRunner, todo: list[RunSpec], writer: BatchWr
                     (isolate.appendleft if alone else queue.appendleft)(spec)
                     continue
                 failed += result["status"] == "failed"
-                writer.add(result_row(spec, result, attempts[spec.run_id], experiment_hash),
-                           _series(spec, result))
+                sink.add(spec, result, attempts[spec.run_id])
                 done += 1
                 bar.update(1)
                 bar.set_postfix(failed=failed, refresh=False)
                 if report is not None:
                     report(done, total, failed)
-            if writer.due():
-                writer.flush()
-        writer.flush()
+            if sink.due():
+                sink.flush()
+        sink.flush()
     except KeyboardInterrupt:
         runner.abort(list(pending))
-        writer.flush()
+        sink.flush()
         raise
     finally:
         bar.close()

@@ -44,21 +44,20 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from . import executors, outdir, sensitivity, shipped, store
 from . import scenario_io as sio
-from . import shipped
 from .config import Scenario
 from .errors import FishpondError, ScenarioError
 from .limits import MAX_RUNS, check_run, design_limit_error, estimate_run
 from .metrics import TIMESERIES_COLUMNS
-from .sensitivity import analyze, sample  # noqa: F401 (analyze is part of this API)
+from .yamlio import UNSET, Problem, describe, first_error, label, nested, read_yaml, sub_positions
+from .yamlio import what as what_is_wrong
 
 EXPERIMENTS_DIR = shipped.folder("experiments")  # the package's data, or the checkout's folder
 DESIGN_KINDS = ("grid", "scenarios", "sobol", "morris", "lhs", "random")
 DEFAULT_OUTPUTS = ("members", "day_inflection", "cost_per_retained_member", "top20_referral_share")
 OUTPUTS = tuple(c for c in TIMESERIES_COLUMNS if c != "day") + (
     "day_origin", "day_inflection", "day_explosion", "peak_members", "ever_members")
-_UNSET = sio._UNSET
-_Problem = sio._Problem
 
 
 class _Strict(BaseModel):
@@ -115,8 +114,10 @@ _DESIGNS = {"grid": GridDesign, "scenarios": ScenariosDesign, "sobol": SobolDesi
 
 
 class Experiment(_Strict):
-    """A validated experiment file (see the module docstring). Build it with
-    :func:`load_experiment` or :func:`experiment_from_dict`."""
+    """A validated experiment file (see the module docstring).
+
+    Build it with :func:`load_experiment` or :func:`experiment_from_dict`.
+    """
 
     name: str = Field("", max_length=200)
     description: str = ""
@@ -197,9 +198,9 @@ def load_experiment(path: str | os.PathLike, max_runs: int = MAX_RUNS) -> Experi
     if not file.exists():
         raise ScenarioError(f"{path}: experiment file not found; allowed: a YAML file path or a "
                             f"shipped experiment name: {', '.join(shipped.names('experiments'))}")
-    data, pos = sio._read(file, kind="experiment",
+    data, pos = read_yaml(file, kind="experiment",
                           hint="a mapping with keys scenario:, replicates:, seed:, design:")
-    return _build(data, pos, sio._label(file), file.resolve().parent, max_runs)
+    return _build(data, pos, label(file), file.resolve().parent, max_runs)
 
 
 def experiment_from_dict(data: dict, base_dir: str | os.PathLike | None = None,
@@ -228,9 +229,9 @@ def _build(data: dict, pos: dict, label: str, base_dir: Path,
             raise _from_pydantic(e, data) from None
         exp._label, exp._base_dir, exp._pos = label, base_dir, pos
         _check_run_count(exp, max_runs)
-    except _Problem as p:
+    except Problem as p:
         raise p.error(pos, (label, None)) from None
-    _design_points(exp, data)
+    _points(exp, data)
     return exp
 
 
@@ -258,10 +259,10 @@ def _seconds_per_run(exp: Experiment) -> float | None:
     """Rough time of one run of the base scenario (None if it cannot be read as it is)."""
     try:
         file = _scenario_file(exp, exp.scenario or exp.design.files[0], ())
-        data, pos = sio._load_file(file)
+        data, pos = sio.load_scenario_data(file)
         data = sio.merge_scenario_data(data, copy.deepcopy(exp.overrides))
-        return estimate_run(sio._validate(data, pos, "")).seconds
-    except (ScenarioError, _Problem, OSError):
+        return estimate_run(sio.validate_scenario_data(data, pos, "")).seconds
+    except (ScenarioError, Problem, OSError):
         return None
 
 
@@ -284,7 +285,7 @@ def _check_run_count(exp: Experiment, max_runs: int) -> None:
     per_run = _seconds_per_run(exp)
     what = design_limit_error(runs, points, exp.replicates, max_runs,
                               None if per_run is None else per_run * runs)
-    raise _Problem(key, value, what, f"at most {max_runs:,} runs: a smaller design or fewer "
+    raise Problem(key, value, what, f"at most {max_runs:,} runs: a smaller design or fewer "
                    "replicates, or a higher limit with --max-runs (max_runs=...)")
 
 
@@ -298,27 +299,27 @@ def _allowed(path: tuple, data: dict) -> str | None:
             return ("scenario key paths, each with a value or a list of values" if model is GridDesign
                     else "scenario key paths, each with [low, high] (two numbers, low < high)")
         field = model.model_fields.get(path[1]) if len(path) == 2 else None
-        return sio._describe(field.annotation, field.metadata) if field else None
+        return describe(field.annotation, field.metadata) if field else None
     if path[:1] == ("overrides",):
         return "a mapping of scenario keys, as in a scenario file"
     field = Experiment.model_fields.get(path[0]) if len(path) == 1 else None
-    return sio._describe(field.annotation, field.metadata) if field else None
+    return describe(field.annotation, field.metadata) if field else None
 
 
-def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
-    path, value, kind, ctx, msg = sio._first_error(err, ("design",), DESIGN_KINDS)
+def _from_pydantic(err: ValidationError, data: dict) -> Problem:
+    path, value, kind, ctx, msg = first_error(err, ("design",), DESIGN_KINDS)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        value = value.get("kind", _UNSET) if isinstance(value, dict) else _UNSET
+        value = value.get("kind", UNSET) if isinstance(value, dict) else UNSET
         what = "unknown design kind" if kind == "union_tag_invalid" else "required key missing"
-        return _Problem(path + ("kind",), value, what, ", ".join(DESIGN_KINDS))
+        return Problem(path + ("kind",), value, what, ", ".join(DESIGN_KINDS))
     if path[:2] == ("design", "parameters") and "[key]" in path:
-        return _Problem(path[:3], _UNSET, "not a key path (text)", _allowed(path[:2], data))
+        return Problem(path[:3], UNSET, "not a key path (text)", _allowed(path[:2], data))
     if path[:2] == ("design", "parameters") and len(path) > 2:
         key = path[:3]
-        cur = data["design"]["parameters"].get(path[2], _UNSET)
-        what = (sio._what(kind, ctx, msg, value) if kind == "finite_number"
+        cur = data["design"]["parameters"].get(path[2], UNSET)
+        what = (what_is_wrong(kind, ctx, msg, value) if kind == "finite_number"
                 else "not a [low, high] pair of numbers")
-        return _Problem(key, cur, what, _allowed(key, data))
+        return Problem(key, cur, what, _allowed(key, data))
     if kind == "extra_forbidden":
         design = data.get("design") if path[:1] == ("design",) else None
         model = _DESIGNS.get(design.get("kind")) if isinstance(design, dict) else Experiment
@@ -326,43 +327,43 @@ def _from_pydantic(err: ValidationError, data: dict) -> _Problem:
         valid = [k for k in valid if not k.startswith("_")]
         close = difflib.get_close_matches(str(path[-1]), valid, n=1)
         if close:
-            return _Problem(path, _UNSET, f"unknown key; did you mean '{close[0]}'?")
-        return _Problem(path, _UNSET, "unknown key", ", ".join(valid))
+            return Problem(path, UNSET, f"unknown key; did you mean '{close[0]}'?")
+        return Problem(path, UNSET, "unknown key", ", ".join(valid))
     if kind == "missing":
-        value = _UNSET
+        value = UNSET
     if kind == "literal_error":
         what = "not allowed here"
     else:
-        what = sio._what(kind, ctx, msg, value)
-    return _Problem(path, value, what, _allowed(path, data))
+        what = what_is_wrong(kind, ctx, msg, value)
+    return Problem(path, value, what, _allowed(path, data))
 
 
 def _check(exp: Experiment, data: dict) -> None:
     """Rules that involve more than one key (base scenario, outputs, bounds)."""
     d = exp.design
     if d.kind == "scenarios" and exp.scenario is not None:
-        raise _Problem(("scenario",), exp.scenario, "not used with design kind scenarios",
+        raise Problem(("scenario",), exp.scenario, "not used with design kind scenarios",
                        "omit it and list the scenario files in design.files")
     if d.kind != "scenarios" and exp.scenario is None:
-        raise _Problem(("scenario",), _UNSET, "required key missing",
+        raise Problem(("scenario",), UNSET, "required key missing",
                        "a shipped scenario name such as fish_pond, or a YAML file relative to "
                        "the experiment file")
     for i, name in enumerate(exp.outputs):
         if name not in OUTPUTS:
             close = difflib.get_close_matches(name, OUTPUTS, n=1)
             what = "unknown output metric" + (f"; did you mean '{close[0]}'?" if close else "")
-            raise _Problem(("outputs", i), name, what, None if close else ", ".join(OUTPUTS))
+            raise Problem(("outputs", i), name, what, None if close else ", ".join(OUTPUTS))
     if d.kind == "sobol" and d.samples & (d.samples - 1):
-        raise _Problem(("design", "samples"), d.samples, "must be a power of 2 (Sobol' sequence)",
+        raise Problem(("design", "samples"), d.samples, "must be a power of 2 (Sobol' sequence)",
                        "2, 4, 8, ..., e.g. 256")
     for key, value in d.parameters.items() if d.kind == "grid" else ():
         if value == []:
-            raise _Problem(("design", "parameters", key), value, "empty list: no design points",
+            raise Problem(("design", "parameters", key), value, "empty list: no design points",
                            "a value, or a non-empty list of values")
     for key, value in d.parameters.items() if d.kind not in ("grid", "scenarios") else ():
         raw = data["design"]["parameters"][key]
         if any(isinstance(x, bool) for x in raw) or not value[0] < value[1]:
-            raise _Problem(("design", "parameters", key), raw, "not [low, high] with low < high",
+            raise Problem(("design", "parameters", key), raw, "not [low, high] with low < high",
                            _allowed(("design", "parameters"), data))
 
 
@@ -377,21 +378,9 @@ def _scenario_file(exp: Experiment, value: str, where: tuple) -> Path:
         for cand in (sio.SCENARIOS_DIR / value, sio.SCENARIOS_DIR / f"{value}.yaml"):
             if cand.is_file():
                 return cand
-    raise _Problem(where, value, "scenario file not found",
+    raise Problem(where, value, "scenario file not found",
                    "a YAML file relative to the experiment file, or a shipped name: "
                    + ", ".join(shipped.names("scenarios")))
-
-
-def _sub_positions(pos: dict, prefix: tuple, to: tuple) -> dict:
-    """Positions under ``prefix`` in the experiment file, re-keyed under scenario path ``to``."""
-    n = len(prefix)
-    return {to + k[n:]: v for k, v in pos.items() if k[:n] == prefix}
-
-
-def _nested(path: tuple, value: Any) -> dict:
-    for seg in reversed(path):
-        value = {seg: value}
-    return value
 
 
 def _key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
@@ -400,21 +389,18 @@ def _key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
     if not all(path) or path[0] in ("seed", "name", "extends"):
         what = ("the run seed comes from the experiment's seed and replicates" if path[0] == "seed"
                 else "not a sweepable scenario key path")
-        raise _Problem(where, _UNSET, what, "dotted scenario keys such as rules.invite_rate")
+        raise Problem(where, UNSET, what, "dotted scenario keys such as rules.invite_rate")
     for i in range(len(path)):
-        valid = sio._keys_at(path[:i], data)
+        valid = sio.scenario_keys(path[:i], data)
         if path[i] not in valid:
             close = difflib.get_close_matches(path[i], valid, n=1)
             what = f"unknown scenario key '{'.'.join(path[:i + 1])}'" + (
                 f"; did you mean '{'.'.join(path[:i] + (close[0],))}'?" if close else
                 "" if valid else f"; {'.'.join(path[:i])} has no sub-keys")
-            raise _Problem(where, _UNSET, what, None if close or not valid else ", ".join(valid))
-    if numeric:
-        found = sio._schema_at(path, data)
-        tp = sio._unwrap(found[0], [])[0] if found else None
-        if tp not in (int, float):
-            raise _Problem(where, _UNSET, f"{key} is not a number, cannot be sampled",
-                           "numeric key paths such as rules.invite_rate or seeding.count")
+            raise Problem(where, UNSET, what, None if close or not valid else ", ".join(valid))
+    if numeric and sio.field_type(path, data) not in (int, float):
+        raise Problem(where, UNSET, f"{key} is not a number, cannot be sampled",
+                      "numeric key paths such as rules.invite_rate or seeding.count")
     return path
 
 
@@ -423,12 +409,21 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
 
 
-def _design_points(exp: Experiment, data: dict | None = None) -> list[Point]:
-    """Every design point, validated (errors name the experiment file's line); cached."""
+def design_points(exp: Experiment) -> list[Point]:
+    """Every design point, validated (errors name the experiment file's line); cached.
+
+    Example:
+        >>> [p.params for p in design_points(load_experiment("compare_strategies"))][:1]
+        [{'scenario': 'fish_pond'}]
+    """
+    return _points(exp)
+
+
+def _points(exp: Experiment, data: dict | None = None) -> list[Point]:
     if exp._points is None:
         try:
             exp._points = _make_points(exp, exp.model_dump() if data is None else data)
-        except _Problem as p:
+        except Problem as p:
             raise p.error(exp._pos, (exp._label, None)) from None
     return exp._points
 
@@ -436,18 +431,18 @@ def _design_points(exp: Experiment, data: dict | None = None) -> list[Point]:
 def _make_points(exp: Experiment, raw: dict) -> list[Point]:
     _check(exp, raw)
     pos, d = exp._pos, exp.design
-    over_pos = _sub_positions(pos, ("overrides",), ())
+    over_pos = sub_positions(pos, ("overrides",), ())
     bases: dict[Path, tuple[dict, dict]] = {}
 
     def base(file: Path) -> tuple[dict, dict]:
         if file not in bases:
-            data, bpos = sio._load_file(file)
+            data, bpos = sio.load_scenario_data(file)
             over = copy.deepcopy(exp.overrides)
-            sio._absolute_edge_path(over, exp._base_dir)
-            bases[file] = sio._merge(data, over, bpos, over_pos)
+            sio.absolute_edge_path(over, exp._base_dir)
+            bases[file] = sio.merge_located(data, over, bpos, over_pos)
         return bases[file]
 
-    jobs: list[tuple[dict, Path, dict, dict]] = []  # (params, base file, nested, positions)
+    jobs: list[tuple[dict, Path, dict, dict]] = []  # (params, base file, overrides, positions)
     if d.kind == "scenarios":
         for i, entry in enumerate(d.files):
             jobs.append(({"scenario": entry}, _scenario_file(exp, entry, ("design", "files", i)),
@@ -461,41 +456,44 @@ def _make_points(exp: Experiment, raw: dict) -> list[Point]:
             axes = [[(i, v) for i, v in enumerate(val)] if isinstance(val, list) else [(None, val)]
                     for val in d.parameters.values()]
             for combo in itertools.product(*axes):
-                params, nested, ppos = {}, {}, {}
+                params, over, ppos = {}, {}, {}
                 for (key, path), (i, v) in zip(paths.items(), combo):
                     params[key] = _cell(v)
-                    nested = sio.merge_scenario_data(nested, _nested(path, copy.deepcopy(v)))
+                    over = sio.merge_scenario_data(over, nested(path, copy.deepcopy(v)))
                     at = ("design", "parameters", key) + (() if i is None else (i,))
                     ppos |= {path: pos[at]} if at in pos else {}
-                    ppos |= _sub_positions(pos, at, path)
-                jobs.append((params, file, nested, ppos))
+                    ppos |= sub_positions(pos, at, path)
+                jobs.append((params, file, over, ppos))
         else:
             bounds = np.array([d.parameters[k] for k in paths], dtype=float)
-            exp._matrix = sample(exp, bounds)
-            ints = [sio._unwrap(sio._schema_at(p, data)[0], [])[0] is int for p in paths.values()]
+            exp._matrix = sensitivity.sample(
+                d.kind, bounds, d.samples, sensitivity.sample_seed(exp.seed),
+                second_order=getattr(d, "second_order", False), levels=getattr(d, "levels", 4))
+            ints = [sio.field_type(p, data) is int for p in paths.values()]
             for row in exp._matrix:
-                params, nested, ppos = {}, {}, {}
+                params, over, ppos = {}, {}, {}
                 for (key, path), x, is_int in zip(paths.items(), row, ints):
                     v = int(np.rint(x)) if is_int else float(x)
                     params[key] = v
-                    nested = sio.merge_scenario_data(nested, _nested(path, v))
+                    over = sio.merge_scenario_data(over, nested(path, v))
                     at = ("design", "parameters", key)
                     ppos |= {path: pos[at]} if at in pos else {}
-                jobs.append((params, file, nested, ppos))
+                jobs.append((params, file, over, ppos))
     points = []
-    for index, (params, file, nested, ppos) in enumerate(jobs):
-        sio._absolute_edge_path(nested, exp._base_dir)
+    for index, (params, file, over, ppos) in enumerate(jobs):
+        sio.absolute_edge_path(over, exp._base_dir)
         data, bpos = base(file)
-        merged, mpos = sio._merge(data, nested, bpos, ppos)
-        sc = sio._validate(merged, mpos, exp._label, check_files=True)
+        merged, mpos = sio.merge_located(data, over, bpos, ppos)
+        sc = sio.validate_scenario_data(merged, mpos, exp._label, check_files=True)
         text = sio.scenario_to_yaml(sc)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         points.append(Point(index, params, sc, digest))
     for file, (data, bpos) in bases.items():  # for the manifest: each base, resolved
         try:
-            exp._texts[sio._label(file)] = sio.scenario_to_yaml(sio._validate(data, bpos, ""))
+            text = sio.scenario_to_yaml(sio.validate_scenario_data(data, bpos, ""))
         except ScenarioError:  # valid only with the design's values
-            exp._texts[sio._label(file)] = None
+            text = None
+        exp._texts[label(file)] = text
     return points
 
 
@@ -526,7 +524,7 @@ def expand(exp: Experiment) -> list[RunSpec]:
         >>> runs[0].run_id, runs[0].point, runs[0].replicate, runs[0].scenario.seed == runs[0].seed
         (0, 0, 0, True)
     """
-    points = _design_points(exp)
+    points = _points(exp)
     seeds = replicate_seeds(exp, len(points))
     return [RunSpec(p.index * exp.replicates + r, p.index, r, seeds[p.index][r],
                     p.scenario.model_copy(update={"seed": seeds[p.index][r]}), p.params,
@@ -541,7 +539,7 @@ def experiment_hash(exp: Experiment) -> str:
         >>> len(experiment_hash(load_experiment("seed_count")))
         64
     """
-    points = _design_points(exp)
+    points = _points(exp)
     doc = {"experiment": exp.model_dump(mode="json", exclude={"name", "description", "outputs"}),
            "points": [p.scenario_hash for p in points],
            "seeds": replicate_seeds(exp, len(points))}
@@ -556,33 +554,182 @@ def design_table(exp: Experiment) -> pd.DataFrame:
         (20, 4)
     """
     return pd.DataFrame([{"point": p.index, "scenario_hash": p.scenario_hash, **p.params}
-                         for p in _design_points(exp)])
+                         for p in _points(exp)])
 
 
 def scenario_texts(exp: Experiment) -> dict[str, str]:
     """Resolved YAML of the base scenario(s) (with the experiment's overrides), by file."""
-    _design_points(exp)
+    _points(exp)
     return dict(exp._texts)
+
+
+def analyze(results: pd.DataFrame, exp: Experiment, outputs: list[str] | None = None) -> pd.DataFrame:
+    """Sensitivity indices of a sobol or morris sweep, one row per output and parameter.
+
+    Replicates are averaged per design point (failed runs left out); a milestone never reached
+    counts as ``horizon + 1``. Sobol gives S1, S1_conf, ST, ST_conf; Morris gives mu,
+    mu_star, mu_star_conf, sigma. ``missing_points`` counts points without any ok run (their
+    indices are NaN).
+
+    Args:
+        results: The sweep's results (:func:`sim.store.read_results`).
+        exp: The experiment it ran.
+        outputs: The metrics to analyse (default: the experiment's ``outputs``).
+
+    Returns:
+        One row per output and parameter.
+
+    Raises:
+        ScenarioError: not a sobol or morris design, or an output that is not a column.
+
+    Example:
+        >>> from sim.store import read_results
+        >>> exp = load_experiment("sensitivity")
+        >>> analyze(read_results("runs/sweeps/sensitivity"), exp)  # doctest: +SKIP
+    """
+    d = exp.design
+    if d.kind not in sensitivity.ANALYSED:
+        raise ScenarioError(f"{exp.label}: analyze needs a sobol or morris design, not {d.kind}")
+    points = _points(exp)
+    names = list(d.parameters)
+    bounds = np.array([list(d.parameters[k]) for k in names], dtype=float)
+    ok = results[results["status"] == "ok"]
+    rows = []
+    for metric in outputs or exp.outputs:
+        if metric not in ok.columns:
+            raise ScenarioError(f"analyze: output {metric!r} is not a column of the results")
+        y = pd.to_numeric(ok[metric], errors="coerce").astype(float)
+        if metric.startswith("day_"):
+            horizon = ok["point"].map({p.index: p.scenario.steps + 1 for p in points})
+            y = y.fillna(horizon)
+        means = y.groupby(ok["point"]).mean().reindex(range(len(points))).to_numpy(float)
+        missing = int(np.isnan(means).sum())
+        found = sensitivity.indices(d.kind, names, bounds, means, matrix=exp._matrix,
+                                    seed=exp.seed, second_order=getattr(d, "second_order", False),
+                                    levels=getattr(d, "levels", 4))
+        for j, name in enumerate(names):
+            rows.append({"output": metric, "parameter": name,
+                         **{k: float(v[j]) for k, v in found.items()},
+                         "missing_points": missing})
+    return pd.DataFrame(rows)
+
+
+def sweep_manifest(exp: Experiment, digest: str, runs: int) -> dict:
+    """The manifest of a sweep: provenance, the resolved experiment and its design points.
+
+    Args:
+        exp: The experiment.
+        digest: Its :func:`experiment_hash`.
+        runs: The number of runs.
+
+    Returns:
+        The mapping written to ``manifest.json`` (see :mod:`sim.store`).
+    """
+    points = design_table(exp)
+    return {
+        "experiment_hash": digest,
+        "experiment_file": exp.label,
+        "experiment_dir": str(exp._base_dir),  # relative scenario paths start here
+        "root_seed": exp.seed,
+        "runs": runs,
+        "points": len(points),
+        "replicates": exp.replicates,
+        "replicate_seeds": replicate_seeds(exp, 1)[0] if exp.common_seeds else None,
+        "versions": store.package_versions(),
+        "git_revision": store.git_revision(),
+        "experiment": exp.model_dump(mode="json"),
+        "scenarios": scenario_texts(exp),
+        "design_points": json.loads(points.to_json(orient="records")),
+    }
+
+
+def _flatten(summary: dict) -> dict:
+    """A run summary as flat table columns (milestones -> day_<level>, funnel -> funnel_*)."""
+    s = dict(summary)
+    s.pop("seed", None)
+    s["scenario_name"] = s.pop("scenario", None)
+    for level, day in (s.pop("milestones", None) or {}).items():
+        s[f"day_{level}"] = day
+    for stage, count in (s.pop("funnel", None) or {}).items():
+        s.setdefault(f"funnel_{stage}", count)
+    return {k: math.nan if v is None else v for k, v in s.items()}
+
+
+def result_row(spec: RunSpec, result: dict, attempts: int, digest: str) -> dict:
+    """One row of the results table for a finished (ok or failed) run.
+
+    Args:
+        spec: The run.
+        result: What :func:`sim.executors.execute` returned for it.
+        attempts: How many times it ran.
+        digest: The experiment's hash.
+
+    Returns:
+        The row: run, point, parameters, replicate, seed, status and the run's summary.
+    """
+    row = {"run_id": spec.run_id, "experiment": digest,
+           "scenario_hash": spec.scenario_hash, "point": spec.point, **spec.params,
+           "replicate": spec.replicate, "seed": spec.seed, "status": result["status"],
+           "error": result["error"], "attempts": attempts, "duration": float(result["duration"]),
+           "scenario_name": spec.scenario.name}
+    if result["summary"] is not None:
+        row.update(_flatten(result["summary"]))
+    return row
+
+
+def series_frame(spec: RunSpec, result: dict) -> pd.DataFrame | None:
+    """The daily series of a finished run as timeseries rows (None for a failed run)."""
+    if result["series"] is None:
+        return None
+    frame = pd.DataFrame(result["series"])
+    frame.insert(0, "run_id", np.int64(spec.run_id))
+    return frame
+
+
+class RunRecorder:
+    """Hands finished runs to a :class:`sim.store.BatchWriter` as result and series rows.
+
+    Args:
+        writer: The batch writer of the sweep folder.
+        digest: The experiment's hash (a column of every row).
+    """
+
+    def __init__(self, writer: store.BatchWriter, digest: str) -> None:
+        """Record into ``writer``, tagging rows with ``digest``."""
+        self.writer, self.digest = writer, digest
+
+    def add(self, spec: RunSpec, result: dict, attempts: int) -> None:
+        """Queue one finished run."""
+        self.writer.add(result_row(spec, result, attempts, self.digest), series_frame(spec, result))
+
+    def due(self) -> bool:
+        """Whether a batch should be written now."""
+        return self.writer.due()
+
+    def flush(self) -> None:
+        """Write the queued runs."""
+        self.writer.flush()
 
 
 # --- running -------------------------------------------------------------------------------
 
 
 def experiment_inputs(exp: Experiment) -> list[Path]:
-    """Every file a sweep reads: the experiment file, its scenario files (with what they
-    extend) and edge lists; ``--overwrite`` never deletes a folder holding one."""
-    from .outdir import scenario_files
+    """Every file a sweep reads: the experiment file, its scenarios and edge lists.
 
+    The scenario files come with the files they extend; ``--overwrite`` never deletes a
+    folder holding one of them.
+    """
     files = [Path(exp.label)] if Path(exp.label).is_file() else []
     names = exp.design.files if exp.design.kind == "scenarios" else [exp.scenario]
     for name in names:
         if not name:
             continue
         try:
-            files += scenario_files(_scenario_file(exp, name, ()))
-        except _Problem:
+            files += sio.scenario_files(_scenario_file(exp, name, ()))
+        except Problem:
             continue
-    for point in _design_points(exp):
+    for point in _points(exp):
         graph = point.scenario.population.graph
         if graph.kind == "edgelist" and graph.path:
             files.append(Path(graph.path))
@@ -645,8 +792,6 @@ def run_sweep(
     Example:
         >>> run_sweep("seed_count", "runs/sweeps/seed_count", workers=8)  # doctest: +SKIP
     """
-    from . import executors, outdir, store
-
     exp = (experiment if isinstance(experiment, Experiment)
            else load_experiment(experiment, max_runs=max_runs))
     specs = expand(exp)
@@ -655,7 +800,7 @@ def run_sweep(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ScenarioError(f"workers = {workers!r}: allowed: a whole number >= 1")
     at_once = 1 if cluster is not None else max(1, min(workers, len(specs)))
-    largest = max(_design_points(exp), key=lambda p: estimate_run(p.scenario).memory)
+    largest = max(_points(exp), key=lambda p: estimate_run(p.scenario).memory)
     check_run(largest.scenario, max_memory=max_memory, source=exp.label, runs_at_once=at_once)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ScenarioError(f"retries = {retries!r}: allowed: a whole number >= 0")
@@ -671,7 +816,7 @@ def run_sweep(
             need = int(need * (1 - store.read_manifest(out).get("runs_done", 0) / len(specs)))
     store.check_out(out, digest, resume=resume, overwrite=overwrite, inputs=inputs,
                     need_bytes=need)
-    info = store.manifest(exp, digest, len(specs))
+    info = sweep_manifest(exp, digest, len(specs))
     # connects to a cluster before writing anything
     runner = executors.make(workers, cluster, cluster_timeout)
     # --overwrite of a finished folder: the new sweep is written beside it and replaces it
@@ -690,9 +835,8 @@ def run_sweep(
                 writer = store.BatchWriter(target, size)
                 status = "interrupted"
                 try:
-                    executors.drive(runner, todo, writer, experiment_hash=digest,
-                                    retries=retries, total=len(specs), done=len(done),
-                                    progress=progress)
+                    executors.drive(runner, todo, RunRecorder(writer, digest), retries=retries,
+                                    total=len(specs), done=len(done), progress=progress)
                     status = "complete"
                 finally:
                     store.finish(target, status)
@@ -736,6 +880,4 @@ def sweep(experiment: Experiment | str | os.PathLike, out: str | os.PathLike | N
         >>> import sim
         >>> df = sim.sweep("seed_count", "runs/sweeps/seed_count")  # doctest: +SKIP
     """
-    from .store import read_results
-
-    return read_results(run_sweep(experiment, out, **options))
+    return store.read_results(run_sweep(experiment, out, **options))

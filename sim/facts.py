@@ -1,9 +1,12 @@
 """The six stylized facts of MODEL.md §7, measured over replicates of the shipped scenarios.
 
-Each replicate ``r`` runs every scenario of :data:`FACT_SCENARIOS` with run seed
-``root_seed + r`` on the same population (the graph and fit depend only on the seed, so the
-scenarios are compared on common random numbers). Each fact compares medians, and is
-printed with its 90% intervals (5th–95th percentiles over replicates).
+The measurement is an experiment like any sweep (:func:`facts_experiment`): a ``scenarios``
+design of :data:`FACT_SCENARIOS`, run by the same executors into the same store. Replicate
+``r`` of every scenario has the same run seed, drawn from ``SeedSequence(root_seed)`` as in
+every experiment, so each replicate runs every scenario on the same population (the graph
+and fit depend only on the seed): the scenarios are compared on common random numbers. Each
+fact compares medians, and is printed with its 90% intervals (5th–95th percentiles over
+replicates).
 
 Example:
     >>> from sim.facts import measure_facts
@@ -14,15 +17,19 @@ Example:
 from __future__ import annotations
 
 import math
-import multiprocessing
+import os
+import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .threads import single_threaded
+from . import store
+from .errors import FishpondError
+from .experiments import Experiment, experiment_from_dict, run_sweep
+from .scenario_io import merge_scenario_data
 
 FACT_SCENARIOS = ("fish_pond", "no_feed", "random_seeds", "mass_pull", "paid_ads")
 NEVER = math.inf  # a milestone never reached counts as later than any day
@@ -50,13 +57,14 @@ class FactsReport:
 
     @property
     def all_passed(self) -> bool:
+        """Whether every fact holds."""
         return all(f.passed for f in self.facts)
 
     def table(self) -> str:
         """The facts as printable text, one block per fact."""
         lines = [
-            f"Stylized facts (MODEL.md §7): {self.size:,} persons, {self.replicates} replicates, "
-            f"{self.steps} days; medians [90% intervals]"
+            (f"Stylized facts (MODEL.md §7): {self.size:,} persons, {self.replicates} "
+             f"replicates, {self.steps} days; medians [90% intervals]")
         ]
         for f in self.facts:
             lines.append(f"{'PASS' if f.passed else 'FAIL'}  {f.number}. {f.statement}")
@@ -65,40 +73,63 @@ class FactsReport:
         return "\n".join(lines)
 
 
-def _one_replicate(job: tuple[int, int, int | None, dict]) -> list[dict]:
-    """Run every fact scenario for one seed on one shared population; rows of results."""
-    from .model import GrowthModel
+RUN_COLUMNS = ("members", "day_inflection", "day_explosion", "contributor_share",
+               "commitment_share", "top20_referral_share", "cost", "cost_per_retained_member")
 
-    seed, size, steps, extra = job
-    rows, graph = [], None
-    for name in FACT_SCENARIOS:
-        over = {"population": {"size": size}, **extra}
-        if steps is not None:
-            over["steps"] = steps
-        model = GrowthModel(name, rng=seed, graph=graph, **over)
-        if graph is None:
-            graph = model.graph
-        model.run()
-        ts = model.timeseries()
-        s = model.summary()
-        day30 = min(30, len(ts) - 1)
-        rows.append(
-            {
-                "scenario": name,
-                "seed": seed,
-                "members_day1": int(ts.members.iloc[1]),
-                "members_day30": int(ts.members.iloc[day30]),
-                "members": s["members"],
-                "day_inflection": NEVER if s["day_inflection"] is None else s["day_inflection"],
-                "day_explosion": NEVER if s["day_explosion"] is None else s["day_explosion"],
-                "contributor_share": s["contributor_share"],
-                "commitment_share": s["commitment_share"],
-                "top20_referral_share": s["top20_referral_share"],
-                "cost": s["cost"],
-                "cost_per_retained_member": s["cost_per_retained_member"],
-            }
-        )
-    return rows
+
+def facts_experiment(size: int = 100_000, replicates: int = 20, steps: int | None = None,
+                     root_seed: int = 0, **overrides) -> Experiment:
+    """The experiment that measures the facts: every fact scenario, ``replicates`` times.
+
+    Args:
+        size: Persons per population.
+        replicates: Replicates per scenario.
+        steps: Horizon override (None: the scenarios' own, 365 days).
+        root_seed: Root seed of the replicate seeds (shared by every scenario).
+        **overrides: Scenario overrides applied to every scenario (nested mappings).
+
+    Returns:
+        The validated Experiment (a ``scenarios`` design).
+
+    Example:
+        >>> exp = facts_experiment(size=2000, replicates=2, steps=30)
+        >>> exp.design.files == list(FACT_SCENARIOS), exp.replicates, exp.common_seeds
+        (True, 2, True)
+    """
+    over: dict = {"population": {"size": size}}
+    if steps is not None:
+        over["steps"] = steps
+    over = merge_scenario_data(over, overrides)
+    return experiment_from_dict(
+        {"name": "stylized facts", "replicates": replicates, "seed": root_seed,
+         "overrides": over, "design": {"kind": "scenarios", "files": list(FACT_SCENARIOS)}},
+        source="fishpond facts")
+
+
+def fact_runs(results: pd.DataFrame, timeseries: pd.DataFrame) -> pd.DataFrame:
+    """The per-run table the facts are judged on, from a facts sweep's results and series.
+
+    Args:
+        results: :func:`sim.store.read_results` of the sweep (every run ok).
+        timeseries: :func:`sim.store.read_timeseries` of the same sweep.
+
+    Returns:
+        One row per run: scenario, seed, members_day1, members_day30 and
+        :data:`RUN_COLUMNS`; a milestone never reached is :data:`NEVER`.
+    """
+    members = timeseries.pivot(index="run_id", columns="day", values="members")
+    last = members.columns.max()
+    runs = pd.DataFrame({
+        "scenario": results["scenario"].to_numpy(),
+        "seed": results["seed"].to_numpy(),
+        "members_day1": members.loc[results["run_id"], 1].to_numpy(np.int64),
+        "members_day30": members.loc[results["run_id"], min(30, last)].to_numpy(np.int64),
+    })
+    for column in RUN_COLUMNS:
+        values = results[column].astype(float).to_numpy()
+        runs[column] = np.where(np.isnan(values), NEVER, values) if column.startswith("day_") \
+            else results[column].to_numpy()
+    return runs
 
 
 def _fmt(x: float) -> str:
@@ -120,7 +151,7 @@ def _stat(runs: pd.DataFrame, scenario: str, metric: str) -> tuple[float, str]:
 
 
 def evaluate(runs: pd.DataFrame) -> list[Fact]:
-    """Judge the six facts from per-run results (see :func:`_one_replicate` columns)."""
+    """Judge the six facts from per-run results (see :func:`fact_runs` for the columns)."""
 
     def s(scenario, metric):
         return _stat(runs, scenario, metric)
@@ -195,34 +226,47 @@ def measure_facts(
     root_seed: int = 0,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    out: str | os.PathLike | None = None,
     **overrides,
 ) -> FactsReport:
     """Run the fact scenarios ``replicates`` times at ``size`` persons and judge the facts.
 
     Args:
         size: persons per population (MODEL.md §7 says 100,000).
-        replicates: seeds ``root_seed .. root_seed + replicates - 1``.
+        replicates: replicates per scenario, seeded from ``SeedSequence(root_seed)``.
         steps: horizon override (None: the scenarios' own, 365 days).
+        root_seed: root seed of the replicate seeds.
         workers: processes (results do not depend on it).
-        progress: called with the number of finished replicates.
+        progress: called with the number of finished replicates' worth of runs.
+        out: keep the runs in this sweep folder (default: a temporary folder, removed).
         **overrides: scenario overrides applied to every scenario (e.g. for calibration).
+
+    Returns:
+        The per-run table and the six facts.
+
+    Raises:
+        FishpondError: a bad option or output folder, or a run that failed.
+
+    Example:
+        >>> report = measure_facts(size=2000, replicates=2, steps=30)  # doctest: +SKIP
+        >>> print(report.table())  # doctest: +SKIP
     """
-    jobs = [(root_seed + r, size, steps, overrides) for r in range(replicates)]
-    rows: list[dict] = []
-    if workers <= 1:
-        for done, job in enumerate(jobs, 1):
-            rows.extend(_one_replicate(job))
-            if progress:
-                progress(done)
-    else:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=single_threaded,  # one Numba thread per worker process
-        ) as pool:
-            for done, result in enumerate(pool.map(_one_replicate, jobs), 1):
-                rows.extend(result)
-                if progress:
-                    progress(done)
-    runs = pd.DataFrame(rows)
+    exp = facts_experiment(size, replicates, steps, root_seed, **overrides)
+    per = len(FACT_SCENARIOS)
+
+    def report(done: int, total: int, failed: int) -> None:
+        if progress is not None:
+            progress(done // per)
+
+    with tempfile.TemporaryDirectory(prefix="fishpond-facts-") as tmp:
+        folder = Path(out) if out is not None else Path(tmp) / "facts"
+        run_sweep(exp, folder, workers=workers, progress=report)
+        results, series = store.read_results(folder), store.read_timeseries(folder)
+    failed = results[results["status"] != "ok"]
+    if len(failed):
+        raise FishpondError(f"facts: {len(failed)} of {len(results)} runs failed, e.g. "
+                            f"{failed['scenario'].iloc[0]}: {failed['error'].iloc[0]}")
+    runs = fact_runs(results, series)
     horizon = steps if steps is not None else 365
-    return FactsReport(runs=runs, facts=evaluate(runs), size=size, replicates=replicates, steps=horizon)
+    return FactsReport(runs=runs, facts=evaluate(runs), size=size, replicates=replicates,
+                       steps=horizon)

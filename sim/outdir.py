@@ -379,39 +379,7 @@ def locked(out: Path) -> Iterator[None]:
         lock.release()
 
 
-# --- what a command reads -----------------------------------------------------------------------
-
-
-def scenario_files(path: str | os.PathLike) -> list[Path]:
-    """A scenario file and the files it ``extends`` (as far as they can be found)."""
-    from . import scenario_io as sio
-    from .errors import FishpondError
-
-    files: list[Path] = []
-    p: Path | None = Path(path)
-    while p is not None and p.resolve() not in files and len(files) < 64:
-        files.append(p.resolve())
-        try:
-            data, _ = sio._read(p)
-        except FishpondError:
-            break
-        parent = data.get("extends")
-        if not isinstance(parent, str) or not parent.strip():
-            break
-        target = p.resolve().parent / parent
-        if not target.is_file():
-            target = sio.SCENARIOS_DIR / parent
-        p = target if target.is_file() else None
-    return files
-
-
-def scenario_inputs(path: str | os.PathLike, scenario) -> list[Path]:
-    """Every file a scenario was read from: itself, what it extends, its edge list."""
-    files = scenario_files(path)
-    graph = scenario.population.graph
-    if graph.kind == "edgelist" and graph.path:
-        files.append(Path(graph.path))
-    return files
+# --- sizes ---------------------------------------------------------------------------------------
 
 
 def run_bytes(scenario) -> int:

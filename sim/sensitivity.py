@@ -1,101 +1,112 @@
-"""Sensitivity designs: SALib / scipy samples of parameter ranges, and their analysis.
+"""Sensitivity designs on arrays: SALib / scipy samples of parameter ranges, and their indices.
 
 ``sobol`` and ``morris`` designs are sampled with SALib (``SALib.sample.sobol.sample``,
 ``SALib.sample.morris.sample``) and analysed with ``SALib.analyze.sobol.analyze`` /
 ``SALib.analyze.morris.analyze``; ``lhs`` uses ``scipy.stats.qmc.LatinHypercube`` and
-``random`` independent uniforms. Samples are seeded from the experiment's root seed.
+``random`` independent uniforms. This module knows nothing of experiments or results tables:
+:func:`sim.experiments.analyze` turns a sweep's results into the outputs analysed here.
 
 Example:
-    >>> from sim.experiments import load_experiment, analyze
-    >>> from sim.store import read_results
-    >>> exp = load_experiment("sensitivity")
-    >>> analyze(read_results("runs/sweeps/sensitivity"), exp)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> bounds = np.array([[0.0, 1.0], [10.0, 20.0]])
+    >>> x = sample("random", bounds, 4, seed=1)
+    >>> x.shape, bool(((x >= bounds[:, 0]) & (x <= bounds[:, 1])).all())
+    ((4, 2), True)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError
+KINDS = ("sobol", "morris", "lhs", "random")
+ANALYSED = ("sobol", "morris")
+INDEX_COLUMNS = {"sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+                 "morris": ("mu", "mu_star", "mu_star_conf", "sigma")}
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .experiments import Experiment
+
+def sample_seed(root_seed: int) -> int:
+    """The sampling seed derived from an experiment's root seed (63-bit).
+
+    Example:
+        >>> sample_seed(0) == sample_seed(0) != sample_seed(1)
+        True
+    """
+    return int(np.random.SeedSequence([root_seed, 0x5A4D]).generate_state(1)[0] >> 1)
 
 
-def sample(exp: Experiment, bounds: np.ndarray) -> np.ndarray:
-    """The design's raw sample matrix (points × parameters), deterministic in the root seed."""
-    d, names = exp.design, list(exp.design.parameters)
-    seed = int(np.random.SeedSequence([exp.seed, 0x5A4D]).generate_state(1)[0] >> 1)
-    problem = {"num_vars": len(names), "names": names, "bounds": bounds.tolist()}
-    if d.kind == "sobol":
+def _problem(bounds: np.ndarray, names: list[str] | None = None) -> dict:
+    names = names or [f"x{i}" for i in range(len(bounds))]
+    return {"num_vars": len(names), "names": names, "bounds": np.asarray(bounds).tolist()}
+
+
+def sample(kind: str, bounds: np.ndarray, samples: int, seed: int, *,
+           second_order: bool = False, levels: int = 4) -> np.ndarray:
+    """A design's raw sample matrix (points x parameters), deterministic in ``seed``.
+
+    Args:
+        kind: ``sobol``, ``morris``, ``lhs`` or ``random``.
+        bounds: ``[low, high]`` of each parameter, shape (parameters, 2).
+        samples: SALib's base sample size (sobol, morris) or the number of points.
+        seed: The sampling seed (see :func:`sample_seed`).
+        second_order: Sobol' second-order indices (more points).
+        levels: Morris grid levels.
+
+    Returns:
+        float64 array of shape (points, parameters).
+    """
+    bounds = np.asarray(bounds, dtype=float)
+    problem = _problem(bounds)
+    if kind == "sobol":
         from SALib.sample import sobol
-        return sobol.sample(problem, d.samples, calc_second_order=d.second_order, seed=seed)
-    if d.kind == "morris":
+        return sobol.sample(problem, samples, calc_second_order=second_order, seed=seed)
+    if kind == "morris":
         from SALib.sample import morris
-        return morris.sample(problem, d.samples, num_levels=d.levels, seed=seed)
+        return morris.sample(problem, samples, num_levels=levels, seed=seed)
     rng = np.random.default_rng(seed)
-    if d.kind == "lhs":
+    if kind == "lhs":
         from scipy.stats import qmc
         try:
-            unit = qmc.LatinHypercube(d=len(names), rng=rng).random(d.samples)
+            unit = qmc.LatinHypercube(d=len(bounds), rng=rng).random(samples)
         except TypeError:  # scipy < 1.15
-            unit = qmc.LatinHypercube(d=len(names), seed=rng).random(d.samples)
+            unit = qmc.LatinHypercube(d=len(bounds), seed=rng).random(samples)
     else:
-        unit = rng.random((d.samples, len(names)))
+        unit = rng.random((samples, len(bounds)))
     return bounds[:, 0] + unit * (bounds[:, 1] - bounds[:, 0])
 
 
-def analyze(results: pd.DataFrame, exp: Experiment, outputs: list[str] | None = None) -> pd.DataFrame:
-    """Sensitivity indices of a sobol or morris sweep, one row per output and parameter.
+def indices(kind: str, names: list[str], bounds: np.ndarray, y: np.ndarray, *,
+            matrix: np.ndarray | None = None, seed: int = 0, second_order: bool = False,
+            levels: int = 4) -> dict[str, np.ndarray]:
+    """Sensitivity indices of one output over a sobol or morris sample.
 
-    Replicates are averaged per design point (failed runs left out); a milestone never reached
-    counts as ``horizon + 1``. Sobol gives S1, S1_conf, ST, ST_conf; Morris gives mu,
-    mu_star, mu_star_conf, sigma. ``missing_points`` counts points without any ok run (their
-    indices are NaN).
+    Args:
+        kind: ``sobol`` or ``morris``.
+        names: Parameter names, in the sample's column order.
+        bounds: ``[low, high]`` of each parameter, shape (parameters, 2).
+        y: The output at each sample point, shape (points,); NaN where missing.
+        matrix: The sample matrix (needed by morris).
+        seed: Seed of SALib's bootstrap confidence intervals.
+        second_order: As sampled (sobol).
+        levels: As sampled (morris).
 
-    Example:
-        >>> from sim.experiments import load_experiment
-        >>> from sim.store import read_results
-        >>> exp = load_experiment("sensitivity")
-        >>> analyze(read_results("runs/sweeps/sensitivity"), exp)  # doctest: +SKIP
+    Returns:
+        ``{index name: array of one value per parameter}`` with :data:`INDEX_COLUMNS`.
+
+    Raises:
+        ValueError: ``kind`` is not sobol or morris.
     """
-    d = exp.design
-    if d.kind not in ("sobol", "morris"):
-        raise ScenarioError(f"{exp.label}: analyze needs a sobol or morris design, not {d.kind}")
-    from .experiments import _design_points
-
-    points = _design_points(exp)
-    names = list(d.parameters)
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": [list(d.parameters[k]) for k in names]}
-    ok = results[results["status"] == "ok"]
-    rows = []
-    for metric in outputs or exp.outputs:
-        if metric not in ok.columns:
-            raise ScenarioError(f"analyze: output {metric!r} is not a column of the results")
-        y = pd.to_numeric(ok[metric], errors="coerce").astype(float)
-        if metric.startswith("day_"):
-            horizon = ok["point"].map({p.index: p.scenario.steps + 1 for p in points})
-            y = y.fillna(horizon)
-        Y = y.groupby(ok["point"]).mean().reindex(range(len(points))).to_numpy(float)
-        missing = int(np.isnan(Y).sum())
-        with np.errstate(all="ignore"):
-            if d.kind == "sobol":
-                from SALib.analyze import sobol
-                si = sobol.analyze(problem, Y, calc_second_order=d.second_order, seed=exp.seed)
-                keys = ("S1", "S1_conf", "ST", "ST_conf")
-            else:
-                from SALib.analyze import morris
-                si = morris.analyze(problem, exp._matrix, Y, num_levels=d.levels, seed=exp.seed)
-                keys = ("mu", "mu_star", "mu_star_conf", "sigma")
-        for j, name in enumerate(names):
-            rows.append({"output": metric, "parameter": name,
-                         **{k: float(np.asarray(si[k])[j]) for k in keys},
-                         "missing_points": missing})
-    return pd.DataFrame(rows)
+    problem = _problem(bounds, list(names))
+    with np.errstate(all="ignore"):
+        if kind == "sobol":
+            from SALib.analyze import sobol
+            si = sobol.analyze(problem, y, calc_second_order=second_order, seed=seed)
+        elif kind == "morris":
+            from SALib.analyze import morris
+            si = morris.analyze(problem, matrix, y, num_levels=levels, seed=seed)
+        else:
+            raise ValueError(f"indices of a sobol or morris sample, not {kind}")
+    return {k: np.asarray(si[k], dtype=float) for k in INDEX_COLUMNS[kind]}
 
 
 SOBOL_MAX_CONF = 0.1  # widest 95% half-interval (share of variance) still worth reading

@@ -1,6 +1,10 @@
-"""Sweep results on disk: Parquet batch files, a manifest, resume, atomic writes.
+"""Results on disk: run folders, and sweep folders of Parquet batch files, a manifest, resume.
 
-A sweep folder holds::
+A run folder (:func:`write_run`, ``fishpond run``) holds ``summary.json``, ``timeseries.csv``,
+``referral_curve.csv``, ``scenario.yaml``, the run's charts and a ``manifest.json`` of kind
+``run``; it is written in a private folder and put in place whole (:func:`sim.outdir.writing`).
+
+A sweep folder (sweep, compare, facts) holds::
 
     manifest.json            experiment hash, root seed, versions, git revision, the resolved
                              experiment and its design points, run counts, status
@@ -32,17 +36,16 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from . import outdir
 from .errors import DataError, OutputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .experiments import Experiment
 
 MANIFEST = "manifest.json"
 RESULTS = "results"
@@ -140,6 +143,11 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
     """Refuse an unusable output folder before anything is written.
 
     Args:
+        out: the output folder.
+        experiment_hash: the hash of the experiment about to run (a resumed folder must
+            hold the same experiment's sweep).
+        resume: finish the sweep already in ``out``.
+        overwrite: replace a non-empty ``out``.
         inputs: the files the sweep reads (``--overwrite`` never deletes a folder holding one).
         need_bytes: an estimate of the space the sweep writes.
 
@@ -149,8 +157,6 @@ def check_out(out: Path, experiment_hash: str, *, resume: bool, overwrite: bool,
             working directory, a link, or holding an input; (resume) it holds another
             experiment's sweep, or something that is not a sweep.
     """
-    from . import outdir
-
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder; choose another path")
     if not outdir.has_content(out):
@@ -183,28 +189,6 @@ def estimate_bytes(specs: Any) -> int:
     return 5_000_000 + sum(2048 + 16 * (s.scenario.steps + 1) for s in specs)
 
 
-def manifest(exp: Experiment, experiment_hash: str, runs: int) -> dict:
-    """The manifest of a sweep: provenance, the resolved experiment and its design points."""
-    from .experiments import design_table, replicate_seeds, scenario_texts
-
-    points = design_table(exp)
-    return {
-        "experiment_hash": experiment_hash,
-        "experiment_file": exp.label,
-        "experiment_dir": str(exp._base_dir),  # relative scenario paths start here
-        "root_seed": exp.seed,
-        "runs": runs,
-        "points": len(points),
-        "replicates": exp.replicates,
-        "replicate_seeds": replicate_seeds(exp, 1)[0] if exp.common_seeds else None,
-        "versions": package_versions(),
-        "git_revision": git_revision(),
-        "experiment": exp.model_dump(mode="json"),
-        "scenarios": scenario_texts(exp),
-        "design_points": json.loads(points.to_json(orient="records")),
-    }
-
-
 def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool = False,
             repair: bool = False) -> set[int]:
     """Make ``out`` ready for a sweep; return the run ids already done (resume).
@@ -214,6 +198,10 @@ def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool = False,
     an older version), and writes the manifest with status ``running``.
 
     Args:
+        out: the sweep folder.
+        info: the manifest to write (status, start time and counts are added).
+        resume: keep the runs already in ``out``.
+        overwrite: clear ``out`` first (unless resuming).
         repair: move unreadable batch files to ``out/damaged/`` (their runs run again)
             instead of refusing the folder.
 
@@ -221,8 +209,6 @@ def prepare(out: Path, info: dict, *, resume: bool, overwrite: bool = False,
         DataError: a damaged batch file (without ``repair``), or a run recorded twice with
             different results.
     """
-    from . import outdir
-
     if outdir.has_content(out) and overwrite and not resume:
         outdir.may_replace(out)
         shutil.rmtree(out)
@@ -351,6 +337,51 @@ def finish(out: Path, status: str) -> dict:
 # --- writing ---------------------------------------------------------------------------------
 
 
+RUN_FILES = ("summary.json", "timeseries.csv", "referral_curve.csv", "scenario.yaml",
+             "manifest.json")
+
+
+def write_run(out: str | os.PathLike, *, summary: dict, timeseries: pd.DataFrame,
+              referral_curve: pd.DataFrame, scenario_yaml: str, source: Path | None = None,
+              overwrite: bool = False, inputs: Iterable = (),
+              charts: Callable[[Path], list[Path]] | None = None) -> list[str]:
+    """Write one run's folder: files in a private folder first, put in place when complete.
+
+    Args:
+        out: The run folder (checked by the caller, see :func:`sim.outdir.check`).
+        summary: The run's summary (``summary.json``).
+        timeseries: Its daily series (``timeseries.csv``).
+        referral_curve: Its referral concentration curve (``referral_curve.csv``).
+        scenario_yaml: The fully resolved scenario (``scenario.yaml``).
+        source: The scenario file it was read from (recorded in the manifest).
+        overwrite: Replace a non-empty folder (only one Fishpond wrote).
+        inputs: Files read by the run; a folder holding one is never replaced.
+        charts: ``charts(folder)`` draws the run's charts into the private folder and
+            returns their paths.
+
+    Returns:
+        The names of the files written, sorted.
+
+    Raises:
+        OutputError: the folder may not be replaced; OSError: a write failed (nothing
+            is left half-written).
+    """
+    with outdir.writing(Path(out), overwrite=overwrite, inputs=inputs) as tmp:
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        referral_curve.to_csv(tmp / "referral_curve.csv", index=False)
+        (tmp / "scenario.yaml").write_text(scenario_yaml)
+        drawn = charts(tmp) if charts is not None else []
+        names = sorted(list(RUN_FILES) + [p.name for p in drawn])
+        info = {"kind": "run", "scenario": summary.get("scenario"),
+                "scenario_file": str(source) if source is not None else None,
+                "seed": summary.get("seed"), "steps": summary.get("steps"),
+                "engine": summary.get("engine"), "written": now(),
+                "fishpond": package_versions().get("fishpond"), "files": names}
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+    return names
+
+
 class BatchWriter:
     """Collects finished runs and writes them as one batch file pair at a time.
 
@@ -361,6 +392,7 @@ class BatchWriter:
     """
 
     def __init__(self, out: Path, batch_size: int, max_seconds: float = 60.0) -> None:
+        """Write into ``out``, ``batch_size`` runs per batch (see the class docstring)."""
         self.out, self.batch_size, self.max_seconds = Path(out), batch_size, max_seconds
         existing = set(_batches(self.out / RESULTS)) | set(_batches(self.out / TIMESERIES))
         self.next_index = max((k[0] for k in existing), default=0) + 1

@@ -183,3 +183,21 @@ def test_progress_on_a_pipe_is_one_line_per_stage(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
     )
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+@pytest.mark.parametrize("argv", [["run", "x"], ["sweep", "x"], ["facts"], ["bench"],
+                                  ["compare", "a", "b"], ["chart", "d"], ["doctor"],
+                                  ["validate", "x"]])
+def test_every_command_dispatches_to_its_own_function(argv):
+    from sim import cli
+
+    args = cli._parser().parse_args(argv)
+    assert args.func is getattr(cli, f"_{argv[0]}")
+
+
+@pytest.mark.parametrize("argv", [[], ["validat", "fish_pond"]])
+def test_no_command_or_an_unknown_one_is_a_usage_error_not_validate(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == "" and "fishpond: error:" in err

@@ -147,7 +147,7 @@ def test_reloading_an_edited_file_sees_the_edit(tmp_path):
     path.write_text("rules:\n  decay: 0.35\n", encoding="utf-8")  # same size, newer file
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     assert load_scenario(path).rules.decay == 0.35
-    from sim.scenario_io import _read
+    from sim.yamlio import read_yaml as _read
 
     data, _ = _read(path)
     data["rules"]["decay"] = 0.9

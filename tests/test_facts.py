@@ -10,9 +10,22 @@ same way. About a minute on two cores.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 import pytest
 
-from sim.facts import FACT_SCENARIOS, evaluate, measure_facts
+from sim.experiments import expand, replicate_seeds
+from sim.facts import (
+    FACT_SCENARIOS,
+    NEVER,
+    RUN_COLUMNS,
+    evaluate,
+    fact_runs,
+    facts_experiment,
+    measure_facts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +36,38 @@ def report():
 def test_the_runs_cover_every_fact_scenario(report):
     assert sorted(report.runs.scenario.unique()) == sorted(FACT_SCENARIOS)
     assert len(report.runs) == 3 * len(FACT_SCENARIOS)
+    # the seeds of every experiment: SeedSequence(root seed), shared by the scenarios
+    seeds = replicate_seeds(facts_experiment(replicates=3, root_seed=1000), 1)[0]
+    for name in FACT_SCENARIOS:
+        assert report.runs.loc[report.runs.scenario == name, "seed"].tolist() == seeds
+
+
+def test_the_facts_are_a_scenarios_design_on_common_seeds():
+    exp = facts_experiment(size=2000, replicates=3, steps=40, root_seed=9,
+                           rules={"invite_rate": 0.02})
+    runs = expand(exp)
+    assert exp.design.kind == "scenarios" and exp.design.files == list(FACT_SCENARIOS)
+    assert len(runs) == 3 * len(FACT_SCENARIOS)
+    assert {r.scenario.population.size for r in runs} == {2000}
+    assert {r.scenario.steps for r in runs} == {40}
+    assert {r.scenario.rules.invite_rate for r in runs} == {0.02}
+    by_point = [[r.seed for r in runs if r.point == p] for p in range(len(FACT_SCENARIOS))]
+    assert all(seeds == by_point[0] for seeds in by_point) and len(set(by_point[0])) == 3
+    assert by_point[0] == replicate_seeds(exp, 1)[0]
+
+
+def test_fact_runs_reads_day_1_and_day_30_and_never_reached_milestones():
+    results = pd.DataFrame({"run_id": [0, 1], "scenario": ["fish_pond", "no_feed"],
+                            "seed": [11, 11], "day_inflection": [12.0, math.nan],
+                            "day_explosion": [math.nan, math.nan],
+                            **{c: [1.0, 2.0] for c in RUN_COLUMNS if not c.startswith("day_")}})
+    series = pd.DataFrame({"run_id": np.repeat([0, 1], 41), "day": np.tile(range(41), 2),
+                           "members": np.concatenate([np.arange(41), 100 + np.arange(41)])})
+    runs = fact_runs(results, series)
+    assert runs.members_day1.tolist() == [1, 101] and runs.members_day30.tolist() == [30, 130]
+    assert runs.day_inflection.tolist() == [12.0, NEVER]
+    assert runs.day_explosion.tolist() == [NEVER, NEVER]
+    assert runs.seed.tolist() == [11, 11] and runs.members.tolist() == [1.0, 2.0]
 
 
 @pytest.mark.parametrize("number", range(1, 7))

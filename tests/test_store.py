@@ -1,4 +1,4 @@
-"""The sweep folder on disk: batch files, atomic writes, orphans, manifest checks."""
+"""Results on disk: run folders; sweep folders with batch files, atomic writes, orphans, manifests."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sim.store import (
     read_results,
     read_timeseries,
     write_json,
+    write_run,
 )
 
 
@@ -123,3 +124,49 @@ def test_manifest_helpers(tmp_path):
     assert rev is None or len(rev) == 40
     with pytest.raises(DataError, match="not found"):
         read_manifest(tmp_path)
+
+
+RUN = {"summary": {"scenario": "s", "seed": 3, "steps": 2, "engine": "numba", "members": 5},
+       "timeseries": pd.DataFrame({"day": [0, 1, 2], "members": [1, 3, 5]}),
+       "referral_curve": pd.DataFrame({"member_share": [0.0, 1.0], "referral_share": [0.0, 1.0]}),
+       "scenario_yaml": "name: s\n"}
+
+
+def test_write_run_writes_every_file_and_a_run_manifest(tmp_path):
+    out = tmp_path / "run"
+    drawn = []
+
+    def charts(folder):
+        drawn.append(folder)
+        (folder / "funnel.png").write_bytes(b"png")
+        return [folder / "funnel.png"]
+
+    names = write_run(out, **RUN, source=tmp_path / "s.yaml", charts=charts)
+    assert names == sorted(["summary.json", "timeseries.csv", "referral_curve.csv",
+                            "scenario.yaml", "manifest.json", "funnel.png"])
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert drawn[0] != out  # charts are drawn in the private folder, moved in with the rest
+    info = json.loads((out / "manifest.json").read_text())
+    assert info["kind"] == "run" and info["seed"] == 3 and info["files"] == names
+    assert info["scenario_file"] == str(tmp_path / "s.yaml")
+    assert pd.read_csv(out / "timeseries.csv").members.tolist() == [1, 3, 5]
+    assert json.loads((out / "summary.json").read_text())["members"] == 5
+    assert (out / "scenario.yaml").read_text() == "name: s\n"
+
+
+def test_write_run_replaces_only_with_overwrite_and_leaves_nothing_half_written(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, **RUN)
+    with pytest.raises(OutputError):
+        write_run(out, **RUN)
+
+    def broken(folder):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="No space left"):
+        write_run(out, **RUN, overwrite=True, charts=broken)
+    assert "funnel.png" not in {p.name for p in out.iterdir()}
+    assert json.loads((out / "summary.json").read_text())["members"] == 5  # the old folder
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
+    write_run(out, **{**RUN, "summary": {**RUN["summary"], "members": 9}}, overwrite=True)
+    assert json.loads((out / "summary.json").read_text())["members"] == 9
