@@ -649,18 +649,30 @@ def _check_node(node: yaml.Node, where: str) -> None:
             stack.extend((v, depth + 1) for v in item.value)
 
 
+# libyaml's parser when PyYAML has it (its wheels do): the same safe constructor, and it
+# composes a scenario about 15 times faster than the pure-Python parser (measured: 3 ms against
+# 50 ms for base.yaml), which was a tenth of ``fishpond validate``
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _compose(text: str, where: str) -> Any:
     """Parse YAML text with the SafeLoader, refusing bombs and deep nesting (see _check_node).
 
-    Returns ``(node, data)``; node is None for an empty document. YAML errors propagate.
+    libyaml's loader is used when PyYAML has it. Returns ``(node, data)``; node is None for
+    an empty document. YAML errors propagate.
     """
-    loader = yaml.SafeLoader(text)
+    too_deep = (f"{where}: nested deeper than {MAX_DEPTH} levels; allowed: "
+                f"mappings and lists at most {MAX_DEPTH} levels deep")
+    loader = _SAFE_LOADER(text)
     try:
         try:
             node = loader.get_single_node()
-        except RecursionError:
-            raise ScenarioError(f"{where}: nested deeper than {MAX_DEPTH} levels; allowed: "
-                                f"mappings and lists at most {MAX_DEPTH} levels deep") from None
+        except RecursionError:  # the pure-Python composer
+            raise ScenarioError(too_deep) from None
+        except yaml.YAMLError as e:  # libyaml stops at its own depth limit
+            if "maximum nesting depth" in str(e):
+                raise ScenarioError(too_deep) from None
+            raise
         if node is None:
             return None, None
         _check_node(node, where)
