@@ -1,7 +1,9 @@
-"""The imports of ``sim``, read with ``ast``: no private names across modules, no loops.
+"""The imports of ``sim``, read with ``ast``: downhill layers, no loops, no private names.
 
-Every import counts: at module level, inside functions and under ``TYPE_CHECKING`` (a lazy
-import that dodges a loop at run time is still a loop in the design).
+Every executed import counts: at module level and inside functions (a lazy import that dodges a
+loop at run time is still a loop in the design). Imports under ``if TYPE_CHECKING:`` are
+annotations only, never executed: the private-name check reads them, the layers and the loop
+check do not (the engines annotate their argument as the model that calls them).
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ import pytest
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
 
-# The experiment layer, lowest first: a module imports only from lower layers.
-EXPERIMENT_LAYERS = (
-    ("errors", "shipped"),
-    ("yamlio",),
-    ("scenario_io", "limits", "outdir"),
-    ("store", "executors", "sensitivity", "analysis"),
-    ("experiments",),
-    ("compare", "facts"),
-    ("cli",),
+# The layers of the package, lowest first, written down once: a module imports modules of
+# its own layer or lower ones, never higher. A package (sim.charts) is in its parent's layer.
+LAYERS = (
+    ("foundation", ("errors", "codes", "threads", "jit", "progress", "shipped", "parameters")),
+    ("inputs", ("yamlio", "config", "params", "scenario_io", "limits", "outdir")),
+    ("model pieces", ("rng", "state", "rules", "generators", "population", "seeding")),
+    ("engines", ("agents", "kernels")),
+    ("model", ("metrics", "model")),
+    ("runs", ("analysis", "sensitivity", "store", "executors")),
+    ("designs", ("experiments", "compare", "facts")),
+    ("presentation", ("charts", "doctor")),
+    ("interface", ("cli", "__main__", "")),  # "": the package itself (sim/__init__.py)
 )
-# Being rewritten into the package sim/charts/ (issue 10); their shared helpers are private
-# names of sim.charts today. Remove once the package lands.
-PRIVATE_ALLOWED = {"charts_deck", "charts_sweep"}
+LAYER = {m: i for i, (_, group) in enumerate(LAYERS) for m in group}
+PEERS_APART = (("agents", "kernels"),)  # the two engines: equals, neither imports the other
 
 
 def module_name(path: Path) -> str:
@@ -47,13 +51,23 @@ def resolve(importer: str, node: ast.ImportFrom) -> str:
     return ".".join(package + ([node.module] if node.module else []))
 
 
-def imports(name: str) -> tuple[set[str], list[tuple[str, int]]]:
-    """The sim modules ``name`` imports, and its uses of other modules' private names."""
+def imports(name: str, annotations: bool = True) -> tuple[set[str], list[tuple[str, int]]]:
+    """The sim modules ``name`` imports, and its uses of other modules' private names.
+
+    Args:
+        name: A module of ``MODULES``.
+        annotations: Whether to count imports under ``if TYPE_CHECKING:``.
+    """
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
     found: set[str] = set()
     private: list[tuple[str, int]] = []
     aliases: dict[str, str] = {}
+    typing_only = {id(n) for top in ast.walk(tree) if isinstance(top, ast.If)
+                   and ast.unparse(top.test).endswith("TYPE_CHECKING")
+                   for stmt in top.body for n in ast.walk(stmt)}
     for node in ast.walk(tree):
+        if id(node) in typing_only and not annotations:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "sim":
@@ -80,31 +94,45 @@ def imports(name: str) -> tuple[set[str], list[tuple[str, int]]]:
     return {m for m in found if m in MODULES and m != name}, private
 
 
-GRAPH = {name: imports(name)[0] for name in MODULES}
+GRAPH = {name: imports(name, annotations=False)[0] for name in MODULES}
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module ``sim.x`` or ``sim.x.y`` (a package's modules share its layer)."""
+    parts = module.split(".")
+    return LAYER[parts[1] if len(parts) > 1 else ""]
 
 
 def test_the_reader_sees_imports_of_every_kind():
-    # a function-level import (cli), a TYPE_CHECKING one (limits), a module import (experiments)
-    assert "sim.facts" in GRAPH["sim.cli"] and "sim.config" in GRAPH["sim.limits"]
+    # a function-level import (cli), a module import (experiments), a TYPE_CHECKING one (limits:
+    # read for private names, not for layers)
+    assert "sim.facts" in GRAPH["sim.cli"]
     assert {"sim.store", "sim.executors", "sim.scenario_io"} <= GRAPH["sim.experiments"]
+    assert "sim.config" in imports("sim.limits")[0] and "sim.config" not in GRAPH["sim.limits"]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="being rewritten as sim.charts"))
-    if n.rsplit(".", 1)[-1] in PRIVATE_ALLOWED else n for n in sorted(MODULES)])
+def test_every_module_has_a_layer():
+    missing = sorted({(m.split(".") + [""])[1] for m in MODULES} - set(LAYER))
+    assert missing == [], f"give these modules a layer in LAYERS: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_uses_another_modules_private_names(name):
     assert imports(name)[1] == [], f"{name} uses private names of other modules"
 
 
-def test_the_experiment_layer_imports_downhill_only():
-    layer = {f"sim.{m}": i for i, group in enumerate(EXPERIMENT_LAYERS) for m in group}
-    uphill = [(a, b) for a in layer for b in GRAPH.get(a, ()) if b in layer and layer[b] >= layer[a]]
+def test_imports_run_downhill():
+    uphill = [f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
+              for a in sorted(GRAPH) for b in sorted(GRAPH[a]) if layer_of(b) > layer_of(a)]
     assert uphill == []
 
 
-def test_no_import_loop_runs_through_the_experiment_layer():
-    ours = {f"sim.{m}" for group in EXPERIMENT_LAYERS for m in group}
+def test_the_engines_do_not_import_each_other():
+    for a, b in PEERS_APART:
+        assert f"sim.{b}" not in GRAPH[f"sim.{a}"] and f"sim.{a}" not in GRAPH[f"sim.{b}"]
 
+
+def test_no_import_loop():
     def reaches(start: str, goal: str) -> bool:
         seen, stack = set(), list(GRAPH.get(start, ()))
         while stack:
@@ -116,4 +144,15 @@ def test_no_import_loop_runs_through_the_experiment_layer():
                 stack.extend(GRAPH.get(cur, ()))
         return False
 
-    assert [m for m in sorted(ours) if reaches(m, m)] == []
+    assert [m for m in sorted(GRAPH) if reaches(m, m)] == []
+
+
+def test_the_checks_catch_an_uphill_import_and_a_loop(monkeypatch):
+    """The checks themselves: an engine importing the command line, and a loop, fail."""
+    graph = {k: set(v) for k, v in GRAPH.items()}
+    graph["sim.kernels"].add("sim.cli")
+    monkeypatch.setitem(globals(), "GRAPH", graph)
+    with pytest.raises(AssertionError, match="sim.kernels"):
+        test_imports_run_downhill()
+    with pytest.raises(AssertionError):
+        test_no_import_loop()
