@@ -1,4 +1,7 @@
-"""Run the benchmarks one after the other: ``python benchmarks [--quick]`` (or ``fishpond bench``)."""
+"""Run the benchmarks one after the other: ``python benchmarks [--quick]``.
+
+``fishpond bench`` runs this too.
+"""
 
 from __future__ import annotations
 

@@ -81,8 +81,9 @@ def graph_fingerprint(src, dst) -> str:
 
 
 def edge_visits(deg, infected_on, recovered_on, days: int) -> int:
-    """Neighbour visits of the transmission step: sum over days t of the degrees of the
-    nodes infectious on day t.
+    """Neighbour visits of the transmission step.
+
+    The sum over days t of the degrees of the nodes infectious on day t.
 
     A node infected on day ``a`` (seeds: 0) is infectious on days ``a+1 .. r`` where ``r``
     is its recovery day (it transmits on day r, then recovers) or ``days`` if it never
@@ -97,8 +98,11 @@ def edge_visits(deg, infected_on, recovered_on, days: int) -> int:
 
 
 class Stopwatch:
-    """``with Stopwatch() as sw: ...`` then ``sw.s`` is the elapsed wall time and ``sw.cpu``
-    the CPU time (user + system) of this process, in seconds."""
+    """Wall and CPU time of a ``with`` block.
+
+    ``with Stopwatch() as sw: ...`` then ``sw.s`` is the elapsed wall time and ``sw.cpu``
+    the CPU time (user + system) of this process, in seconds.
+    """
 
     s = 0.0
     cpu = 0.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from _measure import Stopwatch, machine as _machine, maxrss_mb, versions
+from _measure import Stopwatch, maxrss_mb, versions
+from _measure import machine as _machine
 
 peak_rss_mib = maxrss_mb
 Timer = Stopwatch  # ``with Timer() as t: ...`` then ``t.s`` (wall) and ``t.cpu``

@@ -15,8 +15,8 @@ import argparse
 import statistics
 
 import numpy as np
+from common import Timer, machine  # (run as a script from benchmarks/)
 
-from common import Timer, machine  # noqa: I001  (run as a script from benchmarks/)
 from sim import GrowthModel
 
 REPEATS = 5
@@ -57,7 +57,8 @@ def main(argv=None) -> None:
     print(f"numba runs: {', '.join(f'{x:.3f}' for x in numba_runs)} s (median above; the first "
           f"one after a 500-person warm-up)")
     same = all(
-        np.array_equal(v, models["agents"].state.arrays()[k]) for k, v in models["numba"].state.arrays().items()
+        np.array_equal(v, models["agents"].state.arrays()[k])
+        for k, v in models["numba"].state.arrays().items()
     ) and models["numba"].timeseries().equals(models["agents"].timeseries())
     print(f"identical final state and timeseries: {same}")
     print(f"ratio numba / agents (speed-up): {times['agents'] / times['numba']:.0f}x "

@@ -61,7 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -155,7 +155,8 @@ def _time_runs(once, repeats):
     """Call ``once()`` -> (setup Stopwatch, run Stopwatch, result) ``repeats`` times.
 
     Returns the wall times of set-up and run, the CPU times of both together (lists), and
-    the last result."""
+    the last result.
+    """
     setup, run, cpu, result = [], [], [], None
     for _ in range(repeats):
         a, b, result = once()
@@ -168,7 +169,9 @@ def _time_runs(once, repeats):
 # --- fishpond -------------------------------------------------------------------------
 
 
-def worker_fishpond(data: Path, repeats: int, cold: bool, q: float = Q, gamma: float = GAMMA) -> dict:
+def worker_fishpond(
+    data: Path, repeats: int, cold: bool, q: float = Q, gamma: float = GAMMA
+) -> dict:
     n, days, src, dst, seeds = _load(data)
     from sim.codes import MEMBER
     from sim.kernels import cache_present
@@ -512,7 +515,7 @@ def main(argv=None) -> int:
     n, days = (10_000, 20) if args.quick else (100_000, 50)
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     mach = machine()
-    started = datetime.now(timezone.utc).astimezone()
+    started = datetime.now(UTC).astimezone()
 
     import networkx as nx
 

@@ -25,7 +25,9 @@ def one(size: int, days: int) -> dict:
     from sim.scenario_io import load_scenario, resolve_scenario_path
 
     t0 = time.perf_counter()
-    sc = load_scenario(resolve_scenario_path("fish_pond"), [f"population.size={size}", f"steps={days}"])
+    sc = load_scenario(
+        resolve_scenario_path("fish_pond"), [f"population.size={size}", f"steps={days}"]
+    )
     graph = build_graph(sc.population, sc.seed)
     t1 = time.perf_counter()
     model = GrowthModel(sc, graph=graph)
@@ -36,7 +38,8 @@ def one(size: int, days: int) -> dict:
     return {
         "size": size, "edges": graph.n_edges, "days": days,
         "graph_s": t1 - t0, "setup_s": t2 - t1, "run_s": t3 - t2, "total_s": t3 - t0,
-        "peak_rss_mib": peak_rss_mib(), "members": s["members"], "day_explosion": s["day_explosion"],
+        "peak_rss_mib": peak_rss_mib(), "members": s["members"],
+        "day_explosion": s["day_explosion"],
     }
 
 
@@ -52,21 +55,26 @@ def main() -> None:
         return
     sizes = [100_000] if args.quick else args.sizes
     print(machine())
-    warm = subprocess.run([sys.executable, __file__, "--child", "2000", "--days", "2"], capture_output=True)
+    warm = subprocess.run(
+        [sys.executable, __file__, "--child", "2000", "--days", "2"], capture_output=True
+    )
     if warm.returncode:
         sys.exit(warm.stderr.decode())
-    print(f"{'persons':>12} {'edges':>12} {'graph s':>8} {'setup s':>8} {'run s':>8} {'total s':>8} "
-          f"{'peak RSS':>10} {'B/edge':>7} {'members':>9}")
+    print(f"{'persons':>12} {'edges':>12} {'graph s':>8} {'setup s':>8} {'run s':>8} "
+          f"{'total s':>8} {'peak RSS':>10} {'B/edge':>7} {'members':>9}")
     for size in sizes:
-        proc = subprocess.run([sys.executable, __file__, "--child", str(size), "--days", str(args.days)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--days", str(args.days)],
+            capture_output=True, text=True,
+        )
         if proc.returncode:
             print(f"{size:>12,} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         rss = r["peak_rss_mib"]
-        print(f"{r['size']:>12,} {r['edges']:>12,} {r['graph_s']:>8.1f} {r['setup_s']:>8.1f} {r['run_s']:>8.1f} "
-              f"{r['total_s']:>8.1f} {rss / 1024:>8.2f} GiB {rss * 2**20 / r['edges']:>7.0f} {r['members']:>9,}",
+        print(f"{r['size']:>12,} {r['edges']:>12,} {r['graph_s']:>8.1f} {r['setup_s']:>8.1f} "
+              f"{r['run_s']:>8.1f} {r['total_s']:>8.1f} {rss / 1024:>8.2f} GiB "
+              f"{rss * 2**20 / r['edges']:>7.0f} {r['members']:>9,}",
               flush=True)
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from common import Timer, machine
+
 from sim import GrowthModel
 from sim.experiments import experiment_from_dict, run_sweep
 from sim.scenario_io import load_scenario, resolve_scenario_path
@@ -45,7 +46,8 @@ def main() -> None:
             model.run()
             model.summary()
     per_direct = t.s / direct
-    print(f"direct calls (1 process, {direct} runs): {per_direct:.3f} s per run = {60 / per_direct:.0f} runs/min")
+    print(f"direct calls (1 process, {direct} runs): {per_direct:.3f} s per run = "
+          f"{60 / per_direct:.0f} runs/min")
 
     per_run = {}
     for workers in (1, 2):

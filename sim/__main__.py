@@ -1,3 +1,7 @@
-from .cli import main
+"""``python -m sim``: the ``fishpond`` command line (:func:`sim.cli.main`)."""
+
 import sys
+
+from .cli import main
+
 sys.exit(main())

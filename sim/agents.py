@@ -91,33 +91,48 @@ class Person(mesa.Agent):
     referrals = _state_property("referrals", "referral joins credited to this person", int)
     kol_referrals = _state_property("kol_referrals", "referral joins credited while KOL", int)
 
-    def __init__(self, model: "GrowthModel", idx: int) -> None:
+    def __init__(self, model: GrowthModel, idx: int) -> None:
+        """A view of person ``idx``: its attributes read and write ``model.state``'s arrays.
+
+        Args:
+            model: the model whose population this person belongs to.
+            idx: the person's index in the state arrays (and in the graph).
+        """
         super().__init__(model)
         self.idx = idx
 
     def __repr__(self) -> str:
-        return f"Person({self.idx}, {self.status_name}, {self.role_name}, intimacy={self.intimacy:.3f})"
+        """``Person(idx, status, role, intimacy=...)``, for reading in a debugger."""
+        return (
+            f"Person({self.idx}, {self.status_name}, {self.role_name}, "
+            f"intimacy={self.intimacy:.3f})"
+        )
 
     # --- reading the state ------------------------------------------------------------
 
     @property
     def status_name(self) -> str:
+        """The status as the scenario's word (e.g. ``"member"``)."""
         return STATUS_NAMES[self.status]
 
     @property
     def role_name(self) -> str:
+        """The role as the scenario's word (e.g. ``"kol"``)."""
         return ROLE_NAMES[self.role]
 
     @property
     def source_name(self) -> str:
+        """The channel the person joined through, as the scenario's word."""
         return SOURCE_NAMES[self.source]
 
     @property
     def is_member(self) -> bool:
+        """Whether the person is a member today."""
         return self.status == MEMBER
 
     @property
     def is_kol(self) -> bool:
+        """Whether the person is a member in the KOL role."""
         return self.status == MEMBER and self.role == KOL
 
     @property
@@ -176,9 +191,16 @@ class Person(mesa.Agent):
     def grow_influence(self) -> None:
         """Empowerment: a KOL's influence approaches influence_cap."""
         p = self.model.params
-        self.influence = rules.influence_step(self.influence, p.empowerment_rate, p.empowerment_influence_cap)
+        self.influence = rules.influence_step(
+            self.influence, p.empowerment_rate, p.empowerment_influence_cap
+        )
 
     def become_kol(self, day: int) -> None:
+        """Take the KOL role on ``day``: referral credit as KOL restarts, funnel reaches active.
+
+        Args:
+            day: the day of the promotion (stored as ``kol_since``).
+        """
         self.role = KOL
         self.kol_since = day
         self.kol_referrals = 0
@@ -187,6 +209,7 @@ class Person(mesa.Agent):
     # --- phase 2: interact ------------------------------------------------------------
 
     def member_neighbours(self) -> int:
+        """How many of today's neighbours are members."""
         status = self.model.state.status
         return sum(1 for j in self.neighbours() if status[j] == MEMBER)
 
@@ -201,9 +224,14 @@ class Person(mesa.Agent):
     def invitation_probability(self, day: int) -> float:
         """q_i = invite_rate * role_mult * influence * intimacy (x common-task boost for KOLs)."""
         p = self.model.params
-        boost = p.common_task_invite_boost if self.role == KOL and rules.task_active(day, p.common_task_start, p.common_task_days) else 1.0
+        boost = (
+            p.common_task_invite_boost
+            if self.role == KOL and rules.task_active(day, p.common_task_start, p.common_task_days)
+            else 1.0
+        )
         return rules.invite_probability(
-            p.invite_rate, rules.role_mult(self.role, p.role_mult_lurker, p.role_mult_active, p.role_mult_kol),
+            p.invite_rate,
+            rules.role_mult(self.role, p.role_mult_lurker, p.role_mult_active, p.role_mult_kol),
             self.influence, self.intimacy, boost
         )
 
@@ -272,7 +300,11 @@ class Person(mesa.Agent):
     def join(self, day: int, source: int, referrer: int = -1) -> None:
         """Become a (lurking) member today; take part from tomorrow."""
         p = self.model.params
-        start = {REFERRAL: p.join_intimacy_referral, ORGANIC: p.join_intimacy_organic, ADS: p.join_intimacy_ads}[source]
+        start = {
+            REFERRAL: p.join_intimacy_referral,
+            ORGANIC: p.join_intimacy_organic,
+            ADS: p.join_intimacy_ads,
+        }[source]
         if p.entry_gate_kind != GATE_NONE:
             start = rules.gain(start, p.entry_gate_intimacy_bonus)
         self.status = MEMBER
@@ -317,7 +349,9 @@ class Person(mesa.Agent):
         self.intimacy = self.intimacy * (1.0 - p.decay)
         if self.join_day >= day:
             return False
-        hazard = rules.churn_hazard(p.churn_base, self.intimacy, p.churn_protect, p.misfit_penalty, self.fit)
+        hazard = rules.churn_hazard(
+            p.churn_base, self.intimacy, p.churn_protect, p.misfit_penalty, self.fit
+        )
         if self._draw(Phase.CHURN) < hazard:
             self.status = CHURNED
             self.role = NO_ROLE
@@ -329,6 +363,11 @@ class Person(mesa.Agent):
     # --- phase 7: monetise ------------------------------------------------------------
 
     def maybe_start_paying(self, day: int) -> None:
+        """A member who joined before ``day`` starts paying with probability pay_rate * intimacy.
+
+        Args:
+            day: today (a person who joined today does not pay yet).
+        """
         p = self.model.params
         if not self.paying and self.join_day < day and self._draw(Phase.PAY) < rules.clip01(
             p.pay_rate * self.intimacy
@@ -348,7 +387,7 @@ def buffers(model: GrowthModel) -> None:
     """
 
 
-def run_day(model: "GrowthModel") -> DayCounts:
+def run_day(model: GrowthModel) -> DayCounts:
     """Run one day (``model.day``) through phases 1–7 with Person methods.
 
     Reads ``model.params`` every day (as the compiled engine does) and writes
@@ -388,7 +427,9 @@ def run_day(model: "GrowthModel") -> DayCounts:
     for k in kols:
         k.grow_influence()
     if p.recruit_count > 0 and day % p.recruit_every_days == 0:
-        candidates = [m for m in everyone if m.role == ACTIVE and m.intimacy >= p.recruit_min_intimacy]
+        candidates = [
+            m for m in everyone if m.role == ACTIVE and m.intimacy >= p.recruit_min_intimacy
+        ]
         candidates.sort(key=lambda m: (-m.intimacy, m.idx))
         for m in candidates[: p.recruit_count]:
             m.become_kol(day)

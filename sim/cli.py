@@ -27,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fishpond", description="Simulate community-driven growth (fish-pond strategy).")
+    parser = _Parser(
+        prog="fishpond", description="Simulate community-driven growth (fish-pond strategy)."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario and write its summary, timeseries and charts")
@@ -40,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine", default="numba", choices=("numba", "agents"), metavar="{numba,agents}",
-        help="simulation engine: numba (compiled, default) or agents (readable Mesa agents); same results",
+        help="simulation engine: numba (compiled, default) or agents (readable Mesa agents); "
+        "same results",
     )
     run.add_argument("--out", type=Path, help="output folder (default: runs/<scenario>-<seed>/)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
@@ -49,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
                      "memory, e.g. 8GB (default: the memory available)")
     run.set_defaults(func=_run)
 
-    swp = sub.add_parser("sweep", help="run an experiment (experiments/*.yaml) into a Parquet dataset")
-    swp.add_argument("experiment", help="experiment YAML file, or a shipped name such as seed_count")
+    swp = sub.add_parser(
+        "sweep", help="run an experiment (experiments/*.yaml) into a Parquet dataset"
+    )
+    swp.add_argument(
+        "experiment", help="experiment YAML file, or a shipped name such as seed_count"
+    )
     swp.add_argument("--out", type=Path, help="output folder (default: runs/sweeps/<experiment>/)")
     swp.add_argument("--workers", type=int, help="local processes (default: one per core)")
     swp.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
@@ -58,24 +65,30 @@ def _parser() -> argparse.ArgumentParser:
                      help="seconds to reach the --cluster scheduler (default 10)")
     swp.add_argument("--resume", action="store_true", help="finish the missing runs of --out")
     swp.add_argument("--repair", action="store_true",
-                     help="with --resume: move damaged batch files to damaged/ and rerun their runs")
+                     help="with --resume: move damaged batch files to damaged/ and rerun their "
+                     "runs")
     swp.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     swp.add_argument("--retries", type=int, default=1, help="retries of a failed run (default 1)")
-    swp.add_argument("--batch-size", type=int, help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
+    swp.add_argument("--batch-size", type=int,
+                     help="runs per Parquet batch file (default: 1%% of the runs, 10-200)")
     swp.add_argument("--quiet", action="store_true", help="no progress bar")
     _limit_options(swp)
     swp.set_defaults(func=_sweep)
 
     facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
-    facts.add_argument("--size", type=int, default=100_000, help="persons per population (default 100000)")
-    facts.add_argument("--replicates", type=int, default=20, help="replicates per scenario (default 20)")
+    facts.add_argument("--size", type=int, default=100_000,
+                       help="persons per population (default 100000)")
+    facts.add_argument("--replicates", type=int, default=20,
+                       help="replicates per scenario (default 20)")
     facts.add_argument("--seed", type=int, default=0, help="first replicate seed (default 0)")
-    facts.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
+    facts.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="processes (default: cores)")
     facts.add_argument("--quiet", action="store_true", help="no progress bar")
     facts.set_defaults(func=_facts)
 
     bench = sub.add_parser("bench", help="run the quick versions of the benchmarks in benchmarks/")
-    bench.add_argument("--full", action="store_true", help="full sizes instead of the quick versions")
+    bench.add_argument("--full", action="store_true",
+                       help="full sizes instead of the quick versions")
     bench.set_defaults(func=_bench)
 
     cmp = sub.add_parser("compare", help="run scenarios on common seeds and compare them")
@@ -102,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="chart formats, comma-separated: png,svg,pdf (default png)")
     chart.set_defaults(func=_chart)
 
-    doc = sub.add_parser("doctor", help="show which Numba cache the kernels use, check it, clear it")
+    doc = sub.add_parser("doctor",
+                         help="show which Numba cache the kernels use, check it, clear it")
     doc.add_argument("--clear", action="store_true",
                      help="delete the cached kernels (they are compiled again on next use)")
     doc.set_defaults(func=_doctor)
@@ -259,7 +273,8 @@ def _bench(args) -> int:
     folder = Path(__file__).resolve().parents[1] / "benchmarks"
     if not (folder / "__main__.py").is_file():
         raise FishpondError(
-            f"benchmarks not found in {folder}: 'fishpond bench' needs a source checkout (pip install -e .)"
+            f"benchmarks not found in {folder}: 'fishpond bench' needs a source checkout "
+            "(pip install -e .)"
         )
     cmd = [sys.executable, str(folder)] + ([] if args.full else ["--quick"])
     return subprocess.call(cmd, cwd=folder.parent)
@@ -314,7 +329,8 @@ def _check_out(out: Path, overwrite: bool, inputs=(), need_bytes: int = 0) -> No
         raise OutputError(f"--out {out}: exists and is not a folder; choose another path")
     if has_content(out) and not overwrite:
         raise OutputError(
-            f"--out {out}: folder exists and is not empty; use --overwrite to replace it or choose another --out"
+            f"--out {out}: folder exists and is not empty; use --overwrite to replace it or "
+            "choose another --out"
         )
     check(out, overwrite=overwrite, inputs=inputs, need_bytes=need_bytes)
 
@@ -413,15 +429,21 @@ def format_summary(s: dict, path: Path | None = None) -> str:
             f"{s['population']:,} persons, engine {s['engine']}",
             f"Milestones   {' | '.join(ms)}",
             f"Members      {_n(s['members'])} (KOLs {_n(s['kols'])}, actives {_n(s['actives'])}, "
-            f"lurkers {_n(s['lurkers'])}); churned {_n(s['churned'])}; non-users {_n(s['non_users'])}",
+            f"lurkers {_n(s['lurkers'])}); churned {_n(s['churned'])}; "
+            f"non-users {_n(s['non_users'])}",
             f"Joins        seed {_n(s['joins_seed'])}, mass pull {_n(s['joins_mass_pull'])}, "
-            f"referral {_n(s['joins_referral'])}, organic {_n(s['joins_organic'])}, ads {_n(s['joins_ads'])}; "
+            f"referral {_n(s['joins_referral'])}, organic {_n(s['joins_organic'])}, "
+            f"ads {_n(s['joins_ads'])}; "
             f"invitations sent {_n(s['invites_sent'])}",
             f"K-factor     {_num(s['k_factor'], 3)} (last 30 days {_num(s['k_factor_30d'], 3)})",
-            f"Shares       referral {_pct(s['referral_share'])}, contributor {_pct(s['contributor_share'])}, "
-            f"commitment {_pct(s['commitment_share'])}, self-organised activities {_pct(s['self_org_share'])}",
-            f"Top 20%      of members by intimacy were credited with {_pct(s['top20_referral_share'])} of referral joins",
-            f"Money        revenue {_num(s['revenue'], 0)}, cost {_num(s['cost'], 0)}, CROI {_pct(s['croi'])}, "
+            f"Shares       referral {_pct(s['referral_share'])}, "
+            f"contributor {_pct(s['contributor_share'])}, "
+            f"commitment {_pct(s['commitment_share'])}, "
+            f"self-organised activities {_pct(s['self_org_share'])}",
+            f"Top 20%      of members by intimacy were credited with "
+            f"{_pct(s['top20_referral_share'])} of referral joins",
+            f"Money        revenue {_num(s['revenue'], 0)}, cost {_num(s['cost'], 0)}, "
+            f"CROI {_pct(s['croi'])}, "
             f"cost per retained member {_num(s['cost_per_retained_member'])}",
         ]
     )

@@ -24,5 +24,8 @@ class OutputError(FishpondError):
 
 
 class FishpondWarning(UserWarning):
-    """Something the user should know about a result that is not an error (e.g. a sample too
-    small for its confidence intervals); the command line prints it as one line."""
+    """Something the user should know about a result that is not an error.
+
+    For example a sample too small for its confidence intervals; the command line prints it
+    as one line.
+    """

@@ -296,8 +296,9 @@ def _allowed(path: tuple, data: dict) -> str | None:
         if len(path) == 1 or model is None:
             return "a mapping with kind: " + ", ".join(DESIGN_KINDS)
         if path[1] == "parameters":
-            return ("scenario key paths, each with a value or a list of values" if model is GridDesign
-                    else "scenario key paths, each with [low, high] (two numbers, low < high)")
+            if model is GridDesign:
+                return "scenario key paths, each with a value or a list of values"
+            return "scenario key paths, each with [low, high] (two numbers, low < high)"
         field = model.model_fields.get(path[1]) if len(path) == 2 else None
         return describe(field.annotation, field.metadata) if field else None
     if path[:1] == ("overrides",):
@@ -563,7 +564,9 @@ def scenario_texts(exp: Experiment) -> dict[str, str]:
     return dict(exp._texts)
 
 
-def analyze(results: pd.DataFrame, exp: Experiment, outputs: list[str] | None = None) -> pd.DataFrame:
+def analyze(
+    results: pd.DataFrame, exp: Experiment, outputs: list[str] | None = None
+) -> pd.DataFrame:
     """Sensitivity indices of a sobol or morris sweep, one row per output and parameter.
 
     Replicates are averaged per design point (failed runs left out); a milestone never reached

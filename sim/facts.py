@@ -161,7 +161,9 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
     inflect_all = bool((fp.day_inflection < NEVER).all())
     explode_share = float((fp.day_explosion < NEVER).mean())
     facts.append(Fact(
-        1, "Fish pond grows through the milestones: reaches 1,000 in every replicate, 10,000 in most",
+        1,
+        "Fish pond grows through the milestones: reaches 1,000 in every replicate, "
+        "10,000 in most",
         f"fish pond day of 1,000: {s('fish_pond', 'day_inflection')[1]}; "
         f"reached in {int((fp.day_inflection < NEVER).sum())}/{len(fp)}\n"
         f"fish pond day of 10,000: {s('fish_pond', 'day_explosion')[1]}; reached in "
@@ -172,7 +174,8 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
     b, tb = s("no_feed", "members")
     facts.append(Fact(
         2, "Feeding matters: without content and activities, fewer than half the members",
-        f"members at horizon: fish pond {ta}; no feed {tb}; ratio {b / a:.2f}" if a else "no members",
+        f"members at horizon: fish pond {ta}; no feed {tb}; ratio {b / a:.2f}"
+        if a else "no members",
         bool(b < 0.5 * a),
     ))
     a, ta = s("fish_pond", "day_inflection")
@@ -184,7 +187,9 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
     ))
     a, ta = s("fish_pond", "top20_referral_share")
     facts.append(Fact(
-        4, "The 70/20 pattern: top 20% of members by intimacy credited with 60-80% of referral joins",
+        4,
+        "The 70/20 pattern: top 20% of members by intimacy credited with 60-80% of "
+        "referral joins",
         f"fish pond top-20% referral share: {ta}",
         bool(0.6 <= a <= 0.8),
     ))
@@ -200,8 +205,13 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
         b, tb = s("mass_pull", metric)
         checks.append(b > a if cmp > 0 else b < a)
         text.append(f"{label}: mass pull {tb} vs fish pond {ta}")
-    facts.append(Fact(5, "A crowd is not a community: a 2,000-person mass pull starts bigger, ends "
-                         "smaller, with lower contributor and commitment shares", "\n".join(text), all(checks)))
+    facts.append(Fact(
+        5,
+        "A crowd is not a community: a 2,000-person mass pull starts bigger, ends "
+        "smaller, with lower contributor and commitment shares",
+        "\n".join(text),
+        all(checks),
+    ))
     a30, ta30 = s("fish_pond", "members_day30")
     b30, tb30 = s("paid_ads", "members_day30")
     ac, tac = s("fish_pond", "cost_per_retained_member")
@@ -210,10 +220,13 @@ def evaluate(runs: pd.DataFrame) -> list[Fact]:
     spb, tspb = s("paid_ads", "cost")
     equal_spend = abs(spb / spa - 1) <= 0.10 if spa else False
     facts.append(Fact(
-        6, "Ads buy speed, not loyalty: equal spend (within 10%) grows faster in month one, ends costlier per member",
+        6,
+        "Ads buy speed, not loyalty: equal spend (within 10%) grows faster in month one, "
+        "ends costlier per member",
         f"members on day 30: ads {tb30} vs fish pond {ta30}\n"
         f"cost per retained member: ads {tbc} vs fish pond {tac}\n"
-        f"total spend: ads {tspb} vs fish pond {tspa} ({'equal' if equal_spend else 'NOT equal'} within 10%)",
+        f"total spend: ads {tspb} vs fish pond {tspa} "
+        f"({'equal' if equal_spend else 'NOT equal'} within 10%)",
         bool(b30 > a30 and bc > ac and equal_spend),
     ))
     return facts

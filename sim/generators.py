@@ -411,7 +411,8 @@ def circles_csr(
 
     Args:
         sizes: int array, shape (circles,), each >= 1; ``n = sizes.sum()``.
-        p_in, p_out: link probabilities in [0, 1].
+        p_in: link probability of a pair within one circle, in [0, 1].
+        p_out: link probability of a pair in different circles, in [0, 1].
         seed: the scenario seed.
 
     Returns:
@@ -494,7 +495,9 @@ def csr_from_edges(n: int, src, dst) -> tuple[np.ndarray, np.ndarray, int, int]:
 
     Args:
         n: number of persons; ids must lie in ``[0, n)`` (not checked here).
-        src, dst: integer arrays, shape (E,); each pair is an edge, either direction.
+        src: integer array, shape (E,): one end of each edge.
+        dst: integer array, shape (E,): the other end; ``(src[e], dst[e])`` is an edge,
+            either direction.
 
     Returns:
         ``(indptr, indices, self_loops, duplicates)``: int64 shape (n+1,); int32 (int64

@@ -104,8 +104,11 @@ def cached(fn=None, **options):
 
 
 def threaded(fn):
-    """``numba.njit(parallel=True)``, never cached; call it from Python only (not from a
-    compiled function), choosing it over its serial twin there."""
+    """``numba.njit(parallel=True)``, never cached.
+
+    Call it from Python only (not from a compiled function), choosing it over its serial
+    twin there.
+    """
     return njit(parallel=True)(fn)
 
 

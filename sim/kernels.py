@@ -136,6 +136,12 @@ class Work:
     """
 
     def __init__(self, graph) -> None:
+        """Allocate the buffers for a population on ``graph``, scratch buffers clean.
+
+        Args:
+            graph: the model's :class:`sim.population.Graph` (CSR arrays; ``contacts`` > 0
+                when well-mixed).
+        """
         n, contacts = graph.n, graph.contacts
         index_dtype = graph.indices.dtype  # person numbers and per-person counts: int32 below 2**31
         ids = index_dtype
@@ -254,7 +260,8 @@ def _day_invite(day, P, g, st, wk):
     """The day's start (today's members), phases 1–3 and phase 4's referral conversions.
 
     Returns (members at the day's start ``nm``, invited persons ``n_in`` listed in
-    ``touched``, would-be joiners so far ``nj`` listed in ``joiners``)."""
+    ``touched``, would-be joiners so far ``nj`` listed in ``joiners``).
+    """
     indptr, indices, weights = g
     status, role, fit, intimacy = st.status, st.role, st.fit, st.intimacy
     influence, exposures = st.influence, st.exposures
@@ -272,8 +279,8 @@ def _day_invite(day, P, g, st, wk):
     counts[:] = 0
     nm = 0
     if graph:
-        nm = _sync_members(indptr, indices, status, funnel, members, touched, was_member, member_nbrs,
-                           P.interact_gain > 0.0)
+        nm = _sync_members(indptr, indices, status, funnel, members, touched, was_member,
+                           member_nbrs, P.interact_gain > 0.0)
     else:
         for i in range(n):
             if status[i] == MEMBER:
@@ -302,7 +309,9 @@ def _day_invite(day, P, g, st, wk):
         for t in range(nm):
             i = members[t]
             for a in range(acts):
-                if u_key_nb(key, i, a) < attend_probability(P.attend_base, P.attend_slope, intimacy[i]):
+                if u_key_nb(key, i, a) < attend_probability(
+                    P.attend_base, P.attend_slope, intimacy[i]
+                ):
                     intimacy[i] = gain(intimacy[i], P.activity_gain)
     # member-organised activities: organisers first, attendance on the snapshot, gains last
     key = stream_key_nb(seed, day, P_SELF_ORG)
@@ -320,7 +329,9 @@ def _day_invite(day, P, g, st, wk):
         for e in range(lo, hi):
             j = nb[e]
             if status[j] == MEMBER and j != o:
-                if u_key_nb(akey, j, o) < attend_probability(P.attend_base, P.attend_slope, intimacy[j]):
+                if u_key_nb(akey, j, o) < attend_probability(
+                    P.attend_base, P.attend_slope, intimacy[j]
+                ):
                     if attended[j] == 0:
                         touched[n_att] = j
                         n_att += 1
@@ -336,7 +347,9 @@ def _day_invite(day, P, g, st, wk):
         if role[i] == KOL:
             if on_task:
                 intimacy[i] = gain(intimacy[i], P.common_task_intimacy_gain)
-            influence[i] = influence_step(influence[i], P.empowerment_rate, P.empowerment_influence_cap)
+            influence[i] = influence_step(
+                influence[i], P.empowerment_rate, P.empowerment_influence_cap
+            )
     if P.recruit_count > 0 and day % P.recruit_every_days == 0:
         nc = 0
         for t in range(nm):
@@ -371,7 +384,9 @@ def _day_invite(day, P, g, st, wk):
         for t in range(nm):
             i = members[t]
             if attended[i] > 0:
-                intimacy[i] = gain(intimacy[i], interact_gain(P.interact_gain, attended[i], P.interact_half))
+                intimacy[i] = gain(
+                    intimacy[i], interact_gain(P.interact_gain, attended[i], P.interact_half)
+                )
             attended[i] = 0
 
     # ---- 3. Invite --------------------------------------------------------------------
@@ -436,10 +451,12 @@ def _day_invite(day, P, g, st, wk):
 
 @cached
 def _day_join(day, P, st, wk, nm, n_in, nj):
-    """Phase 4 after the organic draws (each person decided alone, on threads or not):
-    organic joiners gathered, ads, the entry gate, the newcomers' rows, fatigue.
+    """Phase 4 after the organic draws (each person decided alone, on threads or not).
 
-    Returns the number of newcomers, listed after the morning's members in ``members``."""
+    Organic joiners gathered, ads, the entry gate, the newcomers' rows, fatigue.
+
+    Returns the number of newcomers, listed after the morning's members in ``members``.
+    """
     n = P.n
     seed = P.seed
     status, role, fit, intimacy = st.status, st.role, st.fit, st.intimacy
@@ -559,10 +576,13 @@ def _day_close(P, st, wk, nm, n_new, dropouts, churns):
 
 
 @cached
-def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs, count):
-    """Start of a day on a graph: list the members (index order) into ``members`` and
-    return their number; mark a new member's neighbours reached, and (if ``count``) bring
-    ``member_nbrs`` up to date around everyone whose membership changed since the last call.
+def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs,
+                  count):
+    """Start of a day on a graph: list the members, mark reached, update member counts.
+
+    Lists the members (index order) into ``members`` and returns their number; marks a new
+    member's neighbours reached, and (if ``count``) brings ``member_nbrs`` up to date around
+    everyone whose membership changed since the last call.
 
     Marking them now equals marking them in phase 3 (MODEL.md's wording: a member's
     invitations reach its non-member neighbours): statuses do not change in between, a
@@ -599,8 +619,13 @@ def _sync_members(indptr, indices, status, funnel, members, changed, was_member,
 def _joins_organically(P, key, j, status_j, joining_j, fit_j):
     """Phase 4, organic channel: whether person j, a non-user not already joining, joins.
 
-    Branch-free (``&`` evaluates every operand): this runs for every person every day."""
-    return (status_j == NON_USER) & (joining_j == 0) & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit_j))
+    Branch-free (``&`` evaluates every operand): this runs for every person every day.
+    """
+    return (
+        (status_j == NON_USER)
+        & (joining_j == 0)
+        & (u_key_nb(key, j, 0) < clip01(P.organic_rate * fit_j))
+    )
 
 
 @cached
@@ -638,7 +663,11 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
                 kol_since[i] = -1
                 churns += 1
                 continue
-        if not paying[i] and join_day[i] < day and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i]):
+        if (
+            not paying[i]
+            and join_day[i] < day
+            and u_key_nb(pkey, i, 0) < clip01(P.pay_rate * intimacy[i])
+        ):
             paying[i] = True
             funnel[i] |= F_PAYING
     return dropouts, churns
@@ -656,14 +685,18 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
 def _organic_serial(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in range(len(joining)):
-        joining[j] = ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
+        joining[j] = (
+            ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
+        )
 
 
 @threaded
 def _organic_parallel(P, day, status, fit, joining):
     key = stream_key_nb(P.seed, day, P_ORGANIC)
     for j in prange(len(joining)):
-        joining[j] = ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
+        joining[j] = (
+            ORGANIC if _joins_organically(P, key, j, status[j], joining[j], fit[j]) else joining[j]
+        )
 
 
 @cached(inline="always")
@@ -690,7 +723,9 @@ def _roles_churn_pay_parallel(P, day, today, st):
     # (as _roles_keys: Numba's parallel array analysis fails on its nested tuple unpacked)
     keys = (stream_key_nb(P.seed, day, P_TROUGH), stream_key_nb(P.seed, day, P_CHURN),
             stream_key_nb(P.seed, day, P_PAY))
-    drop = trough_dropout_probability(P.trough_dropout, P.amplification_enabled, P.amplification_factor)
+    drop = trough_dropout_probability(
+        P.trough_dropout, P.amplification_enabled, P.amplification_factor
+    )
     size = (len(today) + CHUNKS - 1) // CHUNKS
     dropouts = 0
     churns = 0
@@ -724,8 +759,9 @@ def buffers(model: GrowthModel) -> Work:
 
 
 def run_day(model: GrowthModel) -> DayCounts:
-    """Run day ``model.day`` (phases 1–7) on ``model.state``; same contract as the readable
-    engine's :func:`sim.agents.run_day`.
+    """Run day ``model.day`` (phases 1–7) on ``model.state``.
+
+    Same contract as the readable engine's :func:`sim.agents.run_day`.
 
     Reads ``model.params`` every day, as the readable engine does (as a :class:`KParams`
     tuple derived again whenever ``model.params`` is replaced), and uses the buffers

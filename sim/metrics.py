@@ -170,9 +170,12 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
 
     Written for speed, as this runs over every person every day: slices indexed from 0
     (no negative-index checks), branch-free integer sums in loops simple enough for SIMD,
-    and the float sum in its own loop, in index order."""
+    and the float sum in its own loop, in index order.
+    """
     status, role, source, intimacy = status[lo:hi], role[lo:hi], source[lo:hi], intimacy[lo:hi]
-    influence, paying, funnel, kol_referrals = influence[lo:hi], paying[lo:hi], funnel[lo:hi], kol_referrals[lo:hi]
+    influence, paying, funnel, kol_referrals = (
+        influence[lo:hi], paying[lo:hi], funnel[lo:hi], kol_referrals[lo:hi]
+    )
     ptr = indptr[lo:hi + 1]  # degrees: ptr[i + 1] - ptr[i]
     members = kols = actives = lurkers = churned = referral = payers = committed = kol_refs = 0
     for i in range(len(status)):
@@ -201,7 +204,8 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
     for i in range(len(status)):
         if status[i] == MEMBER and role[i] == KOL:
             audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
-    for k, v in enumerate((members, kols, actives, lurkers, churned, len(status) - members - churned,
+    for k, v in enumerate((members, kols, actives, lurkers, churned,
+                           len(status) - members - churned,
                            referral, committed, payers, kol_refs, f0, f1, f2, f3, f4)):
         cnt[k] += v
     return audience
@@ -229,8 +233,11 @@ def _census_chunks_parallel(status, role, source, intimacy, influence, paying, f
                                contacts, commit_threshold, part[c])
 
 
-CENSUS = ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
-          "committed", "paying_members", "kol_referrals") + tuple(f"funnel_{name}" for name, _ in FUNNEL_STAGES)
+CENSUS = (
+    ("members", "kols", "actives", "lurkers", "churned", "non_users", "referral_members",
+     "committed", "paying_members", "kol_referrals")
+    + tuple(f"funnel_{name}" for name, _ in FUNNEL_STAGES)
+)
 
 
 def referral_curve(state: PopulationState) -> pd.DataFrame:
@@ -251,7 +258,12 @@ def referral_curve(state: PopulationState) -> pd.DataFrame:
 class Recorder:
     """Accumulates the daily metrics of one run (phase 8, 'Record')."""
 
-    def __init__(self, model: "GrowthModel") -> None:
+    def __init__(self, model: GrowthModel) -> None:
+        """Start the record of ``model``'s run: joins counted from seeding, totals at zero.
+
+        Args:
+            model: the model whose run is recorded (its graph, state and parameters are read).
+        """
         st = model.state
         self.indptr = model.graph.indptr
         self.contacts = model.graph.contacts
@@ -274,7 +286,7 @@ class Recorder:
         self.aud = np.zeros(CHUNKS, np.float64)
         self.rows: list[dict] = []
 
-    def record(self, model: "GrowthModel", counts: DayCounts | None) -> dict:
+    def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
         """Append and return the metrics row of ``model.day`` (day 0: after seeding)."""
         st = model.state
         counts = counts or DayCounts()
@@ -297,7 +309,9 @@ class Recorder:
         c = dict(zip(CENSUS, part.sum(axis=0).tolist()))
         members = c["members"]
         ever = st.n - c["non_users"]
-        today = (counts.joins_referral, members, counts.operator_activities, counts.member_activities)
+        today = (
+            counts.joins_referral, members, counts.operator_activities, counts.member_activities
+        )
         self.window.append(today)
         sums = self.window_sums
         for f in range(4):
@@ -383,7 +397,8 @@ def summarize(ts: pd.DataFrame, info: dict, milestones) -> dict:
         out[f"day_{name}"] = days[str(milestones[i])] if i < len(milestones) else None
     out["milestones"] = days
     for col in TIMESERIES_COLUMNS:
-        if col in ("day", "invites_sent", "kol_reach", "posts", "operator_activities", "member_activities"):
+        if col in ("day", "invites_sent", "kol_reach", "posts", "operator_activities",
+                   "member_activities"):
             continue
         out[col] = _clean(ts[col].iloc[-1])
     out["invites_sent"] = int(ts["invites_sent"].sum())

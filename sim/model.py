@@ -164,12 +164,15 @@ class GrowthModel(mesa.Model):
         max_memory: int | None = None,
         **overrides: Any,
     ) -> None:
+        """Resolve the scenario, build the graph, seed the population (arguments: see above)."""
         if rng is not None:
             if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
                 raise ScenarioError(f"rng = {rng!r}: the run seed must be a non-negative integer")
             overrides = {**overrides, "seed": int(rng)}
         if engine not in ENGINES:
-            raise ScenarioError(f"engine = {engine!r}: unknown engine; allowed: {', '.join(ENGINES)}")
+            raise ScenarioError(
+                f"engine = {engine!r}: unknown engine; allowed: {', '.join(ENGINES)}"
+            )
         if graph is not None and not isinstance(graph, Graph):
             raise ScenarioError(
                 f"graph = {type(graph).__name__} object: not a population graph; allowed: a "
@@ -203,7 +206,9 @@ class GrowthModel(mesa.Model):
             sc, n=n, contacts=self.graph.contacts, weighted=self.graph.weights is not None
         )
         self._checked_params = self.params
-        self.state = PopulationState.empty(draw_fit(sc.population.fit, n, sc.seed, self.graph.circle))
+        self.state = PopulationState.empty(
+            draw_fit(sc.population.fit, n, sc.seed, self.graph.circle)
+        )
         # agent views: all made up front for the agents engine, on first use otherwise
         self._persons: list[agents_engine.Person | None] | dict[int, agents_engine.Person] = (
             [None] * n if engine == "agents" else {}
@@ -217,7 +222,9 @@ class GrowthModel(mesa.Model):
         self.recorder = Recorder(self)
         self.today: dict = {}
         reporters = {name: (lambda m, name=name: m.today[name]) for name in TIMESERIES_COLUMNS}
-        self.datacollector = _Collector(model_reporters=reporters, agent_reporters=agent_reporters or {})
+        self.datacollector = _Collector(
+            model_reporters=reporters, agent_reporters=agent_reporters or {}
+        )
         if engine == "agents" or agent_reporters:
             for i in range(n):
                 self.person(i)
@@ -311,7 +318,9 @@ class GrowthModel(mesa.Model):
     # --- selecting persons ----------------------------------------------------------
 
     def _select(self, mask: np.ndarray) -> mesa.agent.AgentSet:
-        return mesa.agent.AgentSet([self.person(int(i)) for i in np.flatnonzero(mask)], random=self.random)
+        return mesa.agent.AgentSet(
+            [self.person(int(i)) for i in np.flatnonzero(mask)], random=self.random
+        )
 
     def members(self) -> mesa.agent.AgentSet:
         """Current members (all roles), as Person views."""

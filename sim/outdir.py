@@ -145,7 +145,8 @@ def may_replace(out: Path, inputs: Iterable[str | os.PathLike] = (), label: str 
                           "another --out")
     real, cwd = out.resolve(), Path.cwd().resolve()
     if real == cwd or real in cwd.parents:
-        raise OutputError(f"{label}: is the working directory{'' if real == cwd else ' or above it'}"
+        raise OutputError(f"{label}: is the working directory"
+                          f"{'' if real == cwd else ' or above it'}"
                           "; --overwrite never deletes it; choose a new folder for --out")
     for p in inputs:
         p = Path(p).resolve()

@@ -116,7 +116,9 @@ def from_edges(n: int, src, dst, weights=None, *, notes: tuple[str, ...] = (), *
 
     Args:
         n: number of persons; ids must lie in ``[0, n)``.
-        src, dst: integer arrays, shape (E,); ``(src[e], dst[e])`` is an edge, either direction.
+        src: integer array, shape (E,): one end of each edge.
+        dst: integer array, shape (E,): the other end; ``(src[e], dst[e])`` is an edge,
+            either direction.
         weights: optional float array, shape (E,); a duplicate edge keeps its first weight.
         notes: remarks to keep; counts of dropped self-loops/duplicates are appended.
         **extra: further :class:`Graph` fields (``circle``, ``labels``, ``contacts``).

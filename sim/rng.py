@@ -86,7 +86,9 @@ def u_array(seed: int, day: int, phase: int, person, k=0) -> np.ndarray:
     """Vectorised :func:`u`: same bits, for arrays of persons and/or counters.
 
     Args:
-        seed, day, phase: scalars, as in :func:`u`.
+        seed: the run seed (int), as in :func:`u`.
+        day: the day (int), as in :func:`u`.
+        phase: the phase number (int, a :class:`sim.codes.Phase`), as in :func:`u`.
         person: int or integer array of person indices.
         k: int or integer array of counters, broadcast against ``person``.
 
@@ -130,7 +132,8 @@ def person_key_nb(key, person):
     """The part of :func:`u_key_nb` shared by all of one person's draws in a stream (uint64).
 
     ``u_person_nb(person_key_nb(key, i), k) == u_key_nb(key, i, k)``: a loop drawing for
-    many counters of one person hashes the person once."""
+    many counters of one person hashes the person once.
+    """
     return mix64_nb(key ^ np.uint64(person))
 
 

@@ -196,7 +196,9 @@ def absolute_edge_path(data: dict, base_dir: Path) -> None:
 
 
 def merge_located(base: dict, over: dict, base_pos: dict, over_pos: dict) -> tuple[dict, dict]:
-    """Deep-merge scenario data with positions, as ``extends:`` does (see :func:`merge_scenario_data`).
+    """Deep-merge scenario data with positions, as ``extends:`` does.
+
+    See :func:`merge_scenario_data`; positions of replaced subtrees are dropped.
 
     Returns:
         ``(merged data, merged positions)``.
@@ -210,7 +212,9 @@ def merge_scenario_data(base: dict, over: dict) -> dict:
     A new graph kind replaces the whole graph mapping.
 
     Example:
-        >>> merge_scenario_data({"rules": {"decay": 0.1, "fatigue": 0.2}}, {"rules": {"decay": 0.3}})
+        >>> merge_scenario_data(
+        ...     {"rules": {"decay": 0.1, "fatigue": 0.2}}, {"rules": {"decay": 0.3}}
+        ... )
         {'rules': {'decay': 0.3, 'fatigue': 0.2}}
     """
     return merge_located(base, over, {}, {})[0]

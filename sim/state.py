@@ -51,7 +51,7 @@ class PopulationState:
     funnel: np.ndarray
 
     @classmethod
-    def empty(cls, fit: np.ndarray) -> "PopulationState":
+    def empty(cls, fit: np.ndarray) -> PopulationState:
         """Everybody a non-user, with the given fit (float64, shape (n,))."""
         n = len(fit)
         return cls(
@@ -80,6 +80,6 @@ class PopulationState:
         """All arrays by field name (for comparing states and saving them)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def copy(self) -> "PopulationState":
+    def copy(self) -> PopulationState:
         """A deep copy."""
         return PopulationState(**{k: v.copy() for k, v in self.arrays().items()})

@@ -53,7 +53,9 @@ TRIANGLE = (3, [0, 1, 2], [1, 2, 0])
 merge = merge_scenario_data
 
 
-def tiny_model(shape, members=(), role="kol", intimacy=1.0, engine="agents", **overrides) -> GrowthModel:
+def tiny_model(
+    shape, members=(), role="kol", intimacy=1.0, engine="agents", **overrides
+) -> GrowthModel:
     """A quiet model on a hand-made graph with ``members`` set by hand before day 1."""
     n, src, dst = shape
     graph = from_edges(n, np.array(src), np.array(dst))

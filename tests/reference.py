@@ -11,7 +11,9 @@ import math
 import numpy as np
 
 
-def discrete_sir(indptr, indices, initial, beta: float, gamma: float, steps: int, rng) -> np.ndarray:
+def discrete_sir(
+    indptr, indices, initial, beta: float, gamma: float, steps: int, rng
+) -> np.ndarray:
     """Textbook discrete-time SIR on a graph; returns the number ever infected per day.
 
     A node infected on day t transmits from day t+1 on: each day every infectious node
@@ -19,23 +21,23 @@ def discrete_sir(indptr, indices, initial, beta: float, gamma: float, steps: int
     probability ``gamma``.
     """
     n = len(indptr) - 1
-    S, I, R = 0, 1, 2
+    SUS, INF, REC = 0, 1, 2
     state = np.zeros(n, np.int8)
-    state[np.asarray(initial)] = I
+    state[np.asarray(initial)] = INF
     ever = [int(len(initial))]
     for _ in range(steps):
-        infectious = np.flatnonzero(state == I)
+        infectious = np.flatnonzero(state == INF)
         new = set()
         for i in infectious:
             for j in indices[indptr[i] : indptr[i + 1]]:
-                if state[j] == S and rng.random() < beta:
+                if state[j] == SUS and rng.random() < beta:
                     new.add(int(j))
         for i in infectious:
             if rng.random() < gamma:
-                state[i] = R
+                state[i] = REC
         for j in new:
-            state[j] = I
-        ever.append(int((state != S).sum()))
+            state[j] = INF
+        ever.append(int((state != SUS).sum()))
     return np.array(ever)
 
 

@@ -1,6 +1,9 @@
-"""Sweep charts that say nothing false: one line or row per design point, labelled with its
-values; one rule for "never reached" on every chart of a folder; Sobol indices with their
-confidence intervals, a CSV and a warning when the sample is too small for them."""
+"""Sweep charts that say nothing false.
+
+One line or row per design point, labelled with its values; one rule for "never reached"
+on every chart of a folder; Sobol indices with their confidence intervals, a CSV and a
+warning when the sample is too small for them.
+"""
 
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ def test_run_writes_summary_timeseries_scenario_and_charts(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     ts = pd.read_csv(out / "timeseries.csv")
     assert len(ts) == 16 and summary["members"] == ts.members.iloc[-1] and summary["seed"] == 3
-    for key in ("day_origin", "day_inflection", "day_explosion", "k_factor", "top20_referral_share", "croi"):
+    for key in ("day_origin", "day_inflection", "day_explosion", "k_factor",
+                "top20_referral_share", "croi"):
         assert key in summary
     resolved = load_scenario(out / "scenario.yaml")
     assert resolved.seed == 3 and resolved.steps == 15 and resolved.population.size == 300
@@ -84,9 +85,13 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv,needle", BAD)
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(argv, needle, tmp_path, capsys, monkeypatch):
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    argv, needle, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
-    with_out = argv + (["--out", str(tmp_path / "out")] if argv[:1] == ["run"] and len(argv) > 1 else [])
+    with_out = argv + (
+        ["--out", str(tmp_path / "out")] if argv[:1] == ["run"] and len(argv) > 1 else []
+    )
     try:
         code = main(with_out)
     except SystemExit as exc:  # argparse errors
@@ -115,7 +120,9 @@ def test_malformed_edge_list_is_a_clear_error(tmp_path, capsys):
     edges = tmp_path / "edges.txt"
     edges.write_text("0 1\n1 2\n2\n")
     sc = tmp_path / "net.yaml"
-    sc.write_text("name: net\npopulation:\n  graph: {kind: edgelist, path: edges.txt}\nseeding: {count: 1}\n")
+    sc.write_text(
+        "name: net\npopulation:\n  graph: {kind: edgelist, path: edges.txt}\nseeding: {count: 1}\n"
+    )
     code, _, err = run_cli(capsys, "run", str(sc), "--out", str(tmp_path / "o"), "--quiet")
     assert code == 2 and "edges.txt:3" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
@@ -123,11 +130,13 @@ def test_malformed_edge_list_is_a_clear_error(tmp_path, capsys):
 
 def test_console_entry_point_bad_input_has_no_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "sim", "run", "fish_pond", "--set", "rules.decay=-1", "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "sim", "run", "fish_pond", "--set", "rules.decay=-1",
+         "--out", str(tmp_path / "o")],
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "rules.decay" in proc.stderr and "Traceback" not in proc.stderr
+    assert (proc.stderr.count("\n") == 1 and "rules.decay" in proc.stderr
+            and "Traceback" not in proc.stderr)
     assert not (tmp_path / "o").exists()
 
 

@@ -1,5 +1,8 @@
-"""The enumerations of sim.codes: distinct codes, names that match the scenario's words,
-and no module of the engines or metrics writing a code as a literal."""
+"""The enumerations of sim.codes.
+
+Distinct codes, names that match the scenario's words, and no module of the engines or
+metrics writing a code as a literal.
+"""
 
 from __future__ import annotations
 

@@ -76,14 +76,15 @@ def test_every_mechanism_at_once_is_identical():
             "ads": {"daily_budget": 50.0, "cost_per_join": 20.0},
             "self_org_rate": 0.2,
         },
-        "rules": {"organic_rate": 0.01, "rejoin_factor": 0.5, "churn_base": 0.05, "invite_rate": 0.03,
-                  "trough_dropout": 0.1},
+        "rules": {"organic_rate": 0.01, "rejoin_factor": 0.5, "churn_base": 0.05,
+                  "invite_rate": 0.03, "trough_dropout": 0.1},
         "economics": {"pay_rate": 0.05},
     }
     a, b = twins("fish_pond", rng=21, **over)
     assert_identical(a, b)
     ts = a.timeseries()
-    for col in ("joins_referral", "joins_organic", "joins_ads", "churned", "paying_members", "member_activities"):
+    for col in ("joins_referral", "joins_organic", "joins_ads", "churned", "paying_members",
+                "member_activities"):
         assert ts[col].sum() > 0, col  # each mechanism really ran
 
 
@@ -91,8 +92,9 @@ def test_review_gate_and_weighted_edge_list_are_identical(tmp_path):
     rows = [f"{i} {(i * 7 + 3) % 120} {0.2 + (i % 5) / 6:.3f}" for i in range(120)]
     rows += [f"{i} {(i + 1) % 120} 1.0" for i in range(120)]
     (tmp_path / "net.txt").write_text("\n".join(rows) + "\n")
-    sc = {"name": "w", "population": {"graph": {"kind": "edgelist", "path": str(tmp_path / "net.txt"),
-                                                "weighted": True}},
+    sc = {"name": "w",
+          "population": {"graph": {"kind": "edgelist", "path": str(tmp_path / "net.txt"),
+                                   "weighted": True}},
           "seeding": {"count": 5}, "steps": 40,
           "program": {"entry_gate": {"kind": "review", "min_fit": 0.3}},
           "rules": {"invite_rate": 0.05}}
@@ -126,16 +128,19 @@ small_scenarios = hs.fixed_dictionaries({
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios)
 def test_random_small_scenarios_are_identical(x):
-    graph = {"kind": "well_mixed", "contacts": x["m"] + 1} if x["well_mixed"] else {"kind": "barabasi_albert", "m": x["m"]}
+    graph = ({"kind": "well_mixed", "contacts": x["m"] + 1} if x["well_mixed"]
+             else {"kind": "barabasi_albert", "m": x["m"]})
     sc = merge({}, {
         "seed": x["seed"], "steps": x["steps"],
         "population": {"size": x["size"], "graph": graph},
         "seeding": {"count": x["seeds"]}, "mass_pull": {"count": x["mass"]},
-        "program": {"content_per_week": x["content_per_week"], "activities_per_month": x["activities_per_month"],
+        "program": {"content_per_week": x["content_per_week"],
+                    "activities_per_month": x["activities_per_month"],
                     "self_org_rate": x["self_org_rate"], "entry_gate": {"kind": x["gate"]},
                     "ads": {"daily_budget": x["ads"]}},
-        "rules": {"invite_rate": x["invite_rate"], "convert_prob": x["convert_prob"], "fatigue": x["fatigue"],
-                  "churn_base": x["churn_base"], "decay": x["decay"], "organic_rate": x["organic_rate"]},
+        "rules": {"invite_rate": x["invite_rate"], "convert_prob": x["convert_prob"],
+                  "fatigue": x["fatigue"], "churn_base": x["churn_base"], "decay": x["decay"],
+                  "organic_rate": x["organic_rate"]},
     })
     assert_identical(*twins(sc))
 
@@ -166,8 +171,11 @@ def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
 
 
 def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
-    """The compiled engine keeps per-day bookkeeping (member-neighbour counts, reached marks);
-    edits to ``model.state`` between days must reach it as they reach the readable engine."""
+    """Edits to ``model.state`` between days reach the compiled engine's bookkeeping.
+
+    The compiled engine keeps per-day bookkeeping (member-neighbour counts, reached marks);
+    edits to ``model.state`` between days must reach it as they reach the readable engine.
+    """
     from sim.codes import CHURNED, LURKER, MEMBER
 
     over = dict(rng=9, population={"size": 400}, steps=30, seeding={"count": 10})
@@ -286,8 +294,11 @@ def test_the_model_owns_the_engine_buffers_for_the_whole_run():
 
 
 def test_a_state_array_replaced_between_days_reaches_the_compiled_kernel():
-    """The direct call of the day kernel holds only while the state arrays are the same
-    objects: a new array goes through Numba's dispatch again."""
+    """A new state array goes through Numba's dispatch again.
+
+    The direct call of the day kernel holds only while the state arrays are the same
+    objects.
+    """
     over = {"rng": 6, "population": {"size": 300}, "steps": 20, "seeding": {"count": 10}}
     a = GrowthModel("fish_pond", engine="agents", **over)
     b = GrowthModel("fish_pond", engine="numba", **over)

@@ -37,7 +37,8 @@ TINY = {"population": {"size": 300}, "steps": 20, "seeding": {"count": 20}}
 GRID = {
     "scenario": "fish_pond", "replicates": 3, "seed": 5, "overrides": TINY,
     "design": {"kind": "grid", "parameters": {
-        "seeding.count": [10, 30], "rules.invite_rate": [0.004, 0.01], "seeding.strategy": "degree"}},
+        "seeding.count": [10, 30], "rules.invite_rate": [0.004, 0.01],
+        "seeding.strategy": "degree"}},
 }
 
 
@@ -154,7 +155,8 @@ BAD = [  # (file text, line, words in the message)
     (("scenario: fish_pond\noverrides:\n  rules:\n    invite: 0.1\n"
       "design: {kind: grid, parameters: {steps: 5}}\n"), 4, ["rules.invite", "invite_rate"]),
     (("scenario: fish_pond\noverrides: {population: {size: 300}}\ndesign:\n  kind: grid\n"
-      "  parameters:\n    seeding.count: [10, 500]\n"), 6, ["seeding.count = 500", "population.size"]),
+      "  parameters:\n    seeding.count: [10, 500]\n"), 6,
+     ["seeding.count = 500", "population.size"]),
     ("scenario: fish_pond\nreplicates: 0\ndesign: {kind: grid, parameters: {steps: 5}}\n", 2,
      ["replicates = 0", "must be >= 1"]),
     ("scenario: fish_pond\ndesign: {kind: grid, parameters: {seed: [1, 2]}}\n", 2,
@@ -254,7 +256,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_results(reference, tmp_path):
 
 
 def _start_and_stop(cmd: list[str], out: Path, batches: int, sig: int) -> subprocess.Popen:
-    """Start the sweep command, wait until it has written ``batches`` new batch files, send ``sig``."""
+    """Start the sweep command; once it has written ``batches`` new batch files, send ``sig``."""
     def written() -> int:
         return len(list((out / "results").glob("batch-*.parquet")))
 

@@ -1,5 +1,7 @@
-"""First use of the Numba cache: kernels recompiled against cached callees, and several
-processes compiling into one empty cache at once (one killed mid-compile).
+"""First use of the Numba cache, under recompilation and concurrent compilers.
+
+Kernels recompiled against cached callees, and several processes compiling into one empty
+cache at once (one killed mid-compile).
 
 Both tests start fresh processes (tests/first_use.py) on a private ``NUMBA_CACHE_DIR``, so
 each compiles the kernels from nothing: they take minutes. The digests they print are
@@ -71,9 +73,12 @@ def _lock_holder(lock: Path) -> int | None:
 
 
 def test_concurrent_first_use_with_a_compiler_killed(tmp_path, reference):
-    """Four processes start on an empty cache at once (below and above the threading
+    """A compiler killed on an empty cache leaves the others, and later processes, correct.
+
+    Four processes start on an empty cache at once (below and above the threading
     threshold, an edge list, well-mixed); the one compiling is killed with SIGKILL; the
-    others finish, and two fresh processes then run everything correctly."""
+    others finish, and two fresh processes then run everything correctly.
+    """
     cache = tmp_path / "numba"
     groups = [["serial"], ["threaded"], ["edgelist"], ["well_mixed"]]
     procs = {}
@@ -106,9 +111,12 @@ def test_concurrent_first_use_with_a_compiler_killed(tmp_path, reference):
 
 
 def test_kernels_recompiled_against_cached_callees_load_from_the_cache(tmp_path, reference):
-    """The sequence that corrupted the cache: a kernel's entry goes stale, a process
-    recompiles it while its callees come from the cache, and the next process loads it
-    (this crashed with exit 139 while the day kernel called threaded functions)."""
+    """The sequence that corrupted the cache now loads correctly.
+
+    A kernel's entry goes stale, a process recompiles it while its callees come from the
+    cache, and the next process loads it (this crashed with exit 139 while the day kernel
+    called threaded functions).
+    """
     if FULL_CACHE:  # the cache the concurrent first use filled (saves compiling it again)
         cache = FULL_CACHE[0]
     else:
@@ -129,7 +137,9 @@ def test_kernels_recompiled_against_cached_callees_load_from_the_cache(tmp_path,
     for names, cases in rounds:
         _delete(cache, names)
         run = [c for c in CASES if c in cases or c in before[1]]  # (this round's and the last's)
-        got = _finish(_start(cache, run), f"recompiling {sorted(names)}, loading {sorted(before[0])}")
+        got = _finish(
+            _start(cache, run), f"recompiling {sorted(names)}, loading {sorted(before[0])}"
+        )
         assert got == {c: reference[c] for c in run}, sorted(names)
         if names and names is not callees:  # (callees only: their callers came from the cache)
             assert names <= _entries(cache)

@@ -24,8 +24,11 @@ def test_top_share_equals_the_naive_ranking_including_ties():
         n = int(gen.integers(5, 300)) if trial < 40 else int(gen.integers(2000, 20000))
         st = PopulationState.empty(np.ones(n))
         st.status[:] = gen.choice([NON_USER, MEMBER, CHURNED], n)
-        st.intimacy[:] = gen.choice([0.1, 0.3, 0.5, 0.9], n) if trial % 2 else gen.random(n)  # many ties
-        if trial % 3 == 0:  # the ends of [0, 1], and values either side of the selection's bin edges
+        # odd trials: many ties
+        st.intimacy[:] = gen.choice([0.1, 0.3, 0.5, 0.9], n) if trial % 2 else gen.random(n)
+        # every third trial: the ends of [0, 1], and values either side of the selection's
+        # bin edges
+        if trial % 3 == 0:
             edges = gen.integers(0, 4097, n) / 4096.0
             st.intimacy[:] = np.clip(edges + gen.choice([-1e-17, 0.0, 1e-17, -1e-12], n), 0.0, 1.0)
         st.referrals[:] = gen.integers(0, 5, n)

@@ -40,13 +40,16 @@ def test_metric_identities(fish_pond_run):
     assert last.k_factor == pytest.approx(last.joins_referral / ever)
     assert int(st.referrals.sum()) == last.joins_referral  # each referral join credited once
     # ever-members: seeds + all later joins (nobody here rejoins twice without being counted)
-    joins = last.joins_seed + last.joins_mass_pull + last.joins_referral + last.joins_organic + last.joins_ads
+    joins = (last.joins_seed + last.joins_mass_pull + last.joins_referral + last.joins_organic
+             + last.joins_ads)
     assert joins >= ever
     window = ts.iloc[-30:]
     added = ts.joins_referral.diff().iloc[-30:].sum()
     assert last.k_factor_30d == pytest.approx(added / window.members.mean())
     members = st.status == MEMBER
-    assert last.referral_share == pytest.approx((members & (st.source == REFERRAL)).sum() / members.sum())
+    assert last.referral_share == pytest.approx(
+        (members & (st.source == REFERRAL)).sum() / members.sum()
+    )
     assert last.contributor_share == pytest.approx((last.kols + last.actives) / last.members)
     assert last.croi == pytest.approx((last.revenue - last.cost) / last.cost)
     assert last.cost_per_retained_member == pytest.approx(last.cost / last.members)
@@ -61,12 +64,14 @@ def test_summary_matches_the_timeseries(fish_pond_run):
     ts = fish_pond_run.timeseries()
     assert s["members"] == ts.members.iloc[-1]
     assert s["invites_sent"] == ts.invites_sent.sum()
-    assert s["day_origin"] == (None if ts.members.max() < 100 else int(ts.day[ts.members >= 100].iloc[0]))
+    assert s["day_origin"] == (
+        None if ts.members.max() < 100 else int(ts.day[ts.members >= 100].iloc[0])
+    )
     assert set(s["milestones"]) == {"100", "1000", "10000"}
-    for key in ("k_factor", "k_factor_30d", "referral_share", "contributor_share", "self_org_share",
-                "commitment_share", "top20_referral_share", "kol_audience", "kol_reach", "kol_referrals",
-                "paying_members", "revenue", "cost", "croi", "cost_per_retained_member", "funnel",
-                "day_inflection", "day_explosion"):
+    for key in ("k_factor", "k_factor_30d", "referral_share", "contributor_share",
+                "self_org_share", "commitment_share", "top20_referral_share", "kol_audience",
+                "kol_reach", "kol_referrals", "paying_members", "revenue", "cost", "croi",
+                "cost_per_retained_member", "funnel", "day_inflection", "day_explosion"):
         assert key in s
     assert isinstance(s["members"], int)
 

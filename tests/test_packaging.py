@@ -39,14 +39,18 @@ def _pip_build_options() -> list[str]:
 
 
 def _fresh_venv(folder: Path) -> tuple[Path, list[str]]:
-    """A venv whose sys.path ends with this interpreter's package folders; its python and the
-    command that runs pip for it (this interpreter's pip, ``--python``: no ensurepip)."""
+    """A venv whose sys.path ends with this interpreter's package folders.
+
+    Returns its python and the command that runs pip for it (this interpreter's pip,
+    ``--python``: no ensurepip).
+    """
     from importlib.metadata import version
 
     pip_ok = tuple(int(x) for x in version("pip").split(".")[:2]) >= (22, 3)
     venv.EnvBuilder(with_pip=not pip_ok, clear=True).create(folder)
     python = folder / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python)] if pip_ok else [python, "-m", "pip"]
+    pip = ([sys.executable, "-m", "pip", "--python", str(python)] if pip_ok
+           else [python, "-m", "pip"])
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           capture_output=True, text=True, check=True).stdout.strip()
     ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
@@ -145,9 +149,15 @@ def test_wheel_installed_in_a_fresh_venv_runs_every_shipped_scenario_and_experim
         assert (summary["steps"], summary["population"]) == (2, expected), name
     assert sorted(report["sweeps"]) == SHIPPED_EXPERIMENTS
     for name, got in report["sweeps"].items():
-        assert got["runs"] > 1 and got["tiny_runs"] >= 1 and got["ok"] == got["tiny_runs"], (name, got)
-    shipped_files = yaml.safe_load((ROOT / "experiments" / "compare_strategies.yaml").read_text())
-    assert report["sweeps"]["compare_strategies"]["tiny_runs"] == len(shipped_files["design"]["files"])
+        assert got["runs"] > 1 and got["tiny_runs"] >= 1 and got["ok"] == got["tiny_runs"], (
+            name, got
+        )
+    shipped_files = yaml.safe_load(
+        (ROOT / "experiments" / "compare_strategies.yaml").read_text()
+    )
+    assert report["sweeps"]["compare_strategies"]["tiny_runs"] == len(
+        shipped_files["design"]["files"]
+    )
 
 
 def test_editable_install_reads_the_checkout(tmp_path):
@@ -160,7 +170,8 @@ def test_editable_install_reads_the_checkout(tmp_path):
     elsewhere.mkdir()
     script = ("import sim, sim.scenario_io as s, sim.experiments as e, sim.cli; "
               "print(sim.__file__); print(s.resolve_scenario_path('facebook')); "
-              "print(e.load_experiment('seed_count').label); sim.cli.main(['validate', 'facebook'])")
+              "print(e.load_experiment('seed_count').label); "
+              "sim.cli.main(['validate', 'facebook'])")
     proc = _run([python, "-c", script], elsewhere, env)
     lines = proc.stdout.splitlines()
     assert lines[0] == str(ROOT / "sim" / "__init__.py")

@@ -24,7 +24,9 @@ def test_star_hub_invites_every_leaf_and_gets_the_credit():
 
 
 def test_newcomers_take_part_from_the_next_day():
-    m = tiny_model(PATH3, members=[0], rules={"invite_rate": 1.0, "join_intimacy": {"referral": 1.0}})
+    m = tiny_model(
+        PATH3, members=[0], rules={"invite_rate": 1.0, "join_intimacy": {"referral": 1.0}}
+    )
     m.step()
     assert list(m.state.status) == [MEMBER, MEMBER, NON_USER]  # 1 joined today, does not invite
     m.step()
@@ -34,7 +36,8 @@ def test_newcomers_take_part_from_the_next_day():
 
 def test_churn_happens_after_inviting_and_not_on_the_join_day():
     m = tiny_model(
-        PATH3, members=[0], rules={"invite_rate": 1.0, "churn_base": 1.0, "join_intimacy": {"referral": 1.0}}
+        PATH3, members=[0],
+        rules={"invite_rate": 1.0, "churn_base": 1.0, "join_intimacy": {"referral": 1.0}},
     )
     m.step()
     assert list(m.state.status) == [CHURNED, MEMBER, NON_USER]
@@ -64,9 +67,12 @@ def test_invitation_probability_formula():
 def test_common_task_boosts_kol_invitations_and_intimacy_only_during_the_task():
     m = tiny_model(STAR5, members=[0], intimacy=0.5,
                    rules={"invite_rate": 0.1},
-                   program={"common_task": {"start": 2, "days": 3, "intimacy_gain": 0.1, "invite_boost": 2.0}})
+                   program={"common_task": {"start": 2, "days": 3, "intimacy_gain": 0.1,
+                                            "invite_boost": 2.0}})
     kol = m.person(0)
-    assert [rules.task_active(d, 2, 3) for d in range(1, 7)] == [False, False, True, True, True, False]
+    assert [rules.task_active(d, 2, 3) for d in range(1, 7)] == [
+        False, False, True, True, True, False
+    ]
     assert kol.invitation_probability(3) == pytest.approx(2 * kol.invitation_probability(1))
     m.step()
     m.step()
@@ -76,11 +82,14 @@ def test_common_task_boosts_kol_invitations_and_intimacy_only_during_the_task():
 
 
 def test_conversion_with_fatigue_counts_failed_invitations():
-    m = tiny_model(STAR5, members=[1, 2, 3], role="active", rules={"invite_rate": 1.0, "convert_prob": 0.0})
+    m = tiny_model(STAR5, members=[1, 2, 3], role="active",
+                   rules={"invite_rate": 1.0, "convert_prob": 0.0})
     m.step()
     assert m.state.status[0] == NON_USER
     assert m.state.exposures[0] == 3  # three inviters, all failed
-    assert rules.conversion_probability(0.5, 0.8, 0.5, 2, 3) == pytest.approx(1 - (1 - 0.4 * 0.25) ** 3)
+    assert rules.conversion_probability(0.5, 0.8, 0.5, 2, 3) == pytest.approx(
+        1 - (1 - 0.4 * 0.25) ** 3
+    )
 
 
 def test_referral_credit_goes_to_exactly_one_inviter():
@@ -199,7 +208,8 @@ def test_organic_joins_and_ads():
     m.step()
     assert np.all(m.state.source == ORGANIC) and np.all(m.state.intimacy == 0.2)
     ads = tiny_model(STAR5, program={"ads": {"daily_budget": 40.0, "cost_per_join": 20.0}},
-                     economics={"cost_per_post": 0, "cost_per_activity": 0, "cost_per_kol_month": 0})
+                     economics={"cost_per_post": 0, "cost_per_activity": 0,
+                                "cost_per_kol_month": 0})
     ads.step()
     assert ads.today["joins_ads"] == 2 and (ads.state.source == ADS).sum() == 2
     assert ads.today["cost"] == pytest.approx(40.0)
@@ -210,7 +220,8 @@ def test_organic_joins_and_ads():
 
 def test_entry_gates():
     review = tiny_model(STAR5, members=[0], rules={"invite_rate": 1.0},
-                        program={"entry_gate": {"kind": "review", "min_fit": 0.5, "intimacy_bonus": 0.5}})
+                        program={"entry_gate": {"kind": "review", "min_fit": 0.5,
+                                                "intimacy_bonus": 0.5}})
     review.state.fit[[1, 2]] = 0.4
     review.step()
     assert list(review.state.status) == [MEMBER, NON_USER, NON_USER, MEMBER, MEMBER]
@@ -224,8 +235,9 @@ def test_entry_gates():
 
 def test_monetisation():
     m = tiny_model(PATH3, members=[0], intimacy=1.0,
-                   economics={"pay_rate": 1.0, "fee_per_year": 365.0, "purchase_rate": 0.5, "price": 10.0,
-                              "cost_per_post": 0, "cost_per_activity": 0, "cost_per_kol_month": 30.0})
+                   economics={"pay_rate": 1.0, "fee_per_year": 365.0, "purchase_rate": 0.5,
+                              "price": 10.0, "cost_per_post": 0, "cost_per_activity": 0,
+                              "cost_per_kol_month": 30.0})
     m.step()
     assert m.state.paying[0]
     assert m.today["revenue"] == pytest.approx(1.0 + 0.5 * 1.0 * 10.0)

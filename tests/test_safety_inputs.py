@@ -383,8 +383,10 @@ def test_steps_persons_and_the_horizon_are_checked():
 
 
 def test_edge_lists_are_streamed_not_read_whole(tmp_path):
-    """A 40 MB edge list (mostly comments) loads in well under half its size in memory: the
-    file is never held whole, in the fast reader or the careful one (non-integer ids)."""
+    """A 40 MB edge list (mostly comments) loads in well under half its size in memory.
+
+    The file is never held whole, in the fast reader or the careful one (non-integer ids).
+    """
     import tracemalloc
 
     from sim.population import load_edgelist

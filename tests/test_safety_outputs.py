@@ -1,4 +1,7 @@
-"""Nothing a user has is lost: --overwrite rules, staged replacement, locks, recovery, write errors."""
+"""Nothing a user has is lost.
+
+--overwrite rules, staged replacement, locks, recovery, write errors.
+"""
 
 from __future__ import annotations
 
@@ -264,8 +267,10 @@ def test_kill_9_while_writing_leaves_nothing_after_the_next_run(tmp_path, capsys
 
 @pytest.fixture
 def read_only(monkeypatch):
-    """Make folders read only for this process, also as root (which ignores permission bits):
-    every file or folder creation below them fails with EROFS, as on a read-only mount."""
+    """Make folders read only for this process, also as root (which ignores permission bits).
+
+    Every file or folder creation below them fails with EROFS, as on a read-only mount.
+    """
     folders: list[Path] = []
     real_open, real_mkdir = os.open, os.mkdir
 
@@ -314,7 +319,9 @@ def test_bad_output_locations_are_refused_before_running(tmp_path, capsys, monke
     assert list(ro.iterdir()) == [] and afile.read_text() == "x"
     import shutil
 
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 1000)
+    )
     code, _, err = cli(capsys, "run", "fish_pond", "--out", tmp_path / "full", *RUN)
     assert code == 2 and "free" in one_line(err) and not (tmp_path / "full").exists()
 

@@ -1,5 +1,8 @@
-"""Start-up: ``import sim``, ``fishpond --help`` and ``fishpond validate`` load none of the
-heavy libraries (their times are measured in benchmarks/startup.py, not asserted here)."""
+"""Start-up: ``import sim``, ``fishpond --help`` and ``fishpond validate`` stay light.
+
+They load none of the heavy libraries (their times are measured in benchmarks/startup.py,
+not asserted here).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Results on disk: run folders; sweep folders with batch files, atomic writes, orphans, manifests."""
+"""Results on disk: run folders and sweep folders.
+
+Sweep folders with batch files, atomic writes, orphans, manifests.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +52,8 @@ def test_batches_are_read_back_in_run_id_order_whatever_order_they_finished(fold
     fill(folder, [5, 2, 6, 0, 1, 4, 3])
     assert len(list((folder / "results").glob("batch-*.parquet"))) == 4
     df = read_results(folder)
-    assert df.run_id.tolist() == list(range(7)) and df.members.tolist() == [10 * i for i in range(7)]
+    assert (df.run_id.tolist() == list(range(7))
+            and df.members.tolist() == [10 * i for i in range(7)])
     ts = read_timeseries(folder)
     assert list(ts.columns) == list(TIMESERIES_COLUMNS) and len(ts) == 21
     assert ts.run_id.tolist() == sorted(ts.run_id.tolist())

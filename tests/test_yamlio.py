@@ -101,7 +101,8 @@ def test_apply_settings_checks_keys_and_places_values_at_their_setting():
     with pytest.raises(ScenarioError) as err:
         apply_settings(data, pos, ["inner.rat=0.1"], keys=keys)
     assert str(err.value) == "--set inner.rat=0.1: inner.rat: unknown key; did you mean 'rate'?"
-    with pytest.raises(ScenarioError, match="inner.rate.x: unknown key; inner.rate has no sub-keys"):
+    with pytest.raises(ScenarioError,
+                       match="inner.rate.x: unknown key; inner.rate has no sub-keys"):
         apply_settings(data, pos, ["inner.rate.x=1"], keys=keys)
 
 
@@ -148,7 +149,9 @@ def test_load_extending_looks_names_up_in_the_search_folder(tmp_path):
 
 def test_problem_is_placed_at_the_longest_known_prefix_of_its_key_path():
     pos = {("inner",): ("d.yaml", 4), ("inner", "rate"): ("d.yaml", 5)}
-    err = Problem(("inner", "rate"), 2, "must be <= 1", "a number in [0, 1]").error(pos, ("d", None))
+    err = Problem(("inner", "rate"), 2, "must be <= 1", "a number in [0, 1]").error(
+        pos, ("d", None)
+    )
     assert str(err) == "d.yaml:5: inner.rate = 2: must be <= 1; allowed: a number in [0, 1]"
     err = Problem(("inner", "mode"), UNSET, "required key missing").error(pos, ("d", None))
     assert str(err) == "d.yaml:4: inner.mode: required key missing"

@@ -428,8 +428,9 @@ def milestone_days(
     Runs that never reached the milestone are drawn in the grey "never" column past the
     horizon, with their count ("3 of 20", or "never (12 of 20)" when that is the median).
     The box (quartiles) and the median (thick line, with its day written above) are over
-    all runs of a group, a run that never got there counting as later than the horizon (:func:`sim.analysis.milestone_median`, as on every
-    chart of a folder; a footnote says so): a median in the "never" column means half the
+    all runs of a group, a run that never got there counting as later than the horizon
+    (:func:`sim.analysis.milestone_median`, as on every chart of a folder; a footnote says
+    so): a median in the "never" column means half the
     runs or more never got there.
 
     Args:
