@@ -22,7 +22,7 @@ Example:
     >>> from sim.executors import execute
     >>> from sim.scenario_io import load_scenario
     >>> scenario = load_scenario("fish_pond", ["population.size=300", "steps=5"])
-    >>> execute((0, scenario))["status"]  # doctest: +SKIP
+    >>> execute((0, scenario))["status"]
     'ok'
 """
 

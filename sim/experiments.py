@@ -585,10 +585,11 @@ def analyze(
     Raises:
         ScenarioError: not a sobol or morris design, or an output that is not a column.
 
-    Example:
-        >>> from sim.store import read_results
-        >>> exp = load_experiment("sensitivity")
-        >>> analyze(read_results("runs/sweeps/sensitivity"), exp)  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        from sim.store import read_results
+        exp = load_experiment("sensitivity")
+        analyze(read_results("runs/sweeps/sensitivity"), exp)
     """
     d = exp.design
     if d.kind not in sensitivity.ANALYSED:
@@ -792,8 +793,9 @@ def run_sweep(
         ScenarioError, OutputError: bad experiment or output folder (nothing written).
         KeyboardInterrupt: after saving every finished run (resume with ``resume=True``).
 
-    Example:
-        >>> run_sweep("seed_count", "runs/sweeps/seed_count", workers=8)  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        run_sweep("seed_count", "runs/sweeps/seed_count", workers=8)
     """
     exp = (experiment if isinstance(experiment, Experiment)
            else load_experiment(experiment, max_runs=max_runs))
@@ -879,8 +881,9 @@ def sweep(experiment: Experiment | str | os.PathLike, out: str | os.PathLike | N
 
     Same options as :func:`run_sweep`.
 
-    Example:
-        >>> import sim
-        >>> df = sim.sweep("seed_count", "runs/sweeps/seed_count")  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        import sim
+        df = sim.sweep("seed_count", "runs/sweeps/seed_count")
     """
     return store.read_results(run_sweep(experiment, out, **options))

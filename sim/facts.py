@@ -8,10 +8,11 @@ and fit depend only on the seed): the scenarios are compared on common random nu
 fact compares medians, and is printed with its 90% intervals (5th–95th percentiles over
 replicates).
 
-Example:
-    >>> from sim.facts import measure_facts
-    >>> report = measure_facts(size=2000, replicates=2, steps=30, workers=1)  # doctest: +SKIP
-    >>> print(report.table())  # doctest: +SKIP
+Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+    from sim.facts import measure_facts
+    report = measure_facts(size=2000, replicates=2, steps=30, workers=1)
+    print(report.table())
 """
 
 from __future__ import annotations
@@ -260,9 +261,10 @@ def measure_facts(
     Raises:
         FishpondError: a bad option or output folder, or a run that failed.
 
-    Example:
-        >>> report = measure_facts(size=2000, replicates=2, steps=30)  # doctest: +SKIP
-        >>> print(report.table())  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        report = measure_facts(size=2000, replicates=2, steps=30)
+        print(report.table())
     """
     exp = facts_experiment(size, replicates, steps, root_seed, **overrides)
     per = len(FACT_SCENARIOS)

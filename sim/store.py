@@ -21,10 +21,11 @@ of a batch is written first and its results file last: a run is *done* if and on
 is in a results file, and a timeseries file without its results file (a sweep killed in
 between) is an orphan, ignored by :func:`read_timeseries` and removed on resume.
 
-Example:
-    >>> from sim.store import read_results, read_timeseries
-    >>> df = read_results("runs/sweeps/seed_count")  # doctest: +SKIP
-    >>> df.groupby(["seeding.count", "seeding.strategy"]).members.median()  # doctest: +SKIP
+Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+    from sim.store import read_results, read_timeseries
+    df = read_results("runs/sweeps/seed_count")
+    df.groupby(["seeding.count", "seeding.strategy"]).members.median()
 """
 
 from __future__ import annotations
@@ -455,9 +456,10 @@ def read_results(out: str | os.PathLike, columns: list[str] | None = None) -> pd
     Raises:
         DataError: not a sweep folder, an unreadable batch file, or a run recorded twice.
 
-    Example:
-        >>> df = read_results("runs/sweeps/compare_strategies")  # doctest: +SKIP
-        >>> df.groupby("scenario").members.median()  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        df = read_results("runs/sweeps/compare_strategies")
+        df.groupby("scenario").members.median()
     """
     folder = Path(out) / RESULTS
     if not folder.is_dir():
@@ -481,8 +483,9 @@ def read_timeseries(out: str | os.PathLike, run_ids: list[int] | None = None) ->
     Columns: run_id, day, members, kols, actives, lurkers, churned (join to
     :func:`read_results` on ``run_id`` for the parameters).
 
-    Example:
-        >>> ts = read_timeseries("runs/sweeps/compare_strategies", run_ids=[0, 1])  # doctest: +SKIP
+    Example (not run as a doctest: it needs a finished sweep or minutes)::
+
+        ts = read_timeseries("runs/sweeps/compare_strategies", run_ids=[0, 1])
     """
     out = Path(out)
     keep = set(_batches(out / RESULTS))

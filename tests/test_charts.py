@@ -1,7 +1,7 @@
-"""The sim.charts package as a whole: public names, data in, imports downhill, examples.
+"""The sim.charts package as a whole: public names, data in, imports downhill.
 
-Its functions take data (never an experiment or a model), its modules import downhill,
-and the examples of its docstrings run.
+Its functions take data (never an experiment or a model) and its modules import downhill
+(the examples of its docstrings run with every module's: ``--doctest-modules``).
 
 The charts themselves are tested module by module: tests/test_charts_style.py,
 test_charts_save.py, test_charts_run.py, test_charts_deck.py and test_charts_sweep.py.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import collections.abc
-import doctest
 import inspect
 import subprocess
 import sys
@@ -140,9 +139,3 @@ def test_importing_the_charts_loads_no_simulation_or_experiment_code():
                           timeout=120, check=False, cwd=PACKAGE.parents[1])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
-
-
-@pytest.mark.parametrize("module", [sim.charts, *MODULES], ids=lambda m: m.__name__)
-def test_docstring_examples_run(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import pickle
 import subprocess
 import sys
@@ -216,13 +215,6 @@ def test_params_hold_the_scenarios_values():
     assert (p.role_mult_lurker, p.role_mult_active, p.role_mult_kol) == (0.5, 1.0, 3.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.decay = 0.5
-
-
-@pytest.mark.parametrize("module", [parameters, sim.config, sim.params],
-                         ids=lambda m: m.__name__)
-def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # --- the documents ---------------------------------------------------------------------------
