@@ -446,8 +446,38 @@ def code(key: str, value: str) -> int:
     return choices(key).index(value)
 
 
-def _num(x: float) -> str:
+def num(x: float) -> str:
+    """A bound as text: whole floats without ``.0``.
+
+    Example:
+        >>> num(1.0), num(0.5), num(2_000_000_000)
+        ('1', '0.5', '2000000000')
+    """
     return str(int(x)) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else str(x)
+
+
+def bounds_text(bounds: dict) -> str:
+    """The bounds of a number as the one-line errors say them: interval notation or one side.
+
+    Args:
+        bounds: Any of ``ge``, ``gt``, ``le``, ``lt`` and their values.
+
+    Returns:
+        ``" in [0, 1]"``, ``" in (0, 1000]"``, ``" >= 0"``... or ``""`` without bounds.
+
+    Example:
+        >>> bounds_text({"gt": 0, "le": 1000.0}), bounds_text({"ge": 0}), bounds_text({})
+        (' in (0, 1000]', ' >= 0', '')
+    """
+    lo = next((k for k in ("ge", "gt") if k in bounds), None)
+    hi = next((k for k in ("le", "lt") if k in bounds), None)
+    if lo and hi:  # interval notation: [0, 1], (0, 1000]
+        return (f" in {'[' if lo == 'ge' else '('}{num(bounds[lo])}, "
+                f"{num(bounds[hi])}{']' if hi == 'le' else ')'}")
+    if lo or hi:
+        op = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[lo or hi]
+        return f" {op} {num(bounds[lo or hi])}"
+    return ""
 
 
 def allowed(p: Param) -> str:
@@ -464,16 +494,7 @@ def allowed(p: Param) -> str:
     elif p.type is str:
         text = "non-empty text" if p.min_length else "text"
     else:
-        text = "a number" if p.type is float else "a whole number"
-        bounds = p.bounds
-        lo = next((k for k in ("ge", "gt") if k in bounds), None)
-        hi = next((k for k in ("le", "lt") if k in bounds), None)
-        if lo and hi:
-            text += (f" in {'[' if lo == 'ge' else '('}{_num(bounds[lo])}, "
-                     f"{_num(bounds[hi])}{']' if hi == 'le' else ')'}")
-        elif lo or hi:
-            op = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[lo or hi]
-            text += f" {op} {_num(bounds[lo or hi])}"
+        text = ("a number" if p.type is float else "a whole number") + bounds_text(p.bounds)
         if p.type is list:
             text = "a list, each " + text
     return text + " or null" if p.optional else text

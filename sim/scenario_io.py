@@ -26,7 +26,8 @@ from . import shipped
 from . import yamlio as yio
 from .config import GRAPH_KINDS, Scenario
 from .errors import ScenarioError
-from .yamlio import UNSET, Problem, describe, leaves, message, num, unwrap
+from .parameters import num
+from .yamlio import UNSET, Problem, describe, leaves, message, unwrap
 
 SCENARIOS_DIR = shipped.folder("scenarios")  # the package's data, or the checkout's scenarios/
 MAX_FILE_BYTES = yio.MAX_FILE_BYTES  # scenario and experiment files (edge lists are separate)

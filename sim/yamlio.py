@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from .errors import ScenarioError
+from .parameters import bounds_text, num
 
 MAX_FILE_BYTES = 1_000_000  # scenario and experiment files (edge lists are separate files)
 MAX_DEPTH = 50  # nesting of mappings and lists in one YAML document
@@ -144,16 +145,6 @@ def clip(text: str, width: int = 80) -> str:
         'ab...'
     """
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def num(x: float) -> str:
-    """A bound as text: whole floats without ``.0``.
-
-    Example:
-        >>> num(1.0), num(0.5)
-        ('1', '0.5')
-    """
-    return str(int(x)) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else str(x)
 
 
 def label(path: str | os.PathLike) -> str:
@@ -295,15 +286,7 @@ def describe(tp: Any, meta: Sequence) -> str:
     elif tp is bool:
         text = "true or false"
     elif tp in (int, float):
-        text = "a whole number" if tp is int else "a number"
-        lo = next((k for k in ("ge", "gt") if k in bounds), None)
-        hi = next((k for k in ("le", "lt") if k in bounds), None)
-        if lo and hi:  # interval notation: [0, 1], (0, 1000]
-            text += (f" in {'[' if lo == 'ge' else '('}{num(bounds[lo])}, "
-                     f"{num(bounds[hi])}{']' if hi == 'le' else ')'}")
-        elif lo or hi:
-            op = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[lo or hi]
-            text += f" {op} {num(bounds[lo or hi])}"
+        text = ("a whole number" if tp is int else "a number") + bounds_text(bounds)
     elif tp is str:
         text = "text" if not any(getattr(m, "min_length", 0) for m in meta) else "non-empty text"
     elif get_origin(tp) is list:
