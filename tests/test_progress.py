@@ -64,8 +64,15 @@ def test_terminal_gets_tqdm():
     assert "live" in tty.getvalue()
 
 
-def test_closed_stream_is_not_a_terminal():
+def test_closed_or_plain_streams_are_not_terminals():
+    from tqdm import tqdm
+
     closed = io.StringIO()
-    closed.close()
-    bar = progress_bar(1, "gone", file=closed, enabled=False)
-    assert not hasattr(bar, "format_dict")  # the plain counter, no tqdm
+    closed.close()  # isatty() raises ValueError on a closed stream
+    assert not isinstance(progress_bar(1, "gone", file=closed), tqdm)
+
+    class NoIsatty:
+        def write(self, text):
+            pass
+
+    assert not isinstance(progress_bar(1, "raw", file=NoIsatty()), tqdm)
