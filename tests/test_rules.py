@@ -1,0 +1,120 @@
+"""Tests of sim.rules: the scalar formulas of MODEL.md §3, with values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim import rules
+from sim.codes import ACTIVE, KOL, LURKER
+
+
+def test_clip01_bounds_and_passes_inside():
+    assert rules.clip01(-0.5) == 0.0
+    assert rules.clip01(1.5) == 1.0
+    assert rules.clip01(0.25) == 0.25
+    assert rules.clip01(0.0) == 0.0 and rules.clip01(1.0) == 1.0
+
+
+def test_gain_saturates_towards_one():
+    assert rules.gain(0.5, 0.2) == pytest.approx(0.6)
+    assert rules.gain(1.0, 0.7) == 1.0
+    assert rules.gain(0.3, 0.0) == 0.3
+
+
+def test_gain_times_is_gain_applied_in_order():
+    once = rules.gain(0.1, 0.3)
+    assert rules.gain_times(0.1, 0.3, 1) == once
+    assert rules.gain_times(0.1, 0.3, 2) == rules.gain(once, 0.3)
+    assert rules.gain_times(0.1, 0.3, 0) == 0.1
+    # closed form 1 - (1 - I)(1 - g)^k
+    assert rules.gain_times(0.1, 0.3, 3) == pytest.approx(1 - 0.9 * 0.7**3)
+
+
+def test_power_int_by_repeated_multiplication():
+    assert rules.power_int(2.0, 0) == 1.0
+    assert rules.power_int(2.0, 10) == 1024.0
+    assert rules.power_int(0.5, 3) == 0.125
+    assert rules.power_int(0.9, 2) == 0.9 * 0.9  # exactly the product, not 0.9 ** 2
+
+
+@pytest.mark.parametrize("per_period, period", [(3, 7), (1, 30), (10, 7), (0, 7), (7, 7)])
+def test_events_on_day_spreads_per_period_events_over_any_period(per_period, period):
+    per_day = [rules.events_on_day(d, per_period, period) for d in range(1, 3 * period + 1)]
+    for start in range(0, 2 * period + 1):
+        assert sum(per_day[start:start + period]) in (math.floor(per_period),
+                                                      math.ceil(per_period))
+    assert sum(per_day) == 3 * per_period
+
+
+def test_events_on_day_exact_days():
+    # rate 3/7: floor(d*3/7) steps on days 3, 5, 7
+    assert [rules.events_on_day(d, 3, 7) for d in range(1, 8)] == [0, 0, 1, 0, 1, 0, 1]
+    assert rules.events_on_day(1, 14, 7) == 2
+
+
+def test_attend_probability_linear_then_clipped():
+    assert rules.attend_probability(0.1, 0.4, 0.5) == pytest.approx(0.3)
+    assert rules.attend_probability(0.8, 0.5, 1.0) == 1.0
+    assert rules.attend_probability(-0.2, 0.1, 0.0) == 0.0
+
+
+def test_interact_gain_half_at_half():
+    assert rules.interact_gain(0.2, 0, 3.0) == 0.0
+    assert rules.interact_gain(0.2, 3, 3.0) == pytest.approx(0.1)
+    assert rules.interact_gain(0.2, 9, 3.0) == pytest.approx(0.15)
+
+
+def test_role_mult_picks_the_role():
+    assert rules.role_mult(KOL, 1.0, 2.0, 3.0) == 3.0
+    assert rules.role_mult(ACTIVE, 1.0, 2.0, 3.0) == 2.0
+    assert rules.role_mult(LURKER, 1.0, 2.0, 3.0) == 1.0
+
+
+def test_invite_probability_product_clipped():
+    assert rules.invite_probability(0.01, 3.0, 2.0, 0.5, 1.0) == pytest.approx(0.03)
+    assert rules.invite_probability(0.5, 3.0, 2.0, 1.0, 2.0) == 1.0
+    assert rules.invite_probability(0.5, 3.0, 2.0, 0.0, 2.0) == 0.0
+
+
+def test_conversion_probability():
+    # c = 0.5 * 0.8 * (1 - 0.5)^1 = 0.2; two invitations: 1 - 0.8^2 = 0.36
+    assert rules.conversion_probability(0.5, 0.8, 0.5, 1, 2) == pytest.approx(0.36)
+    assert rules.conversion_probability(0.5, 0.8, 0.5, 1, 0) == 0.0
+    assert rules.conversion_probability(2.0, 1.0, 0.0, 0, 1) == 1.0  # c clipped to 1
+
+
+def test_churn_hazard():
+    # protect 0 means no protection: factor 1 even at intimacy 1
+    assert rules.churn_hazard(0.01, 1.0, 0.0, 0.0, 1.0) == 0.01
+    # 0.01 * (1 - 0.75)^2 * (1 + 2 * (1 - 0.5)) = 0.01 * 0.0625 * 2
+    assert rules.churn_hazard(0.01, 0.75, 2.0, 2.0, 0.5) == pytest.approx(0.00125)
+    assert rules.churn_hazard(0.9, 0.0, 1.0, 10.0, 0.0) == 1.0
+
+
+def test_trough_dropout_probability():
+    assert rules.trough_dropout_probability(0.2, False, 4.0) == 0.2
+    assert rules.trough_dropout_probability(0.2, True, 4.0) == pytest.approx(0.05)
+    assert rules.trough_dropout_probability(3.0, False, 4.0) == 1.0
+
+
+def test_influence_step_moves_towards_cap():
+    assert rules.influence_step(1.0, 0.1, 3.0) == pytest.approx(1.2)
+    assert rules.influence_step(3.0, 0.1, 3.0) == 3.0
+
+
+def test_task_active_days_start_plus_one_to_start_plus_days():
+    assert [d for d in range(0, 10) if rules.task_active(d, 2, 3)] == [3, 4, 5]
+    assert not any(rules.task_active(d, 2, 0) for d in range(10))
+
+
+def test_ads_attempts():
+    assert rules.ads_attempts(0) == 1000
+    assert rules.ads_attempts(4) == 1200
+
+
+def test_daily_cost_sums_in_order():
+    assert rules.daily_cost(2, 1, 3, 4, 10.0, 100.0, 300.0, 5.0) == pytest.approx(
+        20.0 + 100.0 + 30.0 + 20.0)
+    assert rules.daily_cost(0, 0, 0, 0, 10.0, 100.0, 300.0, 5.0) == 0.0
