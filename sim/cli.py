@@ -211,13 +211,12 @@ def _sweep(args) -> int:
         raise FishpondError("--repair: only with --resume (it repairs a folder being resumed)")
     _recover(out)
     replacing = args.overwrite and not args.resume and _has_content(out)
-    if not args.quiet:
-        _compile_notice()
-    try:
+    try:  # (the compile notice comes once every check has passed: a refusal is one line)
         run_sweep(exp, out, workers=args.workers, cluster=args.cluster,
                   cluster_timeout=args.cluster_timeout, resume=args.resume,
                   overwrite=args.overwrite, retries=args.retries, batch_size=args.batch_size,
-                  progress=not args.quiet, repair=args.repair, max_memory=max_memory)
+                  progress=not args.quiet, repair=args.repair, max_memory=max_memory,
+                  on_start=None if args.quiet else _compile_notice)
     except KeyboardInterrupt:
         if replacing:
             print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "
@@ -480,11 +479,10 @@ def _compare(args) -> int:
     replacing = args.overwrite and _has_content(out)
     exp = comparison_experiment(args.scenarios, paths, overrides, replicates=args.replicates,
                                 seed=args.seed, max_runs=args.max_runs)
-    if not args.quiet:
-        _compile_notice()
     try:
         run_sweep(exp, out, workers=args.workers, overwrite=args.overwrite,
-                  progress=not args.quiet, max_memory=max_memory)
+                  progress=not args.quiet, max_memory=max_memory,
+                  on_start=None if args.quiet else _compile_notice)
     except KeyboardInterrupt:
         if replacing:
             print(f"fishpond: interrupted; {out}/ is unchanged (--overwrite replaces it only "

@@ -760,6 +760,7 @@ def run_sweep(
     repair: bool = False,
     max_runs: int = MAX_RUNS,
     max_memory: int | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Path:
     """Run every missing run of an experiment and store the results under ``out``.
 
@@ -785,6 +786,8 @@ def run_sweep(
         max_runs: refuse a larger design (used when ``experiment`` is a file or name).
         max_memory: refuse design points whose runs, ``workers`` at a time, need more
             memory (bytes; default: the memory available; see :mod:`sim.limits`).
+        on_start: called once every check has passed, before the first run starts (the
+            command line tells the user here that the kernels are about to be compiled).
 
     Returns:
         The output folder.
@@ -822,6 +825,8 @@ def run_sweep(
     store.check_out(out, digest, resume=resume, overwrite=overwrite, inputs=inputs,
                     need_bytes=need)
     info = sweep_manifest(exp, digest, len(specs))
+    if on_start is not None:
+        on_start()
     # connects to a cluster before writing anything
     runner = executors.make(workers, cluster, cluster_timeout)
     # --overwrite of a finished folder: the new sweep is written beside it and replaces it
