@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="persons per population (default 100000)")
     facts.add_argument("--replicates", type=int, default=20,
                        help="replicates per scenario (default 20)")
-    facts.add_argument("--seed", type=int, default=0, help="first replicate seed (default 0)")
+    facts.add_argument("--seed", type=int, default=0,
+                       help="root seed of the replicate seeds, shared by every scenario "
+                            "(default 0)")
     facts.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="processes (default: cores)")
     facts.add_argument("--quiet", action="store_true", help="no progress bar")
