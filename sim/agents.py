@@ -80,6 +80,7 @@ class Person(mesa.Agent):
     status = _state_property("status", "NON_USER / MEMBER / CHURNED code", int)
     role = _state_property("role", "LURKER / ACTIVE / KOL code (NO_ROLE if not a member)", int)
     fit = _state_property("fit", "fit with the community's positioning, 0..1", float)
+    engagement = _state_property("engagement", "propensity to take part, >= 0, fixed", float)
     intimacy = _state_property("intimacy", "亲密度, 0..1", float)
     influence = _state_property("influence", "audience multiplier, >= 1", float)
     source = _state_property("source", "how the person joined (state.SEED, ...)", int)
@@ -154,20 +155,27 @@ class Person(mesa.Agent):
     # --- phase 1: feed ----------------------------------------------------------------
 
     def read_content(self, posts: int) -> None:
-        """Each post reaches me with probability content_reach (x bonus for contributors)."""
+        """Each post reaches me with probability content_reach (x bonus for contributors).
+
+        A reached member gains content_gain * fit * engagement per post.
+        """
         p = self.model.params
         bonus = p.kol_reach_bonus if self.role in (ACTIVE, KOL) else 1.0
         reach = rules.clip01(p.content_reach * bonus)
         reached = sum(1 for post in range(posts) if self._draw(Phase.CONTENT, post) < reach)
-        self._gain(p.content_gain * self.fit, reached)
+        self._gain(rules.content_gain(p.content_gain, self.fit, self.engagement), reached)
 
-    def attend_activities(self, activities: int) -> None:
-        """I attend each operator activity with probability attend_base + attend_slope * I."""
+    def attendance_probability(self, scale: float = 1.0) -> float:
+        """(attend_base + attend_slope * I) * min(engagement, 1), times a capacity ``scale``."""
+        p = self.model.params
+        return rules.attend_probability(p.attend_base, p.attend_slope, self.intimacy,
+                                        self.engagement, scale)
+
+    def attend_activities(self, activities: int, scale: float) -> None:
+        """I attend each operator activity with :meth:`attendance_probability` (``scale``)."""
         p = self.model.params
         for a in range(activities):
-            if self._draw(Phase.ACTIVITY, a) < rules.attend_probability(
-                p.attend_base, p.attend_slope, self.intimacy
-            ):
+            if self._draw(Phase.ACTIVITY, a) < self.attendance_probability(scale):
                 self._gain(p.activity_gain)
 
     def organises_activity(self) -> bool:
@@ -179,10 +187,7 @@ class Person(mesa.Agent):
 
     def attends_member_activity(self, organiser: int) -> bool:
         """I attend a member-organised activity as I would an operator's."""
-        p = self.model.params
-        return self._draw(Phase.SELF_ORG_ATTEND, organiser) < rules.attend_probability(
-            p.attend_base, p.attend_slope, self.intimacy
-        )
+        return self._draw(Phase.SELF_ORG_ATTEND, organiser) < self.attendance_probability()
 
     def work_on_common_task(self) -> None:
         """A KOL on the common task gains common_task.intimacy_gain."""
@@ -214,25 +219,33 @@ class Person(mesa.Agent):
         return sum(1 for j in self.neighbours() if status[j] == MEMBER)
 
     def interact(self, member_neighbours: int) -> None:
-        """Belonging through connections: gain interact_gain * m / (m + interact_half)."""
+        """Belonging through connections: gain interact_gain * engagement * m / (m + half)."""
         p = self.model.params
         if member_neighbours > 0:
-            self._gain(rules.interact_gain(p.interact_gain, member_neighbours, p.interact_half))
+            self._gain(rules.interact_gain(p.interact_gain, member_neighbours, p.interact_half,
+                                           self.engagement))
 
     # --- phase 3: invite --------------------------------------------------------------
 
     def invitation_probability(self, day: int) -> float:
-        """q_i = invite_rate * role_mult * influence * intimacy (x common-task boost for KOLs)."""
+        """q_i = invite_rate * role_mult * influence * intimacy * engagement (uncapped).
+
+        x the common-task boost for KOLs; a KOL in its trough has its influence amplified.
+        """
         p = self.model.params
+        kol = self.role == KOL
         boost = (
             p.common_task_invite_boost
-            if self.role == KOL and rules.task_active(day, p.common_task_start, p.common_task_days)
+            if kol and rules.task_active(day, p.common_task_start, p.common_task_days)
             else 1.0
         )
+        trough = kol and rules.in_trough(day, self.kol_since, p.trough_days)
+        influence = rules.amplified_influence(self.influence, trough, p.amplification_enabled,
+                                              p.amplification_factor)
         return rules.invite_probability(
             p.invite_rate,
             rules.role_mult(self.role, p.role_mult_lurker, p.role_mult_active, p.role_mult_kol),
-            self.influence, self.intimacy, boost
+            influence, self.intimacy, boost, self.engagement
         )
 
     def invite(self, day: int, inbox: dict) -> int:
@@ -244,6 +257,11 @@ class Person(mesa.Agent):
         p = self.model.params
         state = self.model.state
         q = self.invitation_probability(day)
+        if p.invite_cap > 0.0:  # finite attention: count today's invitable neighbours
+            status = state.status
+            invitable = sum(1 for j in self.neighbours() if status[j] == NON_USER
+                            or (status[j] == CHURNED and p.rejoin_factor > 0.0))
+            q = rules.capped_invite_probability(q, invitable, p.invite_cap)
         weights = self.model.graph.weights if p.weighted else None
         first = int(self.model.graph.indptr[self.idx]) if weights is not None else 0
         credit = self.model.stream(Phase.CREDIT)
@@ -331,7 +349,8 @@ class Person(mesa.Agent):
             self.model.state.funnel[self.idx] |= F_ACTIVE
         elif role == ACTIVE and self.intimacy < p.active_threshold - p.hysteresis:
             self.role = LURKER
-        elif role == KOL and 0 <= day - self.kol_since <= p.trough_days and self.kol_referrals == 0:
+        elif (role == KOL and rules.in_trough(day, self.kol_since, p.trough_days)
+              and self.kol_referrals == 0):
             drop = rules.trough_dropout_probability(
                 p.trough_dropout, p.amplification_enabled, p.amplification_factor
             )
@@ -408,8 +427,14 @@ def run_day(model: GrowthModel) -> DayCounts:
     log.operator_activities = rules.events_on_day(day, p.activities_per_month, 30.0)
     for m in everyone:
         m.read_content(log.posts)
+    scale = 1.0  # the activities' capacity factor, from the attendance expected now
+    if log.operator_activities and p.activity_capacity > 0.0:
+        expected = 0.0
+        for m in everyone:  # in index order, as the compiled engine adds
+            expected = expected + m.attendance_probability()
+        scale = rules.capacity_scale(expected, p.activity_capacity)
     for m in everyone:
-        m.attend_activities(log.operator_activities)
+        m.attend_activities(log.operator_activities, scale)
     organisers = [m.idx for m in everyone if m.organises_activity()]
     log.member_activities = len(organisers)
     status = state.status
@@ -460,7 +485,11 @@ def run_day(model: GrowthModel) -> DayCounts:
             j = int(j)
             if j not in invited_joined and person(j).joins_organically():
                 joiners.append((j, ORGANIC, -1))
-    wanted = rules.events_on_day(day, p.ads_daily_budget, p.ads_cost_per_join)
+    price = p.ads_cost_per_join
+    if p.ads_daily_budget > 0.0 and p.ads_saturation != 0.0:  # the market left, at day start
+        price = rules.ad_price(p.ads_cost_per_join, p.n,
+                               int(np.count_nonzero(status == NON_USER)), p.ads_saturation)
+    wanted = rules.ads_wanted(day, p.ads_daily_budget, price)
     if wanted > 0:
         taken = {j for j, _, _ in joiners}
         pick = model.stream(Phase.ADS_PICK)
@@ -514,5 +543,5 @@ def run_day(model: GrowthModel) -> DayCounts:
     log.revenue = revenue
     log.cost = rules.daily_cost(log.posts, log.operator_activities, n_kols, log.ads_bought,
                                 p.cost_per_post, p.cost_per_activity, p.cost_per_kol_month,
-                                p.ads_cost_per_join)
+                                price)
     return log

@@ -61,6 +61,7 @@ class Phase(IntEnum):
     SEEDING = 4
     MASS_PULL = 5
     INFLUENCE_MAX = 6
+    ENGAGEMENT = 7
     CONTENT = 10
     ACTIVITY = 11
     SELF_ORG = 12

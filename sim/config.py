@@ -31,8 +31,9 @@ from .parameters import MAX_DAYS, MAX_MONEY, MAX_PERSONS, REQUIRED, Param, Secti
 __all__ = [  # the limits, the enumerations and the models
     "GRAPH_KINDS", "MAX_DAYS", "MAX_MONEY", "MAX_PERSONS", "SEEDING_STRATEGIES", "Ads",
     "Amplification", "BarabasiAlbert", "Circles", "CommonTask", "Complete", "Economics",
-    "EdgeList", "Empowerment", "EntryGate", "Fit", "Graph", "JoinIntimacy", "MassPull",
-    "Population", "PowerlawCluster", "Program", "Recruit", "RoleMult", "Rules", "Scenario",
+    "EdgeList", "Empowerment", "Engagement", "EntryGate", "Fit", "Graph", "JoinIntimacy",
+    "MassPull", "Population", "PowerlawCluster", "Program", "Recruit", "RoleMult", "Rules",
+    "Scenario",
     "Seeding", "Strict", "WattsStrogatz", "WellMixed",
 ]
 
@@ -109,6 +110,7 @@ WellMixed = _MODELS["WellMixed"]
 EdgeList = _MODELS["EdgeList"]
 Graph = _MODELS["population.graph"]
 Fit = _MODELS["Fit"]
+Engagement = _MODELS["Engagement"]
 Population = _MODELS["Population"]
 Seeding = _MODELS["Seeding"]
 MassPull = _MODELS["MassPull"]

@@ -54,15 +54,22 @@ from .jit import cached, entry_point, threaded
 from .params import DayCounts, Params
 from .rng import person_key_nb, stream_key_nb, u_key_nb, u_person_nb
 from .rules import (  # register_jitable: callable from the kernels
+    ad_price,
     ads_attempts,
+    ads_wanted,
+    amplified_influence,
     attend_probability,
+    capacity_scale,
+    capped_invite_probability,
     churn_hazard,
     clip01,
+    content_gain,
     conversion_probability,
     daily_cost,
     events_on_day,
     gain,
     gain_times,
+    in_trough,
     influence_step,
     interact_gain,
     invite_probability,
@@ -161,7 +168,7 @@ class Work:
             contacts=np.empty(max(contacts, 1), index_dtype),  # same dtype as CSR indices
             hits=np.empty(max(contacts, max_degree, 1), np.int64),  # one member's invitations
             counts=np.zeros(len(COUNT_FIELDS), np.int64),
-            money=np.zeros(1, np.float64),
+            money=np.zeros(2, np.float64),  # the day's revenue, today's ad price
             was_member=np.zeros(n if on_graph else 0, np.bool_),
             member_nbrs=np.zeros(n if on_graph else 0, np.int32),
         )
@@ -223,8 +230,8 @@ def _contacts(P, day, i, buf):
 # PopulationState, in order (tests/test_engines.py checks it).
 GraphArrays = namedtuple("GraphArrays", ["indptr", "indices", "weights"])
 StateArrays = namedtuple("StateArrays", [
-    "status", "role", "fit", "intimacy", "influence", "source", "referrer", "exposures",
-    "paying", "join_day", "kol_since", "referrals", "kol_referrals", "funnel"])
+    "status", "role", "fit", "engagement", "intimacy", "influence", "source", "referrer",
+    "exposures", "paying", "join_day", "kol_since", "referrals", "kol_referrals", "funnel"])
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs"])
@@ -240,7 +247,8 @@ def day_kernel(day, P, g, st, wk):
     """Run phases 1–7 of ``day`` on one thread.
 
     Writes the state ``st`` in place, the day's counts into ``wk.counts`` (int64, slots
-    :data:`SLOT`) and its revenue into ``wk.money[0]``. ``P`` is a :class:`KParams`, ``g``
+    :data:`SLOT`), its revenue into ``wk.money[0]`` and the day's ad price into
+    ``wk.money[1]``. ``P`` is a :class:`KParams`, ``g``
     a :class:`GraphArrays`, ``st`` a :class:`StateArrays`, ``wk`` a :class:`WorkArrays`.
 
     The day is the stages :func:`_day_invite`, organic draws, :func:`_day_join`, phases 5–7
@@ -264,6 +272,7 @@ def _day_invite(day, P, g, st, wk):
     """
     indptr, indices, weights = g
     status, role, fit, intimacy = st.status, st.role, st.fit, st.intimacy
+    engagement = st.engagement
     influence, exposures = st.influence, st.exposures
     kol_since, kol_referrals = st.kol_since, st.kol_referrals
     funnel = st.funnel
@@ -303,14 +312,25 @@ def _day_invite(day, P, g, st, wk):
                 if u_key_nb(key, i, post) < reach:
                     reached += 1
             if reached > 0:
-                intimacy[i] = gain_times(intimacy[i], P.content_gain * fit[i], reached)
+                intimacy[i] = gain_times(
+                    intimacy[i], content_gain(P.content_gain, fit[i], engagement[i]), reached
+                )
     if acts > 0:
         key = stream_key_nb(seed, day, P_ACTIVITY)
+        scale = 1.0  # the activities' capacity factor, from the attendance expected now
+        if P.activity_capacity > 0.0:
+            expected = 0.0
+            for t in range(nm):
+                i = members[t]
+                expected = expected + attend_probability(
+                    P.attend_base, P.attend_slope, intimacy[i], engagement[i], 1.0
+                )
+            scale = capacity_scale(expected, P.activity_capacity)
         for t in range(nm):
             i = members[t]
             for a in range(acts):
                 if u_key_nb(key, i, a) < attend_probability(
-                    P.attend_base, P.attend_slope, intimacy[i]
+                    P.attend_base, P.attend_slope, intimacy[i], engagement[i], scale
                 ):
                     intimacy[i] = gain(intimacy[i], P.activity_gain)
     # member-organised activities: organisers first, attendance on the snapshot, gains last
@@ -330,7 +350,7 @@ def _day_invite(day, P, g, st, wk):
             j = nb[e]
             if status[j] == MEMBER and j != o:
                 if u_key_nb(akey, j, o) < attend_probability(
-                    P.attend_base, P.attend_slope, intimacy[j]
+                    P.attend_base, P.attend_slope, intimacy[j], engagement[j], 1.0
                 ):
                     if attended[j] == 0:
                         touched[n_att] = j
@@ -384,9 +404,9 @@ def _day_invite(day, P, g, st, wk):
         for t in range(nm):
             i = members[t]
             if attended[i] > 0:
-                intimacy[i] = gain(
-                    intimacy[i], interact_gain(P.interact_gain, attended[i], P.interact_half)
-                )
+                intimacy[i] = gain(intimacy[i], interact_gain(
+                    P.interact_gain, attended[i], P.interact_half, engagement[i]
+                ))
             attended[i] = 0
 
     # ---- 3. Invite --------------------------------------------------------------------
@@ -396,10 +416,20 @@ def _day_invite(day, P, g, st, wk):
     by_status = np.zeros(3, np.float64)  # by status code (NON_USER, MEMBER, CHURNED)
     for t in range(nm):
         i = members[t]
-        boost = P.common_task_invite_boost if (role[i] == KOL and on_task) else 1.0
+        kol = role[i] == KOL
+        boost = P.common_task_invite_boost if (kol and on_task) else 1.0
         mult = role_mult(role[i], P.role_mult_lurker, P.role_mult_active, P.role_mult_kol)
-        q = invite_probability(P.invite_rate, mult, influence[i], intimacy[i], boost)
+        infl = amplified_influence(influence[i], kol and in_trough(day, kol_since[i],
+                                                                   P.trough_days),
+                                   P.amplification_enabled, P.amplification_factor)
+        q = invite_probability(P.invite_rate, mult, infl, intimacy[i], boost, engagement[i])
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
+        if P.invite_cap > 0.0:  # finite attention: today's invitable neighbours
+            invitable = 0
+            for e in range(lo, hi):
+                sj = status[nb[e]]
+                invitable += (sj == NON_USER) | ((sj == CHURNED) & (P.rejoin_factor > 0.0))
+            q = capped_invite_probability(q, invitable, P.invite_cap)
         if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
             for e in range(lo, hi):
                 if status[nb[e]] != MEMBER:
@@ -473,7 +503,14 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
             if joining[j] == ORGANIC:
                 joiners[nj] = j
                 nj += 1
-    wanted = events_on_day(day, P.ads_daily_budget, P.ads_cost_per_join)
+    price = P.ads_cost_per_join
+    if P.ads_daily_budget > 0.0 and P.ads_saturation != 0.0:  # the market left, at day start
+        non_users = 0
+        for j in range(n):
+            non_users += status[j] == NON_USER
+        price = ad_price(P.ads_cost_per_join, n, non_users, P.ads_saturation)
+    wk.money[1] = price
+    wanted = ads_wanted(day, P.ads_daily_budget, price)
     if wanted > 0:
         pkey = stream_key_nb(seed, day, P_ADS_PICK)
         akey = stream_key_nb(seed, day, P_ADS_ACCEPT)
@@ -648,7 +685,7 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
             funnel[i] |= F_ACTIVE
         elif r == ACTIVE and intimacy[i] < P.active_threshold - P.hysteresis:
             role[i] = LURKER
-        elif r == KOL and 0 <= day - kol_since[i] <= P.trough_days and kol_referrals[i] == 0:
+        elif r == KOL and in_trough(day, kol_since[i], P.trough_days) and kol_referrals[i] == 0:
             if u_key_nb(tkey, i, 0) < drop:
                 role[i] = ACTIVE
                 kol_since[i] = -1
@@ -783,7 +820,7 @@ def run_day(model: GrowthModel) -> DayCounts:
     p = model.params
     log.cost = daily_cost(log.posts, log.operator_activities, c[SLOT.n_kols], log.ads_bought,
                           p.cost_per_post, p.cost_per_activity, p.cost_per_kol_month,
-                          p.ads_cost_per_join)
+                          float(wk.money[1]))
     return log
 
 

@@ -45,7 +45,7 @@ from .errors import FishpondError, ScenarioError
 from .limits import check_run
 from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
 from .params import DayCounts, Params
-from .population import Graph, build_graph, draw_fit
+from .population import Graph, build_graph, draw_engagement, draw_fit
 from .rng import stream_key, u_key
 from .scenario_io import (
     check_scenario,
@@ -207,7 +207,8 @@ class GrowthModel(mesa.Model):
         )
         self._checked_params = self.params
         self.state = PopulationState.empty(
-            draw_fit(sc.population.fit, n, sc.seed, self.graph.circle)
+            draw_fit(sc.population.fit, n, sc.seed, self.graph.circle),
+            draw_engagement(sc.population.engagement, n, sc.seed),
         )
         # agent views: all made up front for the agents engine, on first use otherwise
         self._persons: list[agents_engine.Person | None] | dict[int, agents_engine.Person] = (

@@ -222,6 +222,16 @@ TABLE: tuple[Param | Section, ...] = (
     _p("population.fit.circle_corr", 0.0, "within-circle correlation of fit (Gaussian "
        "copula)", "modelling choice, not calibrated (unused on the §7 graph)",
        rule="0 unless the graph is circles"),
+    Section("population.engagement", "Engagement", "each person's propensity to take part: "
+            "log-normal with median and log-sd sigma, independent of fit",
+            "§2, §5: heavy-tailed participation (most people read, few write; 002's lurkers)"),
+    Param("population.engagement.median", float, 1.0, "median engagement (a person of median "
+          "engagement responds to feeding, interaction and invitations as in revision 1)",
+          "1: the rates keep their revision-1 meaning for the median person", gt=0.0,
+          le=1000.0),
+    Param("population.engagement.sigma", float, 1.1, "log-sd of engagement (0: everyone equal)",
+          "calibrated: lurkers 70-95% of members need a heavy tail (§7 fact 8)", ge=0.0,
+          le=10.0),
     # --- seeding ------------------------------------------------------------------------
     Section("seeding", "Seeding", "the fry: persons who are members before day 1",
             "§4; 003: \"投放一些魚苗\" (stock the fry)"),
@@ -257,6 +267,10 @@ TABLE: tuple[Param | Section, ...] = (
     Param("program.activities_per_month", float, 21.0, "operator activities per 30 days, "
           "spread evenly", "002: Xiaomi, 469 activities + 58 events in 25 months, "
           "\"平均每月 21 次营销活动\" (21 marketing activities a month)", ge=0.0, le=10_000),
+    Param("program.activity_capacity", float, 0.0, "expected attendees per operator activity "
+          "at most (0 = unlimited): attendance is scaled down uniformly to fit",
+          "a room, a live stream, a city meet-up has a size; " + CHOICE, ge=0.0,
+          le=MAX_PERSONS),
     _p("program.attend_base", 0.02, "attendance probability at intimacy 0"),
     _p("program.attend_slope", 0.3, "extra attendance probability per unit intimacy"),
     _p("program.activity_gain", 0.12, "intimacy gain of an attendee",
@@ -317,11 +331,18 @@ TABLE: tuple[Param | Section, ...] = (
     Param("program.ads.cost_per_join", float, 20.0, "cost of one ad-driven join",
           "modelling choice, not calibrated (000: \"付费广告水涨船高\", ads grow dearer)",
           gt=0.0, le=MAX_MONEY),
+    Param("program.ads.saturation", float, 1.0, "rise of the ad price as the market is used "
+          "up: price = cost_per_join (N / non_users)^saturation (0 = constant price)",
+          "000: \"付费广告水涨船高\" (ads grow dearer); " + CHOICE, ge=0.0, le=100.0),
     # --- rules --------------------------------------------------------------------------
     Section("rules", "Rules", "invitation, conversion, intimacy, role and churn rules",
             "§3 phases 2-6"),
     _p("rules.invite_rate", 0.004, "base daily invitation probability per non-member "
        "neighbour", "000: \"K因子\" = invitations x conversion (K-factor); §8 value"),
+    Param("rules.invite_cap", float, 0.0, "invitations per member per day on average at "
+          "most (0 = no cap): with c invitable neighbours, q is scaled to invite_cap / c when "
+          "q c > invite_cap", "finite attention: a hub cannot broadcast to its whole audience "
+          "every day (§3 phase 3)", ge=0.0, le=1e6),
     Section("rules.role_mult", "RoleMult", "invitation-rate multiplier by role",
             "002: KOLs \"以点带面\" (point to surface); §8 values (kol 2: fact 4 still fails "
             "at 0.82 and growth slows)"),

@@ -561,3 +561,27 @@ def draw_fit(fit: config.Fit, n: int, seed: int, circle: np.ndarray | None = Non
             z = math.sqrt(rho) * ndtri(u_circle)[circle] + math.sqrt(1.0 - rho) * ndtri(u)
             u = ndtr(z)
     return np.clip(betaincinv(fit.alpha, fit.beta, u), 0.0, 1.0)
+
+
+# --- engagement -----------------------------------------------------------------------
+
+
+def draw_engagement(engagement: config.Engagement, n: int, seed: int) -> np.ndarray:
+    """Draw each person's engagement: log-normal with a median and a log-sd (MODEL.md §5).
+
+    ``engagement = median * exp(sigma * z)`` with ``z`` the standard normal quantile of
+    ``u = u_array(seed, 0, Phase.ENGAGEMENT, person, 0)``, independent of fit. ``sigma = 0``
+    gives everyone exactly ``median``.
+
+    Args:
+        engagement: the engagement section of the population.
+        n: number of persons.
+        seed: the scenario seed.
+
+    Returns:
+        float64 array, shape (n,), values > 0.
+    """
+    if engagement.sigma == 0:
+        return np.full(n, float(engagement.median), dtype=np.float64)
+    z = ndtri(u_array(seed, 0, Phase.ENGAGEMENT, np.arange(n), 0))
+    return engagement.median * np.exp(engagement.sigma * z)

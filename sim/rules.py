@@ -61,16 +61,38 @@ def events_on_day(day: int, per_period: float, period: float) -> int:
 
 
 @register_jitable
-def attend_probability(attend_base: float, attend_slope: float, intimacy: float) -> float:
-    """Probability a member attends an activity: ``attend_base + attend_slope * I``."""
-    return clip01(attend_base + attend_slope * intimacy)
+def attend_probability(
+    attend_base: float, attend_slope: float, intimacy: float, engagement: float, scale: float
+) -> float:
+    """Probability a member attends an activity.
+
+    ``clip(attend_base + attend_slope * I) * min(engagement, 1) * scale``, where ``scale``
+    (at most 1) is the activity's capacity factor (:func:`capacity_scale`; 1 = unlimited).
+    """
+    return clip01(attend_base + attend_slope * intimacy) * min(engagement, 1.0) * scale
 
 
 @register_jitable
-def interact_gain(interact_gain_max: float, member_neighbours: int, interact_half: float) -> float:
-    """Intimacy gain from ``m`` member neighbours: ``gain * m / (m + half)``."""
+def capacity_scale(expected: float, capacity: float) -> float:
+    """The factor fitting an activity's ``expected`` attendance into ``capacity`` (0 = unlimited).
+
+    1 while the expected attendance is within the capacity, else ``capacity / expected``.
+    """
+    if capacity <= 0.0 or expected <= capacity:
+        return 1.0
+    return capacity / expected
+
+
+@register_jitable
+def interact_gain(
+    interact_gain_max: float, member_neighbours: int, interact_half: float, engagement: float
+) -> float:
+    """Intimacy gain from ``m`` member neighbours: ``gain * m / (m + half) * engagement``.
+
+    Clipped to [0, 1].
+    """
     m = float(member_neighbours)
-    return interact_gain_max * m / (m + interact_half)
+    return clip01(interact_gain_max * m / (m + interact_half) * engagement)
 
 
 @register_jitable
@@ -85,10 +107,72 @@ def role_mult(role: int, mult_lurker: float, mult_active: float, mult_kol: float
 
 @register_jitable
 def invite_probability(
-    invite_rate: float, role_mult: float, influence: float, intimacy: float, boost: float
+    invite_rate: float, role_mult: float, influence: float, intimacy: float, boost: float,
+    engagement: float,
 ) -> float:
-    """Per-neighbour daily invitation probability ``q_i`` (clipped)."""
-    return clip01(invite_rate * role_mult * influence * intimacy * boost)
+    """Per-neighbour daily invitation probability ``q_i`` (clipped).
+
+    ``invite_rate * role_mult * influence * intimacy * boost * engagement``.
+    """
+    return clip01(invite_rate * role_mult * influence * intimacy * boost * engagement)
+
+
+@register_jitable
+def capped_invite_probability(q: float, invitable: int, invite_cap: float) -> float:
+    """Finite attention: ``q`` scaled to ``invite_cap / c`` when ``q c > invite_cap`` (0 = no cap).
+
+    ``invitable`` is ``c``, the member's invitable neighbours today (non-users, and churned
+    persons when they may be invited again), so the expected invitations a day are at most
+    ``invite_cap``.
+    """
+    if invite_cap > 0.0 and q * invitable > invite_cap:
+        return invite_cap / invitable
+    return q
+
+
+@register_jitable
+def content_gain(content_gain: float, fit: float, engagement: float) -> float:
+    """Intimacy gain of a member a post reaches: ``content_gain * fit * engagement`` (clipped)."""
+    return clip01(content_gain * fit * engagement)
+
+
+@register_jitable
+def in_trough(day: int, kol_since: int, trough_days: int) -> bool:
+    """Whether a KOL who became KOL on ``kol_since`` is in its trough on ``day``."""
+    return 0 <= day - kol_since <= trough_days
+
+
+@register_jitable
+def amplified_influence(influence: float, trough: bool, amplification: bool,
+                        factor: float) -> float:
+    """A KOL's influence in its invitations: times the amplification factor in its trough."""
+    return influence * factor if (trough and amplification) else influence
+
+
+@register_jitable
+def ad_price(cost_per_join: float, n: int, non_users: int, saturation: float) -> float:
+    """Price of one ad join today: ``cost_per_join (N / non_users)^saturation``.
+
+    Rises as the market is used up (000: 水涨船高); ``saturation = 0`` keeps it constant.
+    With no non-users left there is nobody to buy: infinite.
+    """
+    if saturation == 0.0:
+        return cost_per_join
+    if non_users <= 0:
+        return math.inf
+    return cost_per_join * math.pow(n / non_users, saturation)
+
+
+@register_jitable
+def ads_wanted(day: int, daily_budget: float, price: float) -> int:
+    """Ad joins to buy on ``day`` at today's ``price`` (spread evenly, see :func:`events_on_day`).
+
+    ``floor(day B / price) - floor((day - 1) B / price)``: at a constant price any ``k``
+    consecutive days buy ``k B / price`` joins up to rounding; a rising price buys fewer.
+    """
+    if daily_budget <= 0.0 or math.isinf(price):
+        return 0
+    return events_on_day(day, daily_budget, price)
 
 
 @register_jitable
@@ -142,16 +226,17 @@ def daily_cost(
     cost_per_post: float,
     cost_per_activity: float,
     cost_per_kol_month: float,
-    ads_cost_per_join: float,
+    ad_price: float,
 ) -> float:
     """The day's cost: posts, operator activities, KOL stipends and ads actually bought.
 
     ``posts * cost_per_post + operator_activities * cost_per_activity
-    + n_kols * cost_per_kol_month / 30 + ads_bought * ads_cost_per_join``, added in that order.
+    + n_kols * cost_per_kol_month / 30 + ads_bought * ad_price``, added in that order
+    (``ad_price``: today's price of one ad join, :func:`ad_price`).
     """
     return (
         posts * cost_per_post
         + operator_activities * cost_per_activity
         + n_kols * cost_per_kol_month / 30.0
-        + ads_bought * ads_cost_per_join
+        + (ads_bought * ad_price if ads_bought else 0.0)
     )

@@ -22,6 +22,7 @@ class PopulationState:
         status: int8, NON_USER / MEMBER / CHURNED.
         role: int8, LURKER / ACTIVE / KOL for members, NO_ROLE otherwise.
         fit: float64 in [0, 1], fixed.
+        engagement: float64 >= 0, fixed: propensity to take part (MODEL.md §2).
         intimacy: float64 in [0, 1] (亲密度).
         influence: float64 >= 1, audience multiplier.
         source: int8, how the member (last) joined, NO_SOURCE if never.
@@ -38,6 +39,7 @@ class PopulationState:
     status: np.ndarray
     role: np.ndarray
     fit: np.ndarray
+    engagement: np.ndarray
     intimacy: np.ndarray
     influence: np.ndarray
     source: np.ndarray
@@ -51,13 +53,18 @@ class PopulationState:
     funnel: np.ndarray
 
     @classmethod
-    def empty(cls, fit: np.ndarray) -> PopulationState:
-        """Everybody a non-user, with the given fit (float64, shape (n,))."""
+    def empty(cls, fit: np.ndarray, engagement: np.ndarray | None = None) -> PopulationState:
+        """Everybody a non-user, with the given fit and engagement (float64, shape (n,)).
+
+        Engagement defaults to 1 for everyone (revision 1's model).
+        """
         n = len(fit)
         return cls(
             status=np.full(n, NON_USER, np.int8),
             role=np.full(n, NO_ROLE, np.int8),
             fit=np.ascontiguousarray(fit, dtype=np.float64),
+            engagement=(np.ones(n, np.float64) if engagement is None
+                        else np.ascontiguousarray(engagement, dtype=np.float64)),
             intimacy=np.zeros(n, np.float64),
             influence=np.ones(n, np.float64),
             source=np.full(n, NO_SOURCE, np.int8),

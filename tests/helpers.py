@@ -13,7 +13,8 @@ from sim.scenario_io import merge_scenario_data
 QUIET = {
     "name": "quiet",
     "steps": 10,
-    "population": {"size": 10, "graph": {"kind": "complete"}, "fit": {"constant": 1.0}},
+    "population": {"size": 10, "graph": {"kind": "complete"}, "fit": {"constant": 1.0},
+                   "engagement": {"sigma": 0.0}},
     "seeding": {"count": 0},
     "mass_pull": {"count": 0},
     "program": {
@@ -25,10 +26,12 @@ QUIET = {
         "recruit": {"count": 0},
         "amplification": {"enabled": False},
         "entry_gate": {"kind": "none"},
-        "ads": {"daily_budget": 0},
+        "activity_capacity": 0,
+        "ads": {"daily_budget": 0, "saturation": 0.0},
     },
     "rules": {
         "invite_rate": 0.0,
+        "invite_cap": 0.0,
         "role_mult": {"lurker": 1.0, "active": 1.0, "kol": 1.0},
         "rejoin_factor": 0.0,
         "convert_prob": 1.0,

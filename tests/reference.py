@@ -48,6 +48,18 @@ def bass_F(t, p: float, q: float):
     return (1 - e) / (1 + (q / p) * e)
 
 
+def bass_discrete(steps: int, p: float, q: float) -> np.ndarray:
+    """The daily Bass recursion of MODEL.md §3, F(0) = 0, for days 0..steps.
+
+    ``F(t+1) = F(t) + (1 - F(t)) (1 - (1 - p) e^{-q F(t)})``: a non-adopter stays one only if
+    the innovation channel (p) and every contact's invitation (q F in all, Poisson) fail.
+    """
+    F = np.zeros(steps + 1)
+    for t in range(steps):
+        F[t + 1] = F[t] + (1 - F[t]) * (1 - (1 - p) * math.exp(-q * F[t]))
+    return F
+
+
 def bass_half_time(p: float, q: float) -> float:
     """Time at which the Bass curve reaches F = 1/2."""
     return math.log(2 + q / p) / (p + q)

@@ -66,18 +66,21 @@ def test_graph_kinds_are_identical_on_both_engines(graph):
 
 def test_every_mechanism_at_once_is_identical():
     over = {
-        "population": {"size": 300, "graph": {"kind": "barabasi_albert", "m": 3}},
+        "population": {"size": 300, "graph": {"kind": "barabasi_albert", "m": 3},
+                       "engagement": {"median": 1.2, "sigma": 1.5}},
         "seeding": {"count": 15, "strategy": "fit_degree"},
         "mass_pull": {"count": 30},
         "steps": 60,
         "program": {
             "recruit": {"every_days": 7, "count": 5, "min_intimacy": 0.5},
             "entry_gate": {"kind": "payment", "pass_prob": 0.7, "intimacy_bonus": 0.3},
-            "ads": {"daily_budget": 50.0, "cost_per_join": 20.0},
+            "ads": {"daily_budget": 50.0, "cost_per_join": 20.0, "saturation": 2.0},
             "self_org_rate": 0.2,
+            "activity_capacity": 3.0,
+            "amplification": {"enabled": True, "factor": 4.0},
         },
         "rules": {"organic_rate": 0.01, "rejoin_factor": 0.5, "churn_base": 0.05,
-                  "invite_rate": 0.03, "trough_dropout": 0.1},
+                  "invite_rate": 0.03, "trough_dropout": 0.1, "invite_cap": 0.7},
         "economics": {"pay_rate": 0.05},
     }
     a, b = twins("fish_pond", rng=21, **over)
@@ -122,6 +125,10 @@ small_scenarios = hs.fixed_dictionaries({
     "steps": hs.integers(1, 25),
     "seed": hs.integers(0, 2**63 - 1),
     "well_mixed": hs.booleans(),
+    "sigma": hs.sampled_from([0.0, 0.5, 1.1, 2.5]),
+    "invite_cap": hs.sampled_from([0.0, 0.3, 2.0]),
+    "capacity": hs.sampled_from([0.0, 1.0, 10.0]),
+    "saturation": hs.sampled_from([0.0, 1.0, 3.0]),
 })
 
 
@@ -132,13 +139,16 @@ def test_random_small_scenarios_are_identical(x):
              else {"kind": "barabasi_albert", "m": x["m"]})
     sc = merge({}, {
         "seed": x["seed"], "steps": x["steps"],
-        "population": {"size": x["size"], "graph": graph},
+        "population": {"size": x["size"], "graph": graph,
+                       "engagement": {"sigma": x["sigma"]}},
         "seeding": {"count": x["seeds"]}, "mass_pull": {"count": x["mass"]},
         "program": {"content_per_week": x["content_per_week"],
                     "activities_per_month": x["activities_per_month"],
+                    "activity_capacity": x["capacity"],
                     "self_org_rate": x["self_org_rate"], "entry_gate": {"kind": x["gate"]},
-                    "ads": {"daily_budget": x["ads"]}},
-        "rules": {"invite_rate": x["invite_rate"], "convert_prob": x["convert_prob"],
+                    "ads": {"daily_budget": x["ads"], "saturation": x["saturation"]}},
+        "rules": {"invite_rate": x["invite_rate"], "invite_cap": x["invite_cap"],
+                  "convert_prob": x["convert_prob"],
                   "fatigue": x["fatigue"], "churn_base": x["churn_base"], "decay": x["decay"],
                   "organic_rate": x["organic_rate"]},
     })

@@ -63,7 +63,7 @@ def test_work_buffers_sized_for_the_graph(model):
     for name in ("members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended",
                  "joining", "joiners", "was_member", "member_nbrs"):
         assert len(getattr(wk, name)) == n, name
-    assert wk.counts.shape == (len(kernels.COUNT_FIELDS),) and wk.money.shape == (1,)
+    assert wk.counts.shape == (len(kernels.COUNT_FIELDS),) and wk.money.shape == (2,)
     assert wk.inbox_from.dtype == model.graph.indices.dtype
     degree = int(np.diff(model.graph.indptr).max())
     assert len(wk.hits) == degree

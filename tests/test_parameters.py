@@ -94,7 +94,8 @@ def test_find_children_and_codes():
     assert find("population.graph.m") is None  # graph keys need their kind
     assert find("population.graph.m", kind="powerlaw_cluster").le == 10_000
     assert [r.name for r in children(find_section("program.ads"))] == ["daily_budget",
-                                                                       "cost_per_join"]
+                                                                       "cost_per_join",
+                                                                       "saturation"]
     assert parameters.code("seeding.role", "kol") == 2
     with pytest.raises(ValueError):
         parameters.code("seeding.role", "boss")

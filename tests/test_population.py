@@ -17,6 +17,7 @@ from sim.population import (
     _bernoulli_positions,
     _tri_decode,
     build_graph,
+    draw_engagement,
     draw_fit,
     from_edges,
     load_edgelist,
@@ -357,3 +358,24 @@ def test_fit_correlated_within_circles():
     assert abs(within_corr(draw_fit(fit, circle.size, 1))) < 0.05  # no circles: no correlation
     same = draw_fit(fit.model_copy(update={"circle_corr": 1.0}), circle.size, 1, circle)
     assert np.all(same.reshape(1000, 20) == same.reshape(1000, 20)[:, :1])
+
+
+def test_engagement_is_log_normal_with_its_median_and_sigma():
+    eng = config.Engagement(median=2.0, sigma=1.1)
+    e = draw_engagement(eng, 100_000, seed=5)
+    assert np.median(e) == pytest.approx(2.0, rel=0.02)
+    assert np.std(np.log(e)) == pytest.approx(1.1, rel=0.02)
+    assert (e > 0).all()
+    # heavy tail: the top 10% hold a large share of all engagement
+    top = np.sort(e)[-10_000:].sum() / e.sum()
+    assert top > 0.4
+    assert np.array_equal(e, draw_engagement(eng, 100_000, seed=5))
+    assert not np.array_equal(e, draw_engagement(eng, 100_000, seed=6))
+
+
+def test_engagement_sigma_zero_is_everyone_equal_and_independent_of_fit():
+    e = draw_engagement(config.Engagement(median=1.0, sigma=0.0), 1000, seed=5)
+    assert (e == 1.0).all()
+    fit = draw_fit(config.Fit(alpha=2.0, beta=3.0), 50_000, seed=5)
+    e = draw_engagement(config.Engagement(sigma=1.0), 50_000, seed=5)
+    assert abs(np.corrcoef(fit, np.log(e))[0, 1]) < 0.02

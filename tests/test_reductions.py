@@ -8,7 +8,7 @@ from scipy import stats
 from sim import GrowthModel, load_scenario
 from sim.population import build_graph
 from sim.scenario_io import SCENARIOS_DIR
-from tests.reference import bass_F, discrete_sir
+from tests.reference import bass_discrete, bass_F, discrete_sir
 
 SIR_SIZE = 2000  # the shipped pure_sir.yaml population
 SIR_REPLICATES = 40
@@ -53,15 +53,17 @@ def test_sir_test_can_tell_a_different_epidemic_apart():
 
 
 BASS_SIZE = 20_000  # the shipped bass_mean_field.yaml population
-# Max |F_model(t) - F_Bass(t)| over all days, mean of 3 replicates. Measured: 0.008 (4
-# replicates); the residual is finite-N noise (sd of F about 0.011 for one run) plus the
-# model's one-day lag (newcomers invite from the next day), which a daily step cannot avoid.
-BASS_TOLERANCE = 0.02
+# Max |F_model(t) - F(t)| over all days, mean of 3 replicates, against the daily recursion
+# of MODEL.md §3 (a daily-step model follows it; the continuous closed form differs from it
+# by up to ~2% of N). Measured: see DISCRETE_MEASURED; the residual is finite-N noise (sd of
+# F about 0.011 for one run, about 0.006 for the mean of 3).
+BASS_TOLERANCE = 0.015
 
 
-def test_bass_mean_field_follows_the_closed_form():
+def test_bass_mean_field_follows_the_discrete_recursion():
     sc = load_scenario(SCENARIOS_DIR / "bass_mean_field.yaml")
     assert sc.population.size == BASS_SIZE
+    assert sc.population.engagement.sigma == 0 and sc.rules.invite_cap == 0  # neutral
     p = sc.rules.organic_rate
     q = sc.population.graph.contacts * sc.rules.invite_rate * sc.rules.convert_prob
     curves = []
@@ -72,7 +74,10 @@ def test_bass_mean_field_follows_the_closed_form():
         curves.append(ts.members.to_numpy() / BASS_SIZE)
     F = np.mean(curves, axis=0)
     t = np.arange(len(F))
-    err = np.abs(F - bass_F(t, p, q))
+    discrete = bass_discrete(len(F) - 1, p, q)
+    err = np.abs(F - discrete)
     assert err.max() < BASS_TOLERANCE, (err.max(), int(err.argmax()))
+    # the recursion and the closed form really differ (the docking needs the right one)
+    assert np.abs(discrete - bass_F(t, p, q)).max() > 0.005
     assert F[-1] > 0.9  # the whole curve was traced
     assert (ts.churned == 0).all()

@@ -55,15 +55,39 @@ def test_events_on_day_exact_days():
 
 
 def test_attend_probability_linear_then_clipped():
-    assert rules.attend_probability(0.1, 0.4, 0.5) == pytest.approx(0.3)
-    assert rules.attend_probability(0.8, 0.5, 1.0) == 1.0
-    assert rules.attend_probability(-0.2, 0.1, 0.0) == 0.0
+    assert rules.attend_probability(0.1, 0.4, 0.5, 1.0, 1.0) == pytest.approx(0.3)
+    assert rules.attend_probability(0.8, 0.5, 1.0, 1.0, 1.0) == 1.0
+    assert rules.attend_probability(-0.2, 0.1, 0.0, 1.0, 1.0) == 0.0
+
+
+def test_attendance_scales_with_engagement_up_to_one_and_with_capacity():
+    assert rules.attend_probability(0.1, 0.4, 0.5, 0.5, 1.0) == pytest.approx(0.15)
+    assert rules.attend_probability(0.1, 0.4, 0.5, 7.0, 1.0) == pytest.approx(0.3)  # min(e, 1)
+    assert rules.attend_probability(0.1, 0.4, 0.5, 1.0, 0.25) == pytest.approx(0.075)
+
+
+def test_capacity_scale_fits_the_expected_attendance():
+    assert rules.capacity_scale(500.0, 0.0) == 1.0  # 0 = unlimited
+    assert rules.capacity_scale(500.0, 1000.0) == 1.0
+    assert rules.capacity_scale(4000.0, 1000.0) == 0.25
+    assert 4000.0 * rules.capacity_scale(4000.0, 1000.0) == 1000.0
 
 
 def test_interact_gain_half_at_half():
-    assert rules.interact_gain(0.2, 0, 3.0) == 0.0
-    assert rules.interact_gain(0.2, 3, 3.0) == pytest.approx(0.1)
-    assert rules.interact_gain(0.2, 9, 3.0) == pytest.approx(0.15)
+    assert rules.interact_gain(0.2, 0, 3.0, 1.0) == 0.0
+    assert rules.interact_gain(0.2, 3, 3.0, 1.0) == pytest.approx(0.1)
+    assert rules.interact_gain(0.2, 9, 3.0, 1.0) == pytest.approx(0.15)
+
+
+def test_interact_gain_scales_with_engagement_clipped():
+    assert rules.interact_gain(0.2, 3, 3.0, 2.0) == pytest.approx(0.2)
+    assert rules.interact_gain(0.2, 3, 3.0, 50.0) == 1.0
+
+
+def test_content_gain_times_fit_and_engagement_clipped():
+    assert rules.content_gain(0.04, 0.5, 2.0) == pytest.approx(0.04)
+    assert rules.content_gain(0.04, 1.0, 1.0) == 0.04
+    assert rules.content_gain(0.04, 1.0, 100.0) == 1.0
 
 
 def test_role_mult_picks_the_role():
@@ -73,9 +97,26 @@ def test_role_mult_picks_the_role():
 
 
 def test_invite_probability_product_clipped():
-    assert rules.invite_probability(0.01, 3.0, 2.0, 0.5, 1.0) == pytest.approx(0.03)
-    assert rules.invite_probability(0.5, 3.0, 2.0, 1.0, 2.0) == 1.0
-    assert rules.invite_probability(0.5, 3.0, 2.0, 0.0, 2.0) == 0.0
+    assert rules.invite_probability(0.01, 3.0, 2.0, 0.5, 1.0, 1.0) == pytest.approx(0.03)
+    assert rules.invite_probability(0.01, 3.0, 2.0, 0.5, 1.0, 0.5) == pytest.approx(0.015)
+    assert rules.invite_probability(0.5, 3.0, 2.0, 1.0, 2.0, 1.0) == 1.0
+    assert rules.invite_probability(0.5, 3.0, 2.0, 0.0, 2.0, 1.0) == 0.0
+
+
+def test_invite_cap_bounds_the_expected_invitations():
+    assert rules.capped_invite_probability(0.1, 10, 0.0) == 0.1  # 0 = no cap
+    assert rules.capped_invite_probability(0.1, 10, 2.0) == 0.1  # 1 expected: under the cap
+    assert rules.capped_invite_probability(0.1, 100, 2.0) == pytest.approx(0.02)
+    assert 100 * rules.capped_invite_probability(0.5, 100, 2.4) == pytest.approx(2.4)
+    assert rules.capped_invite_probability(0.3, 0, 2.0) == 0.3  # nobody to invite
+
+
+def test_trough_and_amplified_influence():
+    assert [d for d in range(8) if rules.in_trough(d, 2, 3)] == [2, 3, 4, 5]
+    assert not rules.in_trough(5, 10, 30)  # (not yet a KOL on day 5)
+    assert rules.amplified_influence(2.0, True, True, 3.0) == 6.0
+    assert rules.amplified_influence(2.0, True, False, 3.0) == 2.0
+    assert rules.amplified_influence(2.0, False, True, 3.0) == 2.0
 
 
 def test_conversion_probability():
@@ -112,6 +153,21 @@ def test_task_active_days_start_plus_one_to_start_plus_days():
 def test_ads_attempts():
     assert rules.ads_attempts(0) == 1000
     assert rules.ads_attempts(4) == 1200
+
+
+def test_ad_price_rises_as_the_market_is_used_up():
+    assert rules.ad_price(20.0, 1000, 1000, 1.0) == 20.0
+    assert rules.ad_price(20.0, 1000, 500, 1.0) == pytest.approx(40.0)
+    assert rules.ad_price(20.0, 1000, 500, 2.0) == pytest.approx(80.0)
+    assert rules.ad_price(20.0, 1000, 10, 0.0) == 20.0  # saturation 0: constant
+    assert rules.ad_price(20.0, 1000, 0, 1.0) == math.inf  # nobody left to buy
+
+
+def test_ads_wanted_spreads_the_budget_at_todays_price():
+    assert sum(rules.ads_wanted(d, 50.0, 20.0) for d in range(1, 11)) == 25
+    assert sum(rules.ads_wanted(d, 50.0, 40.0) for d in range(1, 11)) in (12, 13)
+    assert rules.ads_wanted(3, 0.0, 20.0) == 0
+    assert rules.ads_wanted(3, 50.0, math.inf) == 0
 
 
 def test_daily_cost_sums_in_order():

@@ -10,7 +10,8 @@ from sim.codes import NO_ROLE, NO_SOURCE, NON_USER
 from sim.state import PopulationState
 
 DTYPES = {
-    "status": np.int8, "role": np.int8, "fit": np.float64, "intimacy": np.float64,
+    "status": np.int8, "role": np.int8, "fit": np.float64, "engagement": np.float64,
+    "intimacy": np.float64,
     "influence": np.float64, "source": np.int8, "referrer": np.int64, "exposures": np.int32,
     "paying": np.bool_, "join_day": np.int32, "kol_since": np.int32, "referrals": np.int64,
     "kol_referrals": np.int64, "funnel": np.uint8,
@@ -58,3 +59,10 @@ def test_copy_is_deep():
     cp.intimacy[1] = 0.0
     cp.status[0] = 1
     assert st.intimacy[1] == 0.7 and st.status[0] == NON_USER
+
+
+def test_engagement_defaults_to_one_and_takes_given_values():
+    st = PopulationState.empty(np.full(3, 0.5))
+    assert st.engagement.tolist() == [1.0, 1.0, 1.0]
+    st = PopulationState.empty(np.full(3, 0.5), np.array([0.1, 2.0, 5.0], np.float32))
+    assert st.engagement.dtype == np.float64 and st.engagement.tolist()[1] == 2.0
