@@ -257,3 +257,95 @@ def test_well_mixed_contacts_are_invited():
     contacts = set(m.neighbours_of(int(m.seeds[0])))
     assert m.today["joins_referral"] == len(contacts) > 0
     assert set(np.flatnonzero(m.state.source == REFERRAL)) == contacts
+
+
+# --- MODEL.md revision 2: engagement, finite attention, capacity, ad prices, amplification --
+
+BIG_STAR = (201, [0] * 200, list(range(1, 201)))  # hub 0 and 200 leaves
+
+
+@pytest.mark.parametrize("engine", ["agents", "numba"])
+def test_invite_cap_limits_a_hubs_invitations_on_average(engine):
+    sent = []
+    for seed in range(20):
+        m = tiny_model(BIG_STAR, members=[0], engine=engine, seed=seed,
+                       rules={"invite_rate": 0.5, "invite_cap": 2.0, "convert_prob": 0.0})
+        m.step()
+        sent.append(m.today["invites_sent"])
+    # uncapped the hub would send 0.5 x 200 = 100 a day; capped, 2 on average
+    assert 1.0 < np.mean(sent) < 3.2
+    free = tiny_model(BIG_STAR, members=[0], engine=engine,
+                      rules={"invite_rate": 0.5, "invite_cap": 0.0, "convert_prob": 0.0})
+    free.step()
+    assert free.today["invites_sent"] > 70
+
+
+@pytest.mark.parametrize("engine", ["agents", "numba"])
+def test_engagement_scales_content_interaction_and_invitations(engine):
+    m = tiny_model(PATH3, members=[0, 1], intimacy=0.0, engine=engine,
+                   program={"content_per_week": 7, "content_reach": 1.0, "content_gain": 0.1})
+    m.state.engagement[:] = [2.0, 0.5, 1.0]
+    m.step()
+    assert m.state.intimacy[0] == pytest.approx(0.2)  # 0.1 x fit 1 x engagement 2
+    assert m.state.intimacy[1] == pytest.approx(0.05)
+    i = tiny_model(PATH3, members=[0, 1], intimacy=0.0, engine=engine,
+                   rules={"interact_gain": 0.1, "interact_half": 1.0})
+    i.state.engagement[:] = [3.0, 0.0, 1.0]
+    i.step()
+    assert i.state.intimacy[0] == pytest.approx(0.1 * 0.5 * 3.0)
+    assert i.state.intimacy[1] == 0.0  # engagement 0: no gain
+    lazy = tiny_model(STAR5, members=[0], engine=engine, rules={"invite_rate": 1.0})
+    lazy.state.engagement[0] = 0.0
+    lazy.step()
+    assert lazy.today["invites_sent"] == 0
+
+
+@pytest.mark.parametrize("engine", ["agents", "numba"])
+def test_activity_capacity_scales_attendance_down(engine):
+    def attendance(capacity):
+        m = tiny_model(BIG_STAR, members=range(201), role="lurker", intimacy=0.0,
+                       engine=engine, program={"activities_per_month": 30,
+                                               "attend_base": 0.5, "attend_slope": 0.0,
+                                               "activity_gain": 1.0,
+                                               "activity_capacity": capacity})
+        m.step()
+        return int((m.state.intimacy == 1.0).sum())  # attendees gained everything
+
+    assert 70 < attendance(0.0) < 130  # 0.5 x 201 expected
+    assert 10 < attendance(20.0) < 32  # scaled to 20 expected
+
+
+@pytest.mark.parametrize("engine", ["agents", "numba"])
+def test_ad_price_rises_as_non_users_run_out(engine):
+    free = {"cost_per_post": 0, "cost_per_activity": 0, "cost_per_kol_month": 0}
+    m = tiny_model(BIG_STAR, members=range(101), role="lurker", engine=engine, economics=free,
+                   program={"ads": {"daily_budget": 200.0, "cost_per_join": 20.0,
+                                    "saturation": 1.0}})
+    m.step()
+    # 100 non-users of 201: price 20 x 201 / 100 = 40.2, so 200 buys 4 (floor(200 / 40.2))
+    assert m.today["joins_ads"] == 4
+    assert m.today["cost"] == pytest.approx(4 * 20.0 * 201 / 100)
+    flat = tiny_model(BIG_STAR, members=range(101), role="lurker", engine=engine,
+                      economics=free, program={"ads": {"daily_budget": 200.0,
+                                                       "cost_per_join": 20.0,
+                                                       "saturation": 0.0}})
+    flat.step()
+    assert flat.today["joins_ads"] == 10 and flat.today["cost"] == pytest.approx(200.0)
+
+
+@pytest.mark.parametrize("engine", ["agents", "numba"])
+def test_amplification_multiplies_a_new_kols_influence_in_its_trough(engine):
+    def sent(factor, kol_since):
+        total = 0
+        for seed in range(10):
+            m = tiny_model(BIG_STAR, members=[0], engine=engine, seed=seed,
+                           rules={"invite_rate": 0.05, "convert_prob": 0.0, "trough_days": 30},
+                           program={"amplification": {"enabled": True, "factor": factor}})
+            m.state.kol_since[0] = kol_since
+            m.step()
+            total += m.today["invites_sent"]
+        return total / 10
+
+    assert sent(1.0, 0) == pytest.approx(10, abs=4)  # 0.05 x 200
+    assert sent(3.0, 0) == pytest.approx(30, abs=7)  # in the trough: x 3
+    assert sent(3.0, -100) == pytest.approx(10, abs=4)  # out of the trough: no amplification
