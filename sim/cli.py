@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     _limit_options(swp)
     swp.set_defaults(func=_sweep)
 
-    facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
+    facts = sub.add_parser("facts", help="measure the stylized facts 1-11 of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000,
-                       help="persons per population (default 100000)")
+                       help="persons per population (default 100000; fact 11: below 50000 "
+                            "only facts 2-7 and 9 must hold)")
     facts.add_argument("--replicates", type=int, default=20,
                        help="replicates per scenario (default 20)")
     facts.add_argument("--seed", type=int, default=0,
