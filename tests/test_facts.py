@@ -209,6 +209,10 @@ def test_the_ads_budget_is_the_fish_ponds_cost_per_day_on_the_same_seed(tmp_path
     assert stored.seed.tolist() == fp.seed.tolist()
     assert stored["program.ads.daily_budget"].tolist() == (fp.cost / 40).tolist()
     assert (stored.status == "ok").all() and (stored.steps == 40).all()
+    # the summary's mappings reach the results table as one column per leaf
+    assert {"retention_by_source_ads_30", "retention_by_source_referral_120",
+            "cost_to_milestone_100", "bass_p", "lurker_share"} <= set(stored.columns)
+    assert stored.retention_by_source_ads_120.isna().all()  # a 40-day run has no day 120
     assert set(store.read_timeseries(tmp_path / "facts" / ADS_SCENARIO).run_id) == {8, 9}
     # the specs themselves: budget in the scenario, the replicate's seed, run ids after stage 1
     exp = facts_experiment(size=2000, replicates=2, steps=40, root_seed=5)
