@@ -539,17 +539,23 @@ def busiest_window_start(ts: pd.DataFrame, window: int = WINDOW) -> int | None:
     return int(ts["day"].iloc[1 + int(np.argmax(sums))])
 
 
-def _bass_curve(t: np.ndarray, p: float, q: float, m: float) -> np.ndarray:
+def _bass_shape(t: np.ndarray, p, q):
+    """The Bass curve of a market of 1: ``(1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})``."""
     e = np.exp(-(p + q) * t)
-    return m * (1.0 - e) / (1.0 + (q / p) * e)
+    return (1.0 - e) / (1.0 + (q / p) * e)
+
+
+BASS_GRID = np.logspace(-3, 2, 41)  # per year: the starting grid of p and of q
 
 
 def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
     """Fit the Bass model to a cumulative adoption curve by least squares.
 
     The closed form ``F(t) = m (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})`` with ``t`` in
-    years (``day / 365``) is fitted from several starting points (the best fit is kept),
-    with ``p > 0``, ``q >= 0`` and ``max(cumulative) <= m <= n``.
+    years (``day / 365``) is fitted with ``p > 0``, ``q >= 0`` and
+    ``max(cumulative) <= m <= n``. For given ``p`` and ``q`` the best ``m`` is a linear least
+    squares solution; a grid of ``p`` and ``q`` (0.001 to 100 per year) finds the best start,
+    which ``scipy.optimize.least_squares`` then refines in ``(log p, log q, m)``.
 
     Args:
         days: the day of each value (day 0: no adopters yet).
@@ -559,7 +565,7 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
 
     Returns:
         ``(p, q, m)`` with ``p`` and ``q`` per year, or None when there are fewer than 10
-        days, no adoption, or no fit converged. Never raises.
+        days or no adoption. Never raises.
     """
     from scipy.optimize import least_squares
 
@@ -571,24 +577,29 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
         return None
     top = float(y.max())
     lo_m, hi_m = top, max(float(n), top * (1 + 1e-9) + 1e-9)
+    # the grid search on at most 400 of the days (a long run would need much memory)
+    pick = np.unique(np.linspace(0, len(t) - 1, min(len(t), 400)).astype(np.int64))
+    ts, ys = t[pick], y[pick]
+    with np.errstate(all="ignore"):
+        p, q = np.meshgrid(BASS_GRID, BASS_GRID, indexing="ij")
+        g = _bass_shape(ts[None, None, :], p[..., None], q[..., None])
+        m = np.clip((g @ ys) / np.maximum((g * g).sum(axis=2), 1e-300), lo_m, hi_m)
+        sse = ((m[..., None] * g - ys) ** 2).sum(axis=2)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    a, b = np.unravel_index(int(np.argmin(sse)), sse.shape)
+    best = (float(p[a, b]), float(q[a, b]), float(m[a, b]))
+    best_sse = float(((best[2] * _bass_shape(t, best[0], best[1]) - y) ** 2).sum())
 
     def residuals(x):
-        return (_bass_curve(t, x[0], x[1], x[2]) - y) / top
+        return (x[2] * _bass_shape(t, math.exp(x[0]), math.exp(x[1])) - y) / top
 
-    best = None
-    for p0 in (0.01, 0.1, 1.0):
-        for q0 in (0.1, 1.0, 10.0):
-            for m0 in (1.05 * top, 2.0 * top):
-                x0 = (p0, q0, min(max(m0, lo_m), hi_m))
-                try:
-                    with np.errstate(all="ignore"):
-                        fit = least_squares(residuals, x0, bounds=([1e-9, 0.0, lo_m],
-                                                                   [np.inf, np.inf, hi_m]))
-                except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-                    continue
-                if np.isfinite(fit.cost) and (best is None or fit.cost < best.cost):
-                    best = fit
-    if best is None:
-        return None
-    p, q, m = (float(v) for v in best.x)
-    return p, q, m
+    try:
+        with np.errstate(all="ignore"):
+            fit = least_squares(residuals, (math.log(best[0]), math.log(best[1]), best[2]),
+                                bounds=([-30.0, -30.0, lo_m], [10.0, 10.0, hi_m]),
+                                max_nfev=500)
+        if np.isfinite(fit.cost) and 2 * fit.cost * top * top <= best_sse:
+            best = (math.exp(fit.x[0]), math.exp(fit.x[1]), float(fit.x[2]))
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        pass
+    return best
