@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     _limit_options(swp)
     swp.set_defaults(func=_sweep)
 
-    facts = sub.add_parser("facts", help="measure the six stylized facts of MODEL.md §7")
+    facts = sub.add_parser("facts", help="measure the stylized facts 1-11 of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000,
-                       help="persons per population (default 100000)")
+                       help="persons per population (default 100000; fact 11: below 50000 "
+                            "only facts 2-7 and 9 must hold)")
     facts.add_argument("--replicates", type=int, default=20,
                        help="replicates per scenario (default 20)")
     facts.add_argument("--seed", type=int, default=0,
@@ -424,14 +425,23 @@ def format_summary(s: dict, path: Path | None = None) -> str:
         label = f"{names[i]} " if i < len(names) else ""
         ms.append(f"{label}{int(level):,}: " + ("never" if day is None else f"day {day}"))
     src = f" ({path.name})" if path is not None else ""
+    ret = s.get("retention_by_source") or {}
+    retention = "; ".join(
+        f"{name} " + "/".join(f"{_pct(v)}" for v in (ret.get(name) or {}).values())
+        for name in ("referral", "organic", "ads")
+        if any(v is not None for v in (ret.get(name) or {}).values()))
+    p, q = s.get("bass_p"), s.get("bass_q")
+    ratio = f"{q / p:.1f}" if p and q is not None else "n/a"
+    costs = " | ".join(f"of {int(level):,}: " + ("never" if c is None else _num(c, 0))
+                       for level, c in (s.get("cost_to_milestone") or {}).items())
     return "\n".join(
         [
             f"Scenario     {s['scenario']}{src}, seed {s['seed']}, {s['steps']} days, "
             f"{s['population']:,} persons, engine {s['engine']}",
             f"Milestones   {' | '.join(ms)}",
             f"Members      {_n(s['members'])} (KOLs {_n(s['kols'])}, actives {_n(s['actives'])}, "
-            f"lurkers {_n(s['lurkers'])}); churned {_n(s['churned'])}; "
-            f"non-users {_n(s['non_users'])}",
+            f"lurkers {_n(s['lurkers'])} = {_pct(s.get('lurker_share'))}); "
+            f"churned {_n(s['churned'])}; non-users {_n(s['non_users'])}",
             f"Joins        seed {_n(s['joins_seed'])}, mass pull {_n(s['joins_mass_pull'])}, "
             f"referral {_n(s['joins_referral'])}, organic {_n(s['joins_organic'])}, "
             f"ads {_n(s['joins_ads'])}; "
@@ -443,9 +453,16 @@ def format_summary(s: dict, path: Path | None = None) -> str:
             f"self-organised activities {_pct(s['self_org_share'])}",
             f"Top 20%      of members by intimacy were credited with "
             f"{_pct(s['top20_referral_share'])} of referral joins",
+            f"Fission      seeds' share of referral joins {_pct(s.get('seed_referral_share'))}; "
+            f"top 20% of non-seeds by intimacy: "
+            f"{_pct(s.get('nonseed_top20_referral_share'))} of theirs",
+            f"Retention    days 1-30 joiners still members on day 30/90/120: "
+            f"{retention or 'n/a'}",
+            f"Bass fit     p {_num(p, 3)}, q {_num(q, 3)} per year; q/p {ratio}",
             f"Money        revenue {_num(s['revenue'], 0)}, cost {_num(s['cost'], 0)}, "
             f"CROI {_pct(s['croi'])}, "
             f"cost per retained member {_num(s['cost_per_retained_member'])}",
+            f"Cost by day  {costs or 'n/a'} members",
         ]
     )
 

@@ -648,7 +648,12 @@ def sweep_manifest(exp: Experiment, digest: str, runs: int) -> dict:
 
 
 def _flatten(summary: dict) -> dict:
-    """A run summary as flat table columns (milestones -> day_<level>, funnel -> funnel_*)."""
+    """A run summary as flat table columns (milestones -> day_<level>, funnel -> funnel_*).
+
+    Any other mapping becomes one column per leaf, its keys joined by ``_``:
+    ``retention_by_source.ads.120`` -> ``retention_by_source_ads_120``,
+    ``cost_to_milestone.1000`` -> ``cost_to_milestone_1000``.
+    """
     s = dict(summary)
     s.pop("seed", None)
     s["scenario_name"] = s.pop("scenario", None)
@@ -656,6 +661,10 @@ def _flatten(summary: dict) -> dict:
         s[f"day_{level}"] = day
     for stage, count in (s.pop("funnel", None) or {}).items():
         s.setdefault(f"funnel_{stage}", count)
+    while any(isinstance(v, dict) for v in s.values()):
+        for key in [k for k, v in s.items() if isinstance(v, dict)]:
+            for sub, v in s.pop(key).items():
+                s.setdefault(f"{key}_{sub}", v)
     return {k: math.nan if v is None else v for k, v in s.items()}
 
 

@@ -25,6 +25,7 @@ from numba import prange
 
 from .codes import (
     ACTIVE,
+    ADS,
     CHURNED,
     F_ACTIVE,
     F_INVITED,
@@ -37,6 +38,7 @@ from .codes import (
     MASS_PULL,
     MEMBER,
     NON_USER,
+    ORGANIC,
     REFERRAL,
     SEED,
 )
@@ -88,7 +90,19 @@ TIMESERIES_COLUMNS = (
     "posts",
     "operator_activities",
     "member_activities",
+    "lurker_share",
+    "seed_referrals",
+    "seed_referral_share",
+    "nonseed_top20_referral_share",
+    "retention_referral",
+    "retention_organic",
+    "retention_ads",
 )
+
+COHORT_DAYS = 30  # the retention cohorts join in days 1..COHORT_DAYS, then are frozen
+RETENTION_DAYS = (30, 90, 120)  # retention_<d> of the summary
+RETENTION_SOURCES = {"referral": REFERRAL, "organic": ORGANIC, "ads": ADS}
+FISSION_WINDOW = 90  # days, for nonseed_referral_share_90d
 
 
 def _ratio(num: float, den: float) -> float:
@@ -99,17 +113,18 @@ BINS = 4096  # intimacy bins of the top-share selection
 
 
 @cached
-def _top_share_nb(status, intimacy, referrals, top):
+def _top_share_nb(status, intimacy, referrals, skip, top):
     """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
 
-    A selection in linear time without sorting: a histogram of intimacy (in [0, 1]) finds
-    the bin holding the boundary; everyone in a higher bin is in the top, and only the
+    Persons with ``skip[i]`` set are left out (neither ranked nor counted). A selection in
+    linear time without sorting: a histogram of intimacy (in [0, 1]) finds the bin holding
+    the boundary; everyone in a higher bin is in the top, and only the
     boundary bin is ranked exactly (by intimacy, ties by index).
     """
     hist = np.zeros(BINS, np.int64)
     m = 0
     for i in range(len(status)):
-        if status[i] != NON_USER:
+        if status[i] != NON_USER and not skip[i]:
             hist[min(np.int64(intimacy[i] * BINS), BINS - 1)] += 1
             m += 1
     k = int(math.ceil(top * m))
@@ -125,7 +140,7 @@ def _top_share_nb(status, intimacy, referrals, top):
     credited = 0
     c = 0
     for i in range(len(status)):
-        if status[i] != NON_USER:
+        if status[i] != NON_USER and not skip[i]:
             bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
             if bi > b:
                 credited += referrals[i]
@@ -152,15 +167,30 @@ def _top_share_nb(status, intimacy, referrals, top):
     return credited
 
 
-def top_share(state: PopulationState, top: float = 0.2) -> float:
+def top_share(state: PopulationState, top: float = 0.2, exclude: np.ndarray | None = None
+              ) -> float:
     """Share of referral joins credited to the top ``top`` fraction of ever-members by intimacy.
 
-    Ever-members are ranked by intimacy (highest first, ties by index); NaN if no referrals.
+    Ever-members are ranked by intimacy (highest first, ties by index).
+
+    Args:
+        state: the population state.
+        top: the fraction of ever-members in the top.
+        exclude: optional boolean mask of persons left out of both the ranking and the
+            referral total (e.g. the seeds, for ``nonseed_top20_referral_share``).
+
+    Returns:
+        The share, or NaN if the persons considered were credited with no referral joins.
     """
-    total = int(state.referrals.sum())
+    if exclude is None:
+        exclude = np.zeros(len(state.status), np.bool_)
+        total = int(state.referrals.sum())
+    else:
+        total = int(state.referrals.sum() - state.referrals[exclude].sum())
     if total == 0:
         return math.nan
-    return float(_top_share_nb(state.status, state.intimacy, state.referrals, top)) / total
+    return float(_top_share_nb(state.status, state.intimacy, state.referrals, exclude,
+                               top)) / total
 
 
 @cached(inline="always")
@@ -285,6 +315,28 @@ class Recorder:
         self.part = np.zeros((CHUNKS, len(CENSUS)), np.int64)  # census buffers, reused daily
         self.aud = np.zeros(CHUNKS, np.float64)
         self.rows: list[dict] = []
+        # the seeds: persons whose source is SEED after seeding (a seed who churns and
+        # rejoins stays a seed), and masks for the top-share selections
+        self.seed_idx = np.flatnonzero(st.source == SEED)
+        self.seed_mask = np.zeros(st.n, np.bool_)
+        self.seed_mask[self.seed_idx] = True
+        self.no_mask = np.zeros(st.n, np.bool_)
+        # retention cohorts by source: indices frozen at the end of day COHORT_DAYS
+        self.cohorts: dict[str, np.ndarray | None] = dict.fromkeys(RETENTION_SOURCES)
+
+    def _retention(self, model: GrowthModel) -> dict[str, float]:
+        """Share of each source's cohort (joined in days 1..30) that is a member today."""
+        st = model.state
+        if any(c is None for c in self.cohorts.values()):
+            early = (st.join_day >= 1) & (st.join_day <= COHORT_DAYS)
+            cohorts = {name: np.flatnonzero(early & (st.source == code))
+                       for name, code in RETENTION_SOURCES.items()}
+            if model.day >= COHORT_DAYS:
+                self.cohorts = cohorts
+        else:
+            cohorts = self.cohorts
+        return {f"retention_{name}": _ratio(int((st.status[idx] == MEMBER).sum()), len(idx))
+                for name, idx in cohorts.items()}
 
     def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
         """Append and return the metrics row of ``model.day`` (day 0: after seeding)."""
@@ -321,6 +373,8 @@ class Recorder:
             for f in range(4):
                 sums[f] -= old[f]
         days = len(self.window)
+        refs = int(st.referrals.sum())
+        seed_refs = int(st.referrals[self.seed_idx].sum())
         row = {
             "day": model.day,
             "members": members,
@@ -337,7 +391,9 @@ class Recorder:
             "contributor_share": _ratio(c["kols"] + c["actives"], members),
             "self_org_share": _ratio(sums[3], sums[2] + sums[3]),
             "commitment_share": _ratio(c["committed"], members),
-            "top20_referral_share": top_share(st),
+            "top20_referral_share": _ratio(
+                _top_share_nb(st.status, st.intimacy, st.referrals, self.no_mask, 0.2), refs
+            ) if refs else math.nan,
             "kol_audience": audience,
             "kol_reach": counts.kol_invites,
             "kol_referrals": c["kol_referrals"],
@@ -352,6 +408,14 @@ class Recorder:
         row["posts"] = counts.posts
         row["operator_activities"] = counts.operator_activities
         row["member_activities"] = counts.member_activities
+        row["lurker_share"] = _ratio(c["lurkers"], members)
+        row["seed_referrals"] = seed_refs
+        row["seed_referral_share"] = _ratio(seed_refs, refs)
+        row["nonseed_top20_referral_share"] = _ratio(
+            _top_share_nb(st.status, st.intimacy, st.referrals, self.seed_mask, 0.2),
+            refs - seed_refs,
+        ) if refs > seed_refs else math.nan
+        row.update(self._retention(model))
         self.rows.append(row)
         return row
 
@@ -408,4 +472,134 @@ def summarize(ts: pd.DataFrame, info: dict, milestones) -> dict:
     out["member_activities"] = int(ts["member_activities"].sum())
     out["peak_members"] = int(ts["members"].max())
     out["funnel"] = {name: int(ts[f"funnel_{name}"].iloc[-1]) for name, _ in FUNNEL_STAGES}
+    by_day = ts.set_index("day")
+    out["retention_by_source"] = {
+        name: {str(d): _clean(by_day[f"retention_{name}"].get(d, math.nan))
+               for d in RETENTION_DAYS}
+        for name in RETENTION_SOURCES
+    }
+    for d in RETENTION_DAYS:
+        out[f"retention_{d}"] = out["retention_by_source"]["referral"][str(d)]
+    out["nonseed_referral_share_90d"] = _clean(nonseed_share_window(ts, FISSION_WINDOW))
+    out["busiest_joins_30d_start"] = busiest_window_start(ts, WINDOW)
+    n = info.get("population")
+    fit = None
+    if n:
+        ever = n - ts["non_users"].to_numpy(np.float64) - float(ts["members"].iloc[0])
+        fit = fit_bass(ts["day"].to_numpy(), ever, n)
+    out["bass_p"], out["bass_q"] = (fit[0], fit[1]) if fit is not None else (None, None)
+    out["cost_to_milestone"] = {
+        level: None if day is None else float(by_day["cost"].loc[day])
+        for level, day in days.items()
+    }
     return out
+
+
+def nonseed_share_window(ts: pd.DataFrame, window: int = FISSION_WINDOW) -> float:
+    """Share of the referral joins of the run's last ``window`` days credited to non-seeds.
+
+    Uses the cumulative ``joins_referral`` and ``seed_referrals`` columns between the last
+    day ``T`` and day ``T - window`` (day 0 for a shorter run).
+
+    Args:
+        ts: a run's timeseries.
+        window: days.
+
+    Returns:
+        ``1 - seed referrals / all referral joins`` over the window; NaN with no referral
+        joins in it.
+    """
+    day = ts["day"].to_numpy()
+    end = len(day) - 1
+    start = int(np.searchsorted(day, max(int(day[end]) - window, int(day[0]))))
+    joins = float(ts["joins_referral"].iloc[end] - ts["joins_referral"].iloc[start])
+    seeds = float(ts["seed_referrals"].iloc[end] - ts["seed_referrals"].iloc[start])
+    return 1.0 - seeds / joins if joins > 0 else math.nan
+
+
+JOIN_COLUMNS = ("joins_seed", "joins_mass_pull", "joins_referral", "joins_organic", "joins_ads")
+
+
+def busiest_window_start(ts: pd.DataFrame, window: int = WINDOW) -> int | None:
+    """First day of the ``window``-day span with the most joins (all sources), from day 1.
+
+    Daily joins are the day-to-day differences of the cumulative ``joins_*`` columns (the
+    seeding and mass pull of day 0 are not a day of joins). The earliest such span wins ties;
+    a run shorter than ``window`` days counts its whole length.
+
+    Returns:
+        The span's first day, or None for a run without a day 1.
+    """
+    cum = ts[list(JOIN_COLUMNS)].sum(axis=1).to_numpy(np.float64)
+    daily = np.diff(cum)
+    if len(daily) == 0:
+        return None
+    w = min(window, len(daily))
+    sums = np.convolve(daily, np.ones(w), mode="valid")
+    return int(ts["day"].iloc[1 + int(np.argmax(sums))])
+
+
+def _bass_shape(t: np.ndarray, p, q):
+    """The Bass curve of a market of 1: ``(1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})``."""
+    e = np.exp(-(p + q) * t)
+    return (1.0 - e) / (1.0 + (q / p) * e)
+
+
+BASS_GRID = np.logspace(-3, 2, 41)  # per year: the starting grid of p and of q
+
+
+def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
+    """Fit the Bass model to a cumulative adoption curve by least squares.
+
+    The closed form ``F(t) = m (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})`` with ``t`` in
+    years (``day / 365``) is fitted with ``p > 0``, ``q >= 0`` and
+    ``max(cumulative) <= m <= n``. For given ``p`` and ``q`` the best ``m`` is a linear least
+    squares solution; a grid of ``p`` and ``q`` (0.001 to 100 per year) finds the best start,
+    which ``scipy.optimize.least_squares`` then refines in ``(log p, log q, m)``.
+
+    Args:
+        days: the day of each value (day 0: no adopters yet).
+        cumulative: adopters so far on each day (e.g. ever-members less the members of
+            day 0).
+        n: the population (the largest market potential).
+
+    Returns:
+        ``(p, q, m)`` with ``p`` and ``q`` per year, or None when there are fewer than 10
+        days or no adoption. Never raises.
+    """
+    from scipy.optimize import least_squares
+
+    t = np.asarray(days, np.float64) / 365.0
+    y = np.asarray(cumulative, np.float64)
+    ok = np.isfinite(t) & np.isfinite(y)
+    t, y = t[ok], y[ok]
+    if len(t) < 10 or not np.any(y > 0) or not n or n <= 0:
+        return None
+    top = float(y.max())
+    lo_m, hi_m = top, max(float(n), top * (1 + 1e-9) + 1e-9)
+    # the grid search on at most 400 of the days (a long run would need much memory)
+    pick = np.unique(np.linspace(0, len(t) - 1, min(len(t), 400)).astype(np.int64))
+    ts, ys = t[pick], y[pick]
+    with np.errstate(all="ignore"):
+        p, q = np.meshgrid(BASS_GRID, BASS_GRID, indexing="ij")
+        g = _bass_shape(ts[None, None, :], p[..., None], q[..., None])
+        m = np.clip((g @ ys) / np.maximum((g * g).sum(axis=2), 1e-300), lo_m, hi_m)
+        sse = ((m[..., None] * g - ys) ** 2).sum(axis=2)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    a, b = np.unravel_index(int(np.argmin(sse)), sse.shape)
+    best = (float(p[a, b]), float(q[a, b]), float(m[a, b]))
+    best_sse = float(((best[2] * _bass_shape(t, best[0], best[1]) - y) ** 2).sum())
+
+    def residuals(x):
+        return (x[2] * _bass_shape(t, math.exp(x[0]), math.exp(x[1])) - y) / top
+
+    try:
+        with np.errstate(all="ignore"):
+            fit = least_squares(residuals, (math.log(best[0]), math.log(best[1]), best[2]),
+                                bounds=([-30.0, -30.0, lo_m], [10.0, 10.0, hi_m]),
+                                max_nfev=500)
+        if np.isfinite(fit.cost) and 2 * fit.cost * top * top <= best_sse:
+            best = (math.exp(fit.x[0]), math.exp(fit.x[1]), float(fit.x[2]))
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        pass
+    return best

@@ -37,14 +37,49 @@ def test_run_writes_summary_timeseries_scenario_and_charts(tmp_path, capsys):
     ts = pd.read_csv(out / "timeseries.csv")
     assert len(ts) == 16 and summary["members"] == ts.members.iloc[-1] and summary["seed"] == 3
     for key in ("day_origin", "day_inflection", "day_explosion", "k_factor",
-                "top20_referral_share", "croi"):
+                "top20_referral_share", "croi", "lurker_share", "seed_referral_share",
+                "nonseed_top20_referral_share", "retention_30", "retention_by_source",
+                "bass_p", "bass_q", "cost_to_milestone"):
         assert key in summary
     resolved = load_scenario(out / "scenario.yaml")
     assert resolved.seed == 3 and resolved.steps == 15 and resolved.population.size == 300
     assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
-    for word in ("Milestones", "Members", "K-factor", "Top 20%", "CROI"):
+    for word in ("Milestones", "Members", "K-factor", "Top 20%", "CROI", "Fission",
+                 "seeds' share of referral joins", "Retention", "Bass fit", "q/p",
+                 "Cost by day"):
         assert word in stdout
+    lurkers = f"lurkers {summary['lurkers']:,} = "
+    assert lurkers in stdout
     assert not list(tmp_path.glob(".run.*")), "temporary folders left behind"
+
+
+def test_the_printout_shows_the_revision_2_metrics():
+    from sim.cli import format_summary
+
+    s = {"scenario": "x", "seed": 1, "steps": 130, "population": 3000, "engine": "kernels",
+         "milestones": {"100": 0, "1000": 88, "10000": None}, "members": 50, "kols": 1,
+         "actives": 9, "lurkers": 40, "churned": 0, "non_users": 2950, "joins_seed": 10,
+         "joins_mass_pull": 0, "joins_referral": 30, "joins_organic": 0, "joins_ads": 0,
+         "invites_sent": 90, "k_factor": 0.1, "k_factor_30d": 0.2, "referral_share": 0.5,
+         "contributor_share": 0.2, "commitment_share": 0.2, "self_org_share": 0.1,
+         "top20_referral_share": 0.7, "revenue": 10.0, "cost": 20.0, "croi": -0.5,
+         "cost_per_retained_member": 0.4, "lurker_share": 0.8, "seed_referral_share": 0.3,
+         "nonseed_top20_referral_share": 0.65, "bass_p": 0.1, "bass_q": 0.95,
+         "retention_by_source": {"referral": {"30": 0.9, "90": 0.5, "120": 0.25},
+                                 "organic": {"30": None, "90": None, "120": None},
+                                 "ads": {"30": 0.5, "90": 0.1, "120": None}},
+         "cost_to_milestone": {"100": 0.0, "1000": 12345.6, "10000": None}}
+    text = format_summary(s)
+    assert "lurkers 40 = 80.0%)" in text
+    assert "seeds' share of referral joins 30.0%; top 20% of non-seeds by intimacy: 65.0%" in text
+    assert "on day 30/90/120: referral 90.0%/50.0%/25.0%; ads 50.0%/10.0%/n/a" in text
+    assert "organic" not in text.split("Retention")[1].splitlines()[0]
+    assert "Bass fit     p 0.100, q 0.950 per year; q/p 9.5" in text
+    assert "Cost by day  of 100: 0 | of 1,000: 12,346 | of 10,000: never members" in text
+    # a summary written before these metrics still prints
+    old = {k: v for k, v in s.items() if k not in ("lurker_share", "retention_by_source",
+                                                   "bass_p", "bass_q", "cost_to_milestone")}
+    assert "q/p n/a" in format_summary(old)
 
 
 def test_default_output_folder_and_overwrite(tmp_path, capsys, monkeypatch):
