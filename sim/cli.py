@@ -432,7 +432,7 @@ def format_summary(s: dict, path: Path | None = None) -> str:
         if any(v is not None for v in (ret.get(name) or {}).values()))
     p, q = s.get("bass_p"), s.get("bass_q")
     ratio = f"{q / p:.1f}" if p and q is not None else "n/a"
-    costs = " | ".join(f"of {int(level):,}: " + ("never" if c is None else _num(c, 0))
+    costs = " | ".join(f"{int(level):,} members: " + ("never reached" if c is None else _num(c, 0))
                        for level, c in (s.get("cost_to_milestone") or {}).items())
     return "\n".join(
         [
@@ -462,7 +462,7 @@ def format_summary(s: dict, path: Path | None = None) -> str:
             f"Money        revenue {_num(s['revenue'], 0)}, cost {_num(s['cost'], 0)}, "
             f"CROI {_pct(s['croi'])}, "
             f"cost per retained member {_num(s['cost_per_retained_member'])}",
-            f"Cost by day  {costs or 'n/a'} members",
+            f"Cost to      {costs or 'n/a'}",
         ]
     )
 

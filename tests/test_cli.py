@@ -46,7 +46,7 @@ def test_run_writes_summary_timeseries_scenario_and_charts(tmp_path, capsys):
     assert all((out / n).stat().st_size > 1000 for n in names if n.endswith(".png"))
     for word in ("Milestones", "Members", "K-factor", "Top 20%", "CROI", "Fission",
                  "seeds' share of referral joins", "Retention", "Bass fit", "q/p",
-                 "Cost by day"):
+                 "Cost to"):
         assert word in stdout
     lurkers = f"lurkers {summary['lurkers']:,} = "
     assert lurkers in stdout
@@ -75,7 +75,8 @@ def test_the_printout_shows_the_revision_2_metrics():
     assert "on day 30/90/120: referral 90.0%/50.0%/25.0%; ads 50.0%/10.0%/n/a" in text
     assert "organic" not in text.split("Retention")[1].splitlines()[0]
     assert "Bass fit     p 0.100, q 0.950 per year; q/p 9.5" in text
-    assert "Cost by day  of 100: 0 | of 1,000: 12,346 | of 10,000: never members" in text
+    assert ("Cost to      100 members: 0 | 1,000 members: 12,346 | 10,000 members: never "
+            "reached") in text
     # a summary written before these metrics still prints
     old = {k: v for k, v in s.items() if k not in ("lurker_share", "retention_by_source",
                                                    "bass_p", "bass_q", "cost_to_milestone")}
