@@ -113,58 +113,95 @@ BINS = 4096  # intimacy bins of the top-share selection
 
 
 @cached
-def _top_share_nb(status, intimacy, referrals, skip, top):
-    """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
-
-    Persons with ``skip[i]`` set are left out (neither ranked nor counted). A selection in
-    linear time without sorting: a histogram of intimacy (in [0, 1]) finds the bin holding
-    the boundary; everyone in a higher bin is in the top, and only the
-    boundary bin is ranked exactly (by intimacy, ties by index).
-    """
-    hist = np.zeros(BINS, np.int64)
-    m = 0
-    for i in range(len(status)):
-        if status[i] != NON_USER and not skip[i]:
-            hist[min(np.int64(intimacy[i] * BINS), BINS - 1)] += 1
-            m += 1
-    k = int(math.ceil(top * m))
-    if k == 0:
-        return 0
-    b = BINS - 1  # the boundary bin: the top holds `above` persons of higher bins
+def _boundary(hist, k):
+    """The bin holding the ``k``-th highest value of a histogram, and how many lie above it."""
+    b = BINS - 1
     above = 0
     while above + hist[b] < k:
         above += hist[b]
         b -= 1
-    vals = np.empty(hist[b], np.float64)
-    ids = np.empty(hist[b], np.int64)
-    credited = 0
-    c = 0
-    for i in range(len(status)):
-        if status[i] != NON_USER and not skip[i]:
-            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
-            if bi > b:
-                credited += referrals[i]
-            elif bi == b:
-                vals[c] = -intimacy[i]
-                ids[c] = i
-                c += 1
-    r = k - above  # persons of the boundary bin in the top: its r highest, ties by index
+    return b, above
+
+
+@cached
+def _boundary_credit(vals, ids, r, referrals):
+    """Referral joins of the ``r`` highest of a boundary bin (``vals`` = -intimacy, ties by id).
+
+    ``vals`` and ``ids`` list the bin's persons in index order.
+    """
+    if r <= 0:
+        return 0
     if vals.min() == vals.max():  # one value (e.g. constant intimacy): all tied
         threshold = vals[0]
     else:
         threshold = np.partition(vals, r - 1)[r - 1]  # -(r-th largest intimacy in the bin)
+    credited = 0
     taken = 0
-    for t in range(c):  # strictly above the threshold
+    for t in range(len(vals)):  # strictly above the threshold
         if vals[t] < threshold:
             credited += referrals[ids[t]]
             taken += 1
-    for t in range(c):  # ties at the threshold, by index
+    for t in range(len(vals)):  # ties at the threshold, by index
         if taken == r:
             break
         if vals[t] == threshold:
             credited += referrals[ids[t]]
             taken += 1
     return credited
+
+
+@cached
+def _top_shares_nb(status, intimacy, referrals, skip, top):
+    """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
+
+    Two selections in one pass over the persons: among all ever-members, and among those
+    without ``skip[i]`` set (the skipped are neither ranked nor counted). Linear time without
+    sorting: a histogram of intimacy (in [0, 1]) finds the bin holding each boundary;
+    everyone in a higher bin is in the top, and only the boundary bin is ranked exactly (by
+    intimacy, ties by index).
+
+    Returns:
+        (credited to the top of all ever-members, credited to the top of the unskipped).
+    """
+    hist = np.zeros(BINS, np.int64)
+    kept = np.zeros(BINS, np.int64)
+    for i in range(len(status)):
+        if status[i] != NON_USER:
+            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+            hist[bi] += 1
+            kept[bi] += not skip[i]
+    k_all = int(math.ceil(top * hist.sum()))
+    k_kept = int(math.ceil(top * kept.sum()))
+    b_all, above_all = _boundary(hist, k_all)
+    b_kept, above_kept = _boundary(kept, k_kept)
+    n_all = hist[b_all] if k_all > 0 else 0
+    n_kept = kept[b_kept] if k_kept > 0 else 0
+    vals_all, ids_all = np.empty(n_all, np.float64), np.empty(n_all, np.int64)
+    vals_kept, ids_kept = np.empty(n_kept, np.float64), np.empty(n_kept, np.int64)
+    credited_all = 0
+    credited_kept = 0
+    c_all = 0
+    c_kept = 0
+    for i in range(len(status)):
+        if status[i] != NON_USER:
+            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+            if k_all > 0:
+                if bi > b_all:
+                    credited_all += referrals[i]
+                elif bi == b_all:
+                    vals_all[c_all] = -intimacy[i]
+                    ids_all[c_all] = i
+                    c_all += 1
+            if k_kept > 0 and not skip[i]:
+                if bi > b_kept:
+                    credited_kept += referrals[i]
+                elif bi == b_kept:
+                    vals_kept[c_kept] = -intimacy[i]
+                    ids_kept[c_kept] = i
+                    c_kept += 1
+    credited_all += _boundary_credit(vals_all, ids_all, k_all - above_all, referrals)
+    credited_kept += _boundary_credit(vals_kept, ids_kept, k_kept - above_kept, referrals)
+    return credited_all, credited_kept
 
 
 def top_share(state: PopulationState, top: float = 0.2, exclude: np.ndarray | None = None
@@ -189,8 +226,8 @@ def top_share(state: PopulationState, top: float = 0.2, exclude: np.ndarray | No
         total = int(state.referrals.sum() - state.referrals[exclude].sum())
     if total == 0:
         return math.nan
-    return float(_top_share_nb(state.status, state.intimacy, state.referrals, exclude,
-                               top)) / total
+    return float(_top_shares_nb(state.status, state.intimacy, state.referrals, exclude,
+                                top)[1]) / total
 
 
 @cached(inline="always")
@@ -316,11 +353,10 @@ class Recorder:
         self.aud = np.zeros(CHUNKS, np.float64)
         self.rows: list[dict] = []
         # the seeds: persons whose source is SEED after seeding (a seed who churns and
-        # rejoins stays a seed), and masks for the top-share selections
+        # rejoins stays a seed), and their mask for the non-seed top share
         self.seed_idx = np.flatnonzero(st.source == SEED)
         self.seed_mask = np.zeros(st.n, np.bool_)
         self.seed_mask[self.seed_idx] = True
-        self.no_mask = np.zeros(st.n, np.bool_)
         # retention cohorts by source: indices frozen at the end of day COHORT_DAYS
         self.cohorts: dict[str, np.ndarray | None] = dict.fromkeys(RETENTION_SOURCES)
 
@@ -375,6 +411,10 @@ class Recorder:
         days = len(self.window)
         refs = int(st.referrals.sum())
         seed_refs = int(st.referrals[self.seed_idx].sum())
+        top_all, top_nonseed = (
+            _top_shares_nb(st.status, st.intimacy, st.referrals, self.seed_mask, 0.2)
+            if refs else (0, 0)
+        )
         row = {
             "day": model.day,
             "members": members,
@@ -391,9 +431,7 @@ class Recorder:
             "contributor_share": _ratio(c["kols"] + c["actives"], members),
             "self_org_share": _ratio(sums[3], sums[2] + sums[3]),
             "commitment_share": _ratio(c["committed"], members),
-            "top20_referral_share": _ratio(
-                _top_share_nb(st.status, st.intimacy, st.referrals, self.no_mask, 0.2), refs
-            ) if refs else math.nan,
+            "top20_referral_share": _ratio(top_all, refs) if refs else math.nan,
             "kol_audience": audience,
             "kol_reach": counts.kol_invites,
             "kol_referrals": c["kol_referrals"],
@@ -411,10 +449,9 @@ class Recorder:
         row["lurker_share"] = _ratio(c["lurkers"], members)
         row["seed_referrals"] = seed_refs
         row["seed_referral_share"] = _ratio(seed_refs, refs)
-        row["nonseed_top20_referral_share"] = _ratio(
-            _top_share_nb(st.status, st.intimacy, st.referrals, self.seed_mask, 0.2),
-            refs - seed_refs,
-        ) if refs > seed_refs else math.nan
+        row["nonseed_top20_referral_share"] = (
+            _ratio(top_nonseed, refs - seed_refs) if refs > seed_refs else math.nan
+        )
         row.update(self._retention(model))
         self.rows.append(row)
         return row

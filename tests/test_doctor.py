@@ -10,7 +10,7 @@ from sim.jit import LOCK_NAME
 def _fake_cache(folder):
     folder.mkdir()
     for name in ("kernels.day_kernel-169.py311.nbi", "kernels.day_kernel-169.py311.1.nbc",
-                 "metrics._top_share_nb-96.py311.nbi"):
+                 "metrics._top_shares_nb-96.py311.nbi"):
         (folder / name).write_bytes(b"x" * 10)
     (folder / "kernels.cpython-311.pyc").write_bytes(b"keep")
     (folder / "notes.txt").write_text("keep")

@@ -14,6 +14,7 @@ from sim.codes import ADS, CHURNED, KOL, LURKER, MEMBER, NON_USER, ORGANIC, REFE
 from sim.metrics import (
     TIMESERIES_COLUMNS,
     Recorder,
+    _top_shares_nb,
     busiest_window_start,
     fit_bass,
     milestone_days,
@@ -95,6 +96,11 @@ def test_top_share_leaves_out_the_excluded_persons_including_ties():
             st.status, st.intimacy, st.referrals, seeds)
         # an empty mask is the plain top share, bit for bit
         assert top_share(st, exclude=np.zeros(n, bool)) == top_share(st)
+        # one pass gives both selections: all ever-members, and those not masked
+        both = _top_shares_nb(st.status, st.intimacy, st.referrals, mask, 0.2)
+        total = int(st.referrals.sum())
+        assert both[0] == round(naive_top_share(st.status, st.intimacy, st.referrals) * total)
+        assert both[1] / (total - st.referrals[mask].sum()) == top_share(st, exclude=mask)
 
 
 def _fake_model(st: PopulationState, day: int = 0) -> SimpleNamespace:
