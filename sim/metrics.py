@@ -131,11 +131,12 @@ def _boundary_credit(vals, ids, r, referrals):
     """
     if r <= 0:
         return 0
-    if vals.min() == vals.max():  # one value (e.g. constant intimacy): all tied
-        threshold = vals[0]
-    else:
-        threshold = np.partition(vals, r - 1)[r - 1]  # -(r-th largest intimacy in the bin)
     credited = 0
+    if vals.min() == vals.max():  # one value (e.g. constant intimacy): all tied, by index
+        for t in range(r):
+            credited += referrals[ids[t]]
+        return credited
+    threshold = np.partition(vals, r - 1)[r - 1]  # -(r-th largest intimacy in the bin)
     taken = 0
     for t in range(len(vals)):  # strictly above the threshold
         if vals[t] < threshold:
@@ -151,10 +152,11 @@ def _boundary_credit(vals, ids, r, referrals):
 
 
 @cached
-def _top_shares_nb(status, intimacy, referrals, skip, top):
+def _top_shares_nb(ever, intimacy, referrals, skip, top):
     """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
 
-    Two selections in one pass over the persons: among all ever-members, and among those
+    ``ever`` lists the ever-members (persons who are not non-users) in index order. Two
+    selections in one pass over them: among all ever-members, and among those
     without ``skip[i]`` set (the skipped are neither ranked nor counted). Linear time without
     sorting: a histogram of intimacy (in [0, 1]) finds the bin holding each boundary;
     everyone in a higher bin is in the top, and only the boundary bin is ranked exactly (by
@@ -165,11 +167,11 @@ def _top_shares_nb(status, intimacy, referrals, skip, top):
     """
     hist = np.zeros(BINS, np.int64)
     kept = np.zeros(BINS, np.int64)
-    for i in range(len(status)):
-        if status[i] != NON_USER:
-            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
-            hist[bi] += 1
-            kept[bi] += not skip[i]
+    for t in range(len(ever)):
+        i = ever[t]
+        bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+        hist[bi] += 1
+        kept[bi] += not skip[i]
     k_all = int(math.ceil(top * hist.sum()))
     k_kept = int(math.ceil(top * kept.sum()))
     b_all, above_all = _boundary(hist, k_all)
@@ -182,23 +184,23 @@ def _top_shares_nb(status, intimacy, referrals, skip, top):
     credited_kept = 0
     c_all = 0
     c_kept = 0
-    for i in range(len(status)):
-        if status[i] != NON_USER:
-            bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
-            if k_all > 0:
-                if bi > b_all:
-                    credited_all += referrals[i]
-                elif bi == b_all:
-                    vals_all[c_all] = -intimacy[i]
-                    ids_all[c_all] = i
-                    c_all += 1
-            if k_kept > 0 and not skip[i]:
-                if bi > b_kept:
-                    credited_kept += referrals[i]
-                elif bi == b_kept:
-                    vals_kept[c_kept] = -intimacy[i]
-                    ids_kept[c_kept] = i
-                    c_kept += 1
+    for t in range(len(ever)):
+        i = ever[t]
+        bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+        if k_all > 0:
+            if bi > b_all:
+                credited_all += referrals[i]
+            elif bi == b_all:
+                vals_all[c_all] = -intimacy[i]
+                ids_all[c_all] = i
+                c_all += 1
+        if k_kept > 0 and not skip[i]:
+            if bi > b_kept:
+                credited_kept += referrals[i]
+            elif bi == b_kept:
+                vals_kept[c_kept] = -intimacy[i]
+                ids_kept[c_kept] = i
+                c_kept += 1
     credited_all += _boundary_credit(vals_all, ids_all, k_all - above_all, referrals)
     credited_kept += _boundary_credit(vals_kept, ids_kept, k_kept - above_kept, referrals)
     return credited_all, credited_kept
@@ -226,8 +228,8 @@ def top_share(state: PopulationState, top: float = 0.2, exclude: np.ndarray | No
         total = int(state.referrals.sum() - state.referrals[exclude].sum())
     if total == 0:
         return math.nan
-    return float(_top_shares_nb(state.status, state.intimacy, state.referrals, exclude,
-                                top)[1]) / total
+    ever = np.flatnonzero(state.status != NON_USER)
+    return float(_top_shares_nb(ever, state.intimacy, state.referrals, exclude, top)[1]) / total
 
 
 @cached(inline="always")
@@ -364,9 +366,9 @@ class Recorder:
         """Share of each source's cohort (joined in days 1..30) that is a member today."""
         st = model.state
         if any(c is None for c in self.cohorts.values()):
-            early = (st.join_day >= 1) & (st.join_day <= COHORT_DAYS)
-            cohorts = {name: np.flatnonzero(early & (st.source == code))
-                       for name, code in RETENTION_SOURCES.items()}
+            early = np.flatnonzero((st.join_day >= 1) & (st.join_day <= COHORT_DAYS))
+            source = st.source[early]  # one pass over everyone, then over the few joiners
+            cohorts = {name: early[source == code] for name, code in RETENTION_SOURCES.items()}
             if model.day >= COHORT_DAYS:
                 self.cohorts = cohorts
         else:
@@ -412,7 +414,8 @@ class Recorder:
         refs = int(st.referrals.sum())
         seed_refs = int(st.referrals[self.seed_idx].sum())
         top_all, top_nonseed = (
-            _top_shares_nb(st.status, st.intimacy, st.referrals, self.seed_mask, 0.2)
+            _top_shares_nb(np.flatnonzero(st.status != NON_USER), st.intimacy, st.referrals,
+                           self.seed_mask, 0.2)
             if refs else (0, 0)
         )
         row = {

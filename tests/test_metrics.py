@@ -97,7 +97,8 @@ def test_top_share_leaves_out_the_excluded_persons_including_ties():
         # an empty mask is the plain top share, bit for bit
         assert top_share(st, exclude=np.zeros(n, bool)) == top_share(st)
         # one pass gives both selections: all ever-members, and those not masked
-        both = _top_shares_nb(st.status, st.intimacy, st.referrals, mask, 0.2)
+        both = _top_shares_nb(np.flatnonzero(st.status != NON_USER), st.intimacy, st.referrals,
+                              mask, 0.2)
         total = int(st.referrals.sum())
         assert both[0] == round(naive_top_share(st.status, st.intimacy, st.referrals) * total)
         assert both[1] / (total - st.referrals[mask].sum()) == top_share(st, exclude=mask)
