@@ -17,12 +17,12 @@ changing a row, regenerate them from a source checkout with::
     python -m sim.parameters --write      # rewrite scenarios/base.yaml and docs/parameters.md
     python -m sim.parameters --check      # exit 1 if either is out of date
 
-Adding a parameter is one row here and its use in the rules. For example, a cap on the
-invitations a member sends per day::
+Adding a parameter is one row here and its use in the rules. For example, the cap on the
+invitations a member sends per day (MODEL.md revision 2) was added as::
 
-    Param("rules.invite_cap", float, 0.0, ge=0, le=1e6,
-          doc="invitations per member per day on average at most; 0 = no cap",
-          why=CHOICE),
+    Param("rules.invite_cap", float, 2.4, ge=0, le=1e6,
+          doc="invitations per member per day on average at most (0 = no cap) ...",
+          why="finite attention ..."),
 
 Then ``Scenario().rules.invite_cap`` validates and defaults, ``--set rules.invite_cap=5`` works
 with one-line errors, both engines read ``params.invite_cap`` (``P.invite_cap`` in the kernels),
@@ -37,7 +37,7 @@ This module imports nothing heavy: ``fishpond validate`` reads it on every start
 Example:
     >>> p = find("rules.invite_rate")
     >>> p.default, allowed(p)
-    (0.004, 'a number in [0, 1]')
+    (0.021, 'a number in [0, 1]')
     >>> flat_name(find("program.common_task.intimacy_gain"))
     'common_task_intimacy_gain'
     >>> find("population.graph.m", kind="watts_strogatz") is None

@@ -13,7 +13,7 @@ Example:
     >>> from sim.config import Scenario
     >>> p = Params.from_scenario(Scenario(), n=1000, contacts=0, weighted=False)
     >>> p.invite_rate, p.entry_gate_kind, p.role_mult_kol
-    (0.004, 0, 3.0)
+    (0.021, 0, 3.0)
 """
 
 from __future__ import annotations

@@ -153,7 +153,8 @@ BAD = [  # (file text, line, words in the message)
     ("scenario: fish_pnd\ndesign: {kind: grid, parameters: {steps: 5}}\n", 1,
      ["fish_pnd", "scenario file not found"]),
     (("scenario: fish_pond\noverrides:\n  rules:\n    invite: 0.1\n"
-      "design: {kind: grid, parameters: {steps: 5}}\n"), 4, ["rules.invite", "invite_rate"]),
+      "design: {kind: grid, parameters: {steps: 5}}\n"), 4,
+     ["rules.invite", "did you mean 'invite_"]),
     (("scenario: fish_pond\noverrides: {population: {size: 300}}\ndesign:\n  kind: grid\n"
       "  parameters:\n    seeding.count: [10, 500]\n"), 6,
      ["seeding.count = 500", "population.size"]),

@@ -90,7 +90,7 @@ def test_defaults_lie_within_their_own_bounds():
 
 
 def test_find_children_and_codes():
-    assert find("rules.invite_rate").default == 0.004
+    assert find("rules.invite_rate").default == 0.021
     assert find("population.graph.m") is None  # graph keys need their kind
     assert find("population.graph.m", kind="powerlaw_cluster").le == 10_000
     assert [r.name for r in children(find_section("program.ads"))] == ["daily_budget",
@@ -171,19 +171,19 @@ def test_models_live_in_sim_config_and_pickle():
 
 
 def test_one_new_row_is_one_new_validated_key(monkeypatch):
-    row = Param("rules.invite_cap", float, 0.0, "invitations per member per day at most",
+    row = Param("rules.invite_cooldown", float, 0.0, "days between a member's invitations",
                 ge=0, le=1e6)
     at = parameters.TABLE.index(find("rules.invite_rate")) + 1
     monkeypatch.setattr(parameters, "TABLE", parameters.TABLE[:at] + (row,)
                         + parameters.TABLE[at:])
     rules = sim.config._build()["Rules"]
-    assert list(rules.model_fields)[:2] == ["invite_rate", "invite_cap"]
-    assert rules().invite_cap == 0.0 and rules(invite_cap=5).invite_cap == 5
+    assert list(rules.model_fields)[:2] == ["invite_rate", "invite_cooldown"]
+    assert rules().invite_cooldown == 0.0 and rules(invite_cooldown=5).invite_cooldown == 5
     with pytest.raises(ValueError, match="less than or equal to 1000000"):
-        rules(invite_cap=2e6)
-    assert row in parameters.kernel_params() and flat_name(row) == "invite_cap"
-    assert "  invite_cap: 0.0" in parameters.render_base_yaml()
-    assert "| `rules.invite_cap` | `0.0` | a number in [0, 1000000] |" in (
+        rules(invite_cooldown=2e6)
+    assert row in parameters.kernel_params() and flat_name(row) == "invite_cooldown"
+    assert "  invite_cooldown: 0.0" in parameters.render_base_yaml()
+    assert "| `rules.invite_cooldown` | `0.0` | a number in [0, 1000000] |" in (
         parameters.render_reference())
 
 

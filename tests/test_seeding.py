@@ -188,7 +188,7 @@ def test_live_probability_reading():
     assert pe.size == 0
     sc0 = scen(3, 1, "influence_max", invite_rate=0.1, churn_base=0.0)
     p0, _ = S.live_probabilities(sc0.model_copy(update={"steps": 7}), g, np.ones(3))
-    np.testing.assert_allclose(p0, 1 - (1 - q * 0.25) ** 7)
+    np.testing.assert_allclose(p0, 1 - (1 - q * sc0.rules.convert_prob) ** 7)
 
 
 def test_influence_max_no_spread_fills_by_degree():
