@@ -76,6 +76,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", type=Path, required=True, metavar="DIR")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--case", choices=[c[0] for c in CASES.values()], action="append",
+                    help="only this case (repeatable; default: all)")
     ap.add_argument("--off", action="store_true",
                     help="both trees with revision 2's mechanisms off (OFF)")
     args = ap.parse_args(argv)
@@ -84,6 +86,8 @@ def main(argv=None) -> None:
     print(f"this checkout: {HERE}; against: {args.against.resolve()}"
           f"{'; mechanisms off' if args.off else '; each tree its own defaults'}")
     for label, case in CASES.items():
+        if args.case and case[0] not in args.case:
+            continue
         here, there = [], []
         for _ in range(args.repeats):
             there.append(_time(args.against, case, offs.get(case[0], {})))
