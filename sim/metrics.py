@@ -376,17 +376,9 @@ class Recorder:
         return {f"retention_{name}": _ratio(int((st.status[idx] == MEMBER).sum()), len(idx))
                 for name, idx in cohorts.items()}
 
-    def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
-        """Append and return the metrics row of ``model.day`` (day 0: after seeding)."""
+    def _census(self, model: GrowthModel) -> tuple[dict, float]:
+        """Today's census (:data:`CENSUS` counts) and the KOLs' audience: one pass over all."""
         st = model.state
-        counts = counts or DayCounts()
-        self.joins["joins_referral"] += counts.joins_referral
-        self.joins["joins_organic"] += counts.joins_organic
-        self.joins["joins_ads"] += counts.joins_ads
-        self.invites_sent += counts.invites_sent
-        self.revenue += counts.revenue
-        self.cost += counts.cost
-
         part, aud = self.part, self.aud
         part[:] = 0
         chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
@@ -396,21 +388,37 @@ class Recorder:
         audience = 0.0
         for value in aud:  # partial audiences added in chunk order: same for any thread count
             audience += float(value)
-        c = dict(zip(CENSUS, part.sum(axis=0).tolist()))
+        return dict(zip(CENSUS, part.sum(axis=0).tolist())), audience
+
+    def record(self, model: GrowthModel, counts: DayCounts | None,
+               unchanged: bool = False) -> dict:
+        """Append and return the metrics row of ``model.day`` (day 0: after seeding).
+
+        Args:
+            model: the model, after the day's phases 1-7.
+            counts: the day's counts (None on day 0).
+            unchanged: the day changed no person's state (an idle day, see
+                :meth:`GrowthModel.step`): the census, shares and retention of the last row
+                are still true and are not computed again.
+        """
+        st = model.state
+        counts = counts or DayCounts()
+        self.joins["joins_referral"] += counts.joins_referral
+        self.joins["joins_organic"] += counts.joins_organic
+        self.joins["joins_ads"] += counts.joins_ads
+        self.invites_sent += counts.invites_sent
+        self.revenue += counts.revenue
+        self.cost += counts.cost
+        if unchanged and self.rows:
+            return self._record_unchanged(model.day, counts)
+        c, audience = self._census(model)
         members = c["members"]
         ever = st.n - c["non_users"]
         today = (
             counts.joins_referral, members, counts.operator_activities, counts.member_activities
         )
-        self.window.append(today)
+        days = self._window_push(today)
         sums = self.window_sums
-        for f in range(4):
-            sums[f] += today[f]
-        if len(self.window) > WINDOW:
-            old = self.window.popleft()
-            for f in range(4):
-                sums[f] -= old[f]
-        days = len(self.window)
         refs = int(st.referrals.sum())
         seed_refs = int(st.referrals[self.seed_idx].sum())
         top_all, top_nonseed = (
@@ -456,6 +464,45 @@ class Recorder:
             _ratio(top_nonseed, refs - seed_refs) if refs > seed_refs else math.nan
         )
         row.update(self._retention(model))
+        self.rows.append(row)
+        return row
+
+    def _window_push(self, today: tuple[int, int, int, int]) -> int:
+        """Add today's (referral joins, members, activities) to the window; its days."""
+        self.window.append(today)
+        sums = self.window_sums
+        for f in range(4):
+            sums[f] += today[f]
+        if len(self.window) > WINDOW:
+            old = self.window.popleft()
+            for f in range(4):
+                sums[f] -= old[f]
+        return len(self.window)
+
+    def _record_unchanged(self, day: int, counts: DayCounts) -> dict:
+        """The row of a day that changed no person: the last row's census, today's flows."""
+        last = self.rows[-1]
+        members = last["members"]
+        days = self._window_push(
+            (counts.joins_referral, members, counts.operator_activities,
+             counts.member_activities))
+        sums = self.window_sums
+        row = dict(last)
+        row.update(self.joins)
+        row.update(
+            day=day,
+            invites_sent=counts.invites_sent,
+            k_factor_30d=_ratio(sums[0], sums[1] / days),
+            self_org_share=_ratio(sums[3], sums[2] + sums[3]),
+            kol_reach=counts.kol_invites,
+            revenue=self.revenue,
+            cost=self.cost,
+            croi=_ratio(self.revenue - self.cost, self.cost),
+            cost_per_retained_member=_ratio(self.cost, members),
+            posts=counts.posts,
+            operator_activities=counts.operator_activities,
+            member_activities=counts.member_activities,
+        )
         self.rows.append(row)
         return row
 

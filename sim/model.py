@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import agents as agents_engine
-from . import kernels
+from . import kernels, rules
 from .codes import (
     ACTIVE,
     CHURNED,
@@ -45,7 +45,7 @@ from .errors import FishpondError, ScenarioError
 from .limits import check_run
 from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
 from .params import DayCounts, Params
-from .population import Graph, build_graph, draw_engagement, draw_fit
+from .population import Graph, draw_population
 from .rng import stream_key, u_key
 from .scenario_io import (
     check_scenario,
@@ -117,6 +117,20 @@ def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: d
     return scenario
 
 
+def idle_day(day: int, p: Params) -> DayCounts:
+    """The counts of a day on which no person can change (no member, no organic or ads channel).
+
+    The operator still publishes its posts and holds its activities, and pays for them;
+    nothing else happens. Both engines give exactly these counts on such a day
+    (tests/test_model.py runs with and without idle days skipped).
+    """
+    log = DayCounts(posts=rules.events_on_day(day, p.content_per_week, 7.0),
+                    operator_activities=rules.events_on_day(day, p.activities_per_month, 30.0))
+    log.cost = rules.daily_cost(log.posts, log.operator_activities, 0, 0, p.cost_per_post,
+                                p.cost_per_activity, p.cost_per_kol_month, p.ads_cost_per_join)
+    return log
+
+
 class GrowthModel(mesa.Model):
     """Community growth on a social graph (MODEL.md).
 
@@ -134,6 +148,11 @@ class GrowthModel(mesa.Model):
             (its ``n`` replaces ``population.size``).
         max_memory: refuse a scenario whose estimated memory (:mod:`sim.limits`) exceeds
             this many bytes; None is the memory available now.
+        skip_idle: once no person can change any more (no member left, and neither the
+            organic nor the ads channel open), record the remaining days without running
+            the engine or a census: the results are the same, in a fraction of the time
+            (an epidemic that died out, a cascade that stopped). False runs every day in
+            full.
         **overrides: nested scenario overrides, e.g. ``steps=30`` or
             ``rules={"invite_rate": 0.01}``.
 
@@ -162,6 +181,7 @@ class GrowthModel(mesa.Model):
         agent_reporters: dict | None = None,
         graph: Graph | None = None,
         max_memory: int | None = None,
+        skip_idle: bool = True,
         **overrides: Any,
     ) -> None:
         """Resolve the scenario, build the graph, seed the population (arguments: see above)."""
@@ -185,10 +205,13 @@ class GrowthModel(mesa.Model):
         self.seed = sc.seed
         self.horizon = sc.steps  # (Mesa's own self.steps counts the steps taken)
         self.day = 0
+        self.skip_idle = bool(skip_idle)
+        self._idle = False  # whether the last day was idle (nobody could change)
 
         if graph is None:  # refuse what cannot fit before allocating anything
             check_run(sc, engine=engine, max_memory=max_memory)
-        self.graph: Graph = graph if graph is not None else build_graph(sc.population, sc.seed)
+        pop_seed = sc.seed if sc.population.seed is None else sc.population.seed
+        self.graph, fit, engagement = draw_population(sc.population, pop_seed, graph)
         n = self.graph.n
         if n != sc.population.size:  # edge lists and given graphs set the size
             sc = self.scenario = sc.model_copy(
@@ -206,10 +229,7 @@ class GrowthModel(mesa.Model):
             sc, n=n, contacts=self.graph.contacts, weighted=self.graph.weights is not None
         )
         self._checked_params = self.params
-        self.state = PopulationState.empty(
-            draw_fit(sc.population.fit, n, sc.seed, self.graph.circle),
-            draw_engagement(sc.population.engagement, n, sc.seed),
-        )
+        self.state = PopulationState.empty(fit, engagement)
         # agent views: all made up front for the agents engine, on first use otherwise
         self._persons: list[agents_engine.Person | None] | dict[int, agents_engine.Person] = (
             [None] * n if engine == "agents" else {}
@@ -349,8 +369,8 @@ class GrowthModel(mesa.Model):
 
     # --- running --------------------------------------------------------------------
 
-    def _record(self, counts: DayCounts | None) -> None:
-        self.today = self.recorder.record(self, counts)
+    def _record(self, counts: DayCounts | None, unchanged: bool = False) -> None:
+        self.today = self.recorder.record(self, counts, unchanged)
         self.datacollector.collect(self)
 
     def step(self) -> None:
@@ -370,10 +390,25 @@ class GrowthModel(mesa.Model):
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
-        counts = self._engine.run_day(self)
-        self._record(counts)
+        self._idle = self.skip_idle and self._nothing_can_change()
+        if self._idle:  # nobody can change: the day's flows only, no engine, no census
+            self._record(idle_day(self.day, self.params), unchanged=True)
+        else:
+            self._record(self._engine.run_day(self))
         if self.day >= self.horizon:
             self.running = False
+
+    def _nothing_can_change(self) -> bool:
+        """No member, and no organic or ads channel: no day can change a person any more.
+
+        Every rule of MODEL.md §3 that changes a person starts from a member (feeding,
+        activities, interactions, invitations, roles, churn, paying) or from the organic
+        or ads channel; the entry gate only filters joiners and has no queue. So from such
+        a day on, every day changes nobody: :func:`idle_day` gives its counts exactly.
+        Read at the start of every day, as ``model.params`` may be replaced between days.
+        """
+        p = self.params
+        return self.today["members"] == 0 and p.organic_rate <= 0 and p.ads_daily_budget <= 0
 
     def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
         """Run ``steps`` more days (default: up to the scenario's horizon).

@@ -169,6 +169,11 @@ TABLE: tuple[Param | Section, ...] = (
     Param("population.size", int, 100_000, "number of persons N",
           "§7 size: the 10,000 explosion point needs a population well above it",
           ge=2, le=MAX_PERSONS),
+    Param("population.seed", int, None, "seed of the population (graph, fit, engagement); null: "
+          "the run seed", "null: every replicate draws its own population (the §7 facts); a "
+          "number fixes the population across replicates and calibration particles, so that "
+          "only behaviour varies (and the population is built once per process)", ge=0,
+          le=2**63 - 1, optional=True),
     Section(_G, None, "the social graph: a mapping with a kind and that kind's keys", "§5"),
     Param(f"{_G}.kind", str, "barabasi_albert", "graph kind",
           "preferential attachment: hubs emerge, as 002's KOLs are \"集散节点\" (hub nodes); "

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import warnings
@@ -585,3 +586,71 @@ def draw_engagement(engagement: config.Engagement, n: int, seed: int) -> np.ndar
         return np.full(n, float(engagement.median), dtype=np.float64)
     z = ndtri(u_array(seed, 0, Phase.ENGAGEMENT, np.arange(n), 0))
     return engagement.median * np.exp(engagement.sigma * z)
+
+
+# --- one population per process and seed ---------------------------------------------------
+
+CACHE_BYTES = 256 * 2**20  # the populations kept for reuse in one process, at most
+_populations: collections.OrderedDict[tuple, tuple[Graph, np.ndarray, np.ndarray]] = (
+    collections.OrderedDict()
+)
+
+
+def _nbytes(graph: Graph, *arrays: np.ndarray) -> int:
+    parts = (graph.indptr, graph.indices, graph.weights, graph.circle, graph.labels, *arrays)
+    return sum(a.nbytes for a in parts if isinstance(a, np.ndarray))
+
+
+def _population_key(pop: config.Population, seed: int) -> tuple | None:
+    """What a population's draws depend on; None when it cannot be told (a missing file)."""
+    stamp = None
+    if pop.graph.kind == "edgelist":  # the file may change between two runs
+        try:
+            st = Path(pop.graph.path).stat()
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+    return pop.model_dump_json(), int(seed), stamp
+
+
+def draw_population(pop: config.Population, seed: int,
+                    graph: Graph | None = None) -> tuple[Graph, np.ndarray, np.ndarray]:
+    """The population's graph, fit and engagement, each drawn once per process and seed.
+
+    A sweep, a calibration or an optimisation runs many models on the same populations
+    (common replicate seeds, or a fixed ``population.seed``): the graph, fit and engagement
+    depend only on the population section and the seed, so the last ones drawn are kept
+    (up to :data:`CACHE_BYTES`) and reused, bit for bit the same as drawn afresh.
+
+    Args:
+        pop: the population section of a scenario.
+        seed: the seed of the population (``population.seed``, or the run seed).
+        graph: a graph given by the caller (not kept; fit and engagement are drawn for it).
+
+    Returns:
+        ``(graph, fit, engagement)``; fit and engagement are the caller's own arrays (a
+        model's state writes them), the graph is shared and must not be written.
+
+    Raises:
+        ScenarioError, DataError: as :func:`build_graph`.
+    """
+    if graph is not None:
+        return (graph, draw_fit(pop.fit, graph.n, seed, graph.circle),
+                draw_engagement(pop.engagement, graph.n, seed))
+    key = _population_key(pop, seed)
+    hit = _populations.get(key) if key is not None else None
+    if hit is not None:
+        _populations.move_to_end(key)
+        g, fit, engagement = hit
+        return g, fit.copy(), engagement.copy()
+    g = build_graph(pop, seed)
+    fit = draw_fit(pop.fit, g.n, seed, g.circle)
+    engagement = draw_engagement(pop.engagement, g.n, seed)
+    size = _nbytes(g, fit, engagement)
+    if key is not None and size <= CACHE_BYTES // 4:
+        _populations[key] = (g, fit.copy(), engagement.copy())
+        total = sum(_nbytes(*v) for v in _populations.values())
+        while total > CACHE_BYTES and len(_populations) > 1:
+            _, old = _populations.popitem(last=False)
+            total -= _nbytes(*old)
+    return g, fit, engagement

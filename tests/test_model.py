@@ -156,3 +156,45 @@ def test_run_stops_at_the_horizon_and_mesa_counts_steps():
     assert m.day == 60 and m.steps == 60 and not m.running  # Mesa's own step counter agrees
     m.run()  # nothing left to do
     assert m.day == 60
+
+
+# --- idle days (no member, no organic or ads channel) ----------------------------------------
+
+DIES_OUT = dict(steps=40, population={"size": 400, "graph": {"kind": "barabasi_albert", "m": 2}},
+                seeding={"count": 5, "strategy": "random"},
+                rules={"invite_rate": 0.03, "churn_base": 0.5},
+                program={"content_per_week": 3, "activities_per_month": 4},
+                economics={"cost_per_post": 7.0, "cost_per_activity": 50.0})
+
+
+@pytest.mark.parametrize("engine", ["numba", "agents"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_skipping_idle_days_changes_no_result(engine, seed):
+    runs = {}
+    for skip in (True, False):
+        m = GrowthModel("pure_sir", rng=seed, engine=engine, skip_idle=skip, **DIES_OUT)
+        idle = []
+        for _ in range(m.horizon):
+            m.step()
+            idle.append(m._idle)
+        runs[skip] = (m.timeseries(), m.summary(), idle)
+    (ts, summary, idle), (ts_full, summary_full, idle_full) = runs[True], runs[False]
+    assert sum(idle) >= 20 and not any(idle_full)  # the epidemic died out: idle days happened
+    assert ts["cost"].iloc[-1] > ts["cost"].iloc[-20]  # and the operator's costs went on
+    pd.testing.assert_frame_equal(ts, ts_full, check_exact=True)
+    assert summary == summary_full
+
+
+def test_an_idle_run_wakes_up_when_a_channel_opens():
+    import dataclasses
+
+    runs = []
+    for skip in (True, False):
+        m = GrowthModel("pure_sir", rng=4, skip_idle=skip, **DIES_OUT)
+        m.run(25)
+        assert m.today["members"] == 0
+        m.params = dataclasses.replace(m.params, organic_rate=0.01)
+        m.run()
+        runs.append(m.timeseries())
+    assert runs[0]["members"].iloc[-1] > 0
+    pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)

@@ -379,3 +379,50 @@ def test_engagement_sigma_zero_is_everyone_equal_and_independent_of_fit():
     fit = draw_fit(config.Fit(alpha=2.0, beta=3.0), 50_000, seed=5)
     e = draw_engagement(config.Engagement(sigma=1.0), 50_000, seed=5)
     assert abs(np.corrcoef(fit, np.log(e))[0, 1]) < 0.02
+
+
+# --- draw_population: one population per process and seed --------------------------------------
+
+
+def test_draw_population_reuses_bit_for_bit_and_hands_out_own_arrays():
+    from sim import population
+
+    p = pop(3000, kind="barabasi_albert", m=3)
+    population._populations.clear()
+    g1, f1, e1 = population.draw_population(p, 5)
+    g2, f2, e2 = population.draw_population(p, 5)
+    assert g2 is g1  # built once
+    assert np.array_equal(f1, f2) and np.array_equal(e1, e2)
+    assert f1 is not f2 and e1 is not e2  # each model writes its own state
+    f2[:] = -1.0
+    _, f3, _ = population.draw_population(p, 5)
+    assert np.array_equal(f3, f1)
+    fresh = build_graph(p, 5)
+    assert np.array_equal(g1.indices, fresh.indices) and np.array_equal(g1.indptr, fresh.indptr)
+    assert np.array_equal(f1, draw_fit(p.fit, 3000, 5, None))
+    g4, f4, _ = population.draw_population(p, 6)
+    assert g4 is not g1 and not np.array_equal(f4, f1)
+
+
+def test_draw_population_sees_a_changed_edge_list(tmp_path):
+    from sim import population
+
+    path = tmp_path / "edges.txt"
+    path.write_text("0 1\n1 2\n")
+    p = config.Population(graph={"kind": "edgelist", "path": str(path)})
+    assert population.draw_population(p, 1)[0].n == 3
+    path.write_text("0 1\n1 2\n2 3\n3 4\n")
+    assert population.draw_population(p, 1)[0].n == 5
+
+
+def test_population_seed_fixes_the_population_across_run_seeds():
+    from sim import GrowthModel
+
+    kw = dict(steps=5, population={"size": 500, "seed": 9})
+    a, b = GrowthModel("fish_pond", rng=1, **kw), GrowthModel("fish_pond", rng=2, **kw)
+    assert np.array_equal(a.graph.indices, b.graph.indices)
+    assert np.array_equal(a.state.fit, b.state.fit)
+    c = GrowthModel("fish_pond", rng=1, steps=5, population={"size": 500})
+    assert not np.array_equal(a.state.fit, c.state.fit)  # null: the run seed draws it
+    d = GrowthModel("fish_pond", rng=9, steps=5, population={"size": 500})
+    assert np.array_equal(a.state.fit, d.state.fit)
