@@ -175,8 +175,12 @@ class LocalRunner:
     shared_crashes = True  # a crashed worker fails every run in flight
 
     def __init__(self, workers: int) -> None:
-        """Run on ``workers`` processes (1: in this process); the pool starts on first use."""
-        self.workers, self.window = workers, workers
+        """Run on ``workers`` processes (1: in this process); the pool starts on first use.
+
+        Two runs per worker are in flight, so that a worker starts its next run as soon as
+        it has sent a result, not after the parent has received it and submitted another.
+        """
+        self.workers, self.window = workers, 1 if workers == 1 else 2 * workers
         self.pool: cf.ProcessPoolExecutor | None = None
         self.broken = False
 

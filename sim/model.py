@@ -49,9 +49,8 @@ from .population import Graph, draw_population
 from .rng import stream_key, u_key
 from .scenario_io import (
     check_scenario,
-    load_scenario,
+    load_scenario_once,
     merge_scenario_data,
-    resolve_scenario_path,
     scenario_from_dict,
 )
 from .seeding import choose_mass_pull, choose_seeds
@@ -100,7 +99,7 @@ def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: d
     if scenario is None:
         scenario = Scenario()
     elif isinstance(scenario, (str, Path)):
-        scenario = load_scenario(resolve_scenario_path(scenario))
+        scenario = load_scenario_once(scenario)
     elif isinstance(scenario, dict):
         scenario = scenario_from_dict(scenario)
     elif not isinstance(scenario, Scenario):
@@ -206,6 +205,7 @@ class GrowthModel(mesa.Model):
         self.horizon = sc.steps  # (Mesa's own self.steps counts the steps taken)
         self.day = 0
         self.skip_idle = bool(skip_idle)
+        self._timeseries: tuple[tuple, pd.DataFrame] | None = None  # (key, frame) once built
         self._idle = False  # whether the last day was idle (nobody could change)
 
         if graph is None:  # refuse what cannot fit before allocating anything
@@ -436,8 +436,17 @@ class GrowthModel(mesa.Model):
     # --- results --------------------------------------------------------------------
 
     def timeseries(self) -> pd.DataFrame:
-        """One row per recorded day (from day 0), the metrics of MODEL.md §6."""
-        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        """One row per recorded day (from day 0), the metrics of MODEL.md §6.
+
+        A new DataFrame on every call (the caller may change it); built once per day.
+        """
+        dc = self.datacollector
+        key = (len(dc.model_vars.get("day", ())), tuple(dc.model_reporters))
+        cached = self._timeseries
+        if cached is None or cached[0] != key:
+            frame = dc.get_model_vars_dataframe().reset_index(drop=True)
+            cached = self._timeseries = (key, frame)
+        return cached[1].copy()
 
     def referral_curve(self) -> pd.DataFrame:
         """The referral concentration curve of the current state."""

@@ -75,6 +75,9 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 
 
+MANY = 4096  # u_array draws for at least this many persons with compiled code
+
+
 def _mix64_array(z: np.ndarray) -> np.ndarray:
     z = z + _G
     z = (z ^ (z >> _S30)) * _M1
@@ -96,6 +99,11 @@ def u_array(seed: int, day: int, phase: int, person, k=0) -> np.ndarray:
         float64 array of uniforms in [0, 1), shaped like ``person`` broadcast with ``k``.
     """
     key = np.uint64(stream_key(seed, day, phase))
+    if isinstance(person, np.ndarray) and person.ndim == 1 and len(person) >= MANY \
+            and np.ndim(k) == 0:  # a whole population: compiled, 5-10x faster, same bits
+        out = np.empty(len(person), np.float64)
+        _u_persons_nb(key, person.astype(np.int64, copy=False), int(k), out)
+        return out
     p = np.asarray(person).astype(np.int64).astype(np.uint64)
     kk = np.asarray(k).astype(np.int64).astype(np.uint64)
     with np.errstate(over="ignore"):
@@ -154,3 +162,10 @@ def u_key_nb(key, person, k):
 def u_nb(seed, day, phase, person, k):
     """Numba twin of :func:`u`."""
     return u_key_nb(stream_key_nb(seed, day, phase), person, k)
+
+
+@cached
+def _u_persons_nb(key, persons, k, out):
+    """``out[t] = u_key_nb(key, persons[t], k)``: :func:`u_array` for a 1-D int64 array."""
+    for t in range(len(persons)):
+        out[t] = u_key_nb(key, persons[t], k)

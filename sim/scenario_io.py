@@ -341,6 +341,38 @@ def load_scenario(path: str | os.PathLike, overrides: list[str] | None = None) -
     return validate_scenario_data(data, pos, yio.label(file), check_files=True)
 
 
+_loaded: dict[Path, tuple[tuple[Path, ...], tuple, Scenario]] = {}
+
+
+def _stamps(files: tuple[Path, ...]) -> tuple:
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def load_scenario_once(path: str | os.PathLike) -> Scenario:
+    """:func:`load_scenario` without overrides, read again only when one of its files changed.
+
+    Many models built from one scenario name (a loop of replicates, a calibration) read
+    and validate its YAML files once per process; a change to the file, to what it
+    ``extends`` or to its edge list is seen on the next call.
+    """
+    file = resolve_scenario_path(path)
+    hit = _loaded.get(file)
+    if hit is not None and _stamps(hit[0]) == hit[1]:
+        return hit[2]
+    sc = load_scenario(file)
+    files = tuple(scenario_inputs(file, sc))
+    _loaded[file] = (files, _stamps(files), sc)
+    return sc
+
+
 def scenario_from_dict(data: dict, source: str = "<dict>") -> Scenario:
     """Validate a plain mapping like a scenario file (no line numbers in errors).
 

@@ -376,11 +376,11 @@ def _rank_keys(strategy: str, graph, fit, seed: int) -> list[np.ndarray]:
     if strategy not in STRATEGIES:
         raise ScenarioError(f"seeding.strategy = {strategy!r} is unknown; use one of {STRATEGIES}")
     idx = np.arange(n)
+    if strategy == "random" or (graph.well_mixed and strategy != "fit_degree"):
+        return [u_array(seed, 0, Phase.SEEDING, idx, 0)]
     tb = u_array(seed, 0, Phase.TIEBREAK, idx, 0)
     if graph.well_mixed and strategy == "fit_degree":
         return _score_keys(np.asarray(fit, float), tb)
-    if strategy == "random" or graph.well_mixed:
-        return [u_array(seed, 0, Phase.SEEDING, idx, 0)]
     if strategy == "degree":
         return _score_keys(graph.degree(), tb)
     if strategy == "fit_degree":
@@ -466,6 +466,8 @@ def choose_mass_pull(scenario, graph, exclude) -> np.ndarray:
     excl = np.unique(np.asarray(exclude, dtype=np.int64))
     _check_count("mass_pull.count", count, n - len(excl),
                  f"the persons available (population size {n} minus {len(excl)} seeds)")
+    if count == 0:
+        return np.zeros(0, np.int64)
     key = u_array(scenario.seed, 0, Phase.MASS_PULL, np.arange(n), 0)
     key[excl] = np.inf
     return _top([key], count)

@@ -51,6 +51,19 @@ def test_python_numpy_and_numba_give_the_same_bits():
         assert np.array_equal(py, _split_nb(seed, day, int(phase), persons, ks))
 
 
+def test_u_array_for_a_whole_population_gives_the_same_bits():
+    from sim.rng import MANY
+
+    persons = np.random.default_rng(1).integers(0, 2**62, MANY + 5)
+    for k in (0, 3, np.int64(2**40)):
+        fast = u_array(42, 7, Phase.SEEDING, persons, k)  # the compiled path
+        slow = u_array(42, 7, Phase.SEEDING, persons, np.full(len(persons), k))  # NumPy's
+        assert fast.dtype == np.float64 and np.array_equal(fast, slow)
+        assert fast[0] == u(42, 7, Phase.SEEDING, int(persons[0]), int(k))
+    idx32 = np.arange(MANY, dtype=np.int32)
+    assert np.array_equal(u_array(1, 0, 2, idx32, 0), u_array(1, 0, 2, idx32, np.zeros(MANY)))
+
+
 def test_known_values_do_not_change():
     # Changing the hash would silently change every published result: pin a few values.
     assert mix64(0) == 0xE220A8397B1DCDAF  # splitmix64's first output for state 0

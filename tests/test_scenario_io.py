@@ -156,3 +156,21 @@ def test_dump_and_load_round_trip(tmp_path):
     sio.dump_scenario(sc, path)
     assert sio.load_scenario(path) == sc
     assert sio.scenario_to_yaml(sc) == path.read_text(encoding="utf-8")
+
+
+def test_load_scenario_once_reads_again_when_a_file_changes(tmp_path):
+    import os
+
+    from sim.scenario_io import load_scenario_once
+
+    base = tmp_path / "b.yaml"
+    top = tmp_path / "t.yaml"
+    base.write_text("extends: fish_pond\nsteps: 20\n")
+    top.write_text("extends: b.yaml\nname: mine\n")
+    a = load_scenario_once(top)
+    assert load_scenario_once(top) is a and a.steps == 20
+    base.write_text("extends: fish_pond\nsteps: 30\n")  # what it extends changed
+    st = base.stat()
+    os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    b = load_scenario_once(top)
+    assert b.steps == 30 and b.name == "mine"
