@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import statistics
@@ -485,9 +486,94 @@ def _fmt_rate(x: float) -> str:
     return f"{x:.3g}"
 
 
+# ======================================================================================
+# the independent cascade against CyNetDiff (--cascade)
+# ======================================================================================
+
+CASCADE_P = (0.01, 0.05, 0.2)
+
+
+def cascade(n: int, repeats: int, ps=CASCADE_P) -> list[dict]:
+    """Fishpond's one-step setting against CyNetDiff's IndependentCascadeModel, in this process.
+
+    One networkx BA graph (n, M, seed SEED) for both; the 100 seeds are the ones fishpond's
+    ``random`` seeding picks for run seed r, handed to CyNetDiff as they are. Fishpond:
+    ``pure_sir`` with ``churn_base = 1`` (a person joined on day t invites each neighbour
+    once, on day t+1, with probability p: the independent cascade), a model built from the
+    prebuilt graph and run until the cascade stops (idle days cost nothing). CyNetDiff:
+    ``reset_model``, ``set_seeds``, ``advance_until_completion``. Timed per run, alternating
+    the two tools run by run; final sizes (members + churned) compared by their means and
+    standard errors.
+    """
+    import networkx as nx
+    from cynetdiff.utils import networkx_to_ic_model
+
+    from sim.model import GrowthModel
+    from sim.population import from_edges
+
+    G = nx.barabasi_albert_graph(n, M, seed=SEED)
+    e = np.array(G.edges(), dtype=np.int64)
+    g = from_edges(n, e[:, 0], e[:, 1])
+    rows = []
+    for p in ps:
+        ic, labels = networkx_to_ic_model(G, activation_prob=p, rng=SEED)
+        assert all(labels[v] == v for v in range(n))  # nodes 0..n-1 keep their numbers
+
+        def fishpond(r):
+            m = GrowthModel("pure_sir", rng=r, graph=g, steps=200,
+                            seeding={"count": SEEDS, "strategy": "random"},
+                            rules={"invite_rate": p, "churn_base": 1.0})
+            m.run()
+            return m, int(m.today["members"] + m.today["churned"])
+
+        def cynet(seeds):
+            ic.reset_model()
+            ic.set_seeds(seeds)
+            ic.advance_until_completion()
+            return ic.get_num_activated_nodes()
+
+        fishpond(10**6)  # load the kernels
+        ft, ct, fs, cs = [], [], [], []
+        for r in range(repeats):
+            t = time.perf_counter()
+            m, size = fishpond(r)
+            ft.append(time.perf_counter() - t)
+            fs.append(size)
+            seeds = [int(i) for i in m.seeds]
+            t = time.perf_counter()
+            cs.append(cynet(seeds))
+            ct.append(time.perf_counter() - t)
+        fse = np.std(fs, ddof=1) / np.sqrt(repeats)
+        cse = np.std(cs, ddof=1) / np.sqrt(repeats)
+        rows.append({"p": p, "fishpond_ms": 1000 * statistics.median(ft),
+                     "cynetdiff_ms": 1000 * statistics.median(ct),
+                     "fishpond_size": float(np.mean(fs)), "fishpond_se": float(fse),
+                     "cynetdiff_size": float(np.mean(cs)), "cynetdiff_se": float(cse)})
+    return rows
+
+
+def cascade_report(rows: list[dict], n: int, repeats: int) -> str:
+    L = [f"independent cascade: BA n={n:,} m={M} seed={SEED}, {SEEDS} seeds, {repeats} runs per "
+         "tool and p, medians, the tools alternating run by run",
+         f"{'p':>5} {'fishpond ms':>12} {'CyNetDiff ms':>13} {'ratio':>7}   final size "
+         "fishpond | CyNetDiff (mean +- s.e.)   agree"]
+    for r in rows:
+        gap = abs(r["fishpond_size"] - r["cynetdiff_size"])
+        se = math.hypot(r["fishpond_se"], r["cynetdiff_se"])
+        agree = "yes" if gap <= 3 * se + 1e-9 else "NO"
+        L.append(f"{r['p']:>5} {r['fishpond_ms']:>12.3f} {r['cynetdiff_ms']:>13.3f} "
+                 f"{r['fishpond_ms'] / r['cynetdiff_ms']:>7.1f}   "
+                 f"{r['fishpond_size']:,.1f} +- {r['fishpond_se']:.1f} | "
+                 f"{r['cynetdiff_size']:,.1f} +- {r['cynetdiff_se']:.1f}   {agree} "
+                 f"(gap {gap / se if se else 0:.1f} s.e.)")
+    return "\n".join(L)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10,000 persons, 20 days (CI smoke)")
+    ap.add_argument("--cascade", action="store_true",
+                    help="the independent cascade against CyNetDiff (pip install cynetdiff)")
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list from {','.join(TOOLS)}")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed runs per tool (default: 5 fishpond, 1 mesa, 3 others)")
@@ -497,6 +583,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         run_worker(args)
+        return 0
+    if args.cascade:
+        if not find_spec("cynetdiff"):
+            print("--cascade needs CyNetDiff: pip install -e '.[bench]'", file=sys.stderr)
+            return 2
+        n, reps = (10_000, 10) if args.quick else (100_000, args.repeats or 30)
+        print(machine()["cpu"], "load", machine()["loadavg"])
+        print(cascade_report(cascade(n, reps), n, reps))
         return 0
 
     tools = [t for t in args.tools.split(",") if t]

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -109,11 +110,28 @@ def resolve_scenario(scenario: Scenario | str | Path | dict | None, overrides: d
             "sim.config.Scenario, a YAML file path or shipped name such as 'fish_pond', a dict "
             "of scenario keys, or None for the base scenario")
     if overrides:
+        try:
+            key = (id(scenario), json.dumps(overrides, sort_keys=True))
+        except (TypeError, ValueError):  # not plain data: validated below, not kept
+            key = None
+        hit = _resolved.get(key) if key is not None else None
+        if hit is not None and hit[0] is scenario:
+            return hit[1]
         data = merge_scenario_data(scenario.model_dump(mode="python"), overrides)
-        scenario = scenario_from_dict(data, source="GrowthModel(...)")
-    else:
-        check_scenario(scenario)
+        merged = scenario_from_dict(data, source="GrowthModel(...)")
+        if key is not None:  # the same scenario and overrides again (replicates): no work
+            if len(_resolved) >= 64:
+                _resolved.pop(next(iter(_resolved)))
+            _resolved[key] = (scenario, merged)
+        return merged
+    check_scenario(scenario)
     return scenario
+
+
+# scenarios with overrides already validated: (id of the scenario, overrides as JSON) ->
+# (the scenario, the result); frozen pydantic models, safe to share
+_resolved: dict[tuple, tuple[Scenario, Scenario]] = {}
+MAX_SEED = 2**63 - 1
 
 
 def idle_day(day: int, p: Params) -> DayCounts:
@@ -187,7 +205,9 @@ class GrowthModel(mesa.Model):
         if rng is not None:
             if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
                 raise ScenarioError(f"rng = {rng!r}: the run seed must be a non-negative integer")
-            overrides = {**overrides, "seed": int(rng)}
+            if rng > MAX_SEED:
+                raise ScenarioError(f"rng = {rng!r}: the run seed is too large; allowed: a whole "
+                                    f"number in [0, {MAX_SEED}]")
         if engine not in ENGINES:
             raise ScenarioError(
                 f"engine = {engine!r}: unknown engine; allowed: {', '.join(ENGINES)}"
@@ -197,6 +217,8 @@ class GrowthModel(mesa.Model):
                 f"graph = {type(graph).__name__} object: not a population graph; allowed: a "
                 "sim.population.Graph (from build_graph, from_edges or load_edgelist) or None")
         self.scenario: Scenario = resolve_scenario(scenario, overrides)
+        if rng is not None and int(rng) != self.scenario.seed:
+            self.scenario = self.scenario.model_copy(update={"seed": int(rng)})
         super().__init__(rng=self.scenario.seed)
         self.engine = engine
         self._engine = ENGINES[engine]
