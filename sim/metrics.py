@@ -652,7 +652,8 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
 
     Returns:
         ``(p, q, m)`` with ``p`` and ``q`` per year, or None when there are fewer than 10
-        days or no adoption. Never raises.
+        days, or fewer than 10 days on which the adopters changed, or no adoption. Never
+        raises.
     """
     from scipy.optimize import least_squares
 
@@ -662,6 +663,8 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
     t, y = t[ok], y[ok]
     if len(t) < 10 or not np.any(y > 0) or not n or n <= 0:
         return None
+    if np.count_nonzero(np.diff(y)) < 10:  # three parameters from a few steps: no estimate
+        return None  # (a cascade that stopped within days; the search would wander long)
     top = float(y.max())
     lo_m, hi_m = top, max(float(n), top * (1 + 1e-9) + 1e-9)
     # the grid search on at most 400 of the days (a long run would need much memory)

@@ -266,5 +266,8 @@ def test_fit_bass_sees_pure_innovation_and_refuses_too_little_data():
     assert q / p < 0.1
     assert fit_bass(np.arange(5), curve[:5], 10_000) is None
     assert fit_bass(np.arange(50), np.zeros(50), 10_000) is None
+    stopped = np.minimum(np.arange(50), 9) * 3.0  # grew on 9 days, then never again
+    assert fit_bass(np.arange(50), stopped, 10_000) is None
+    assert fit_bass(np.arange(50), np.minimum(np.arange(50), 10) * 3.0, 10_000) is not None
     # a market smaller than what was adopted is not a reason to raise
     assert fit_bass(np.arange(366), curve, 10) is not None
