@@ -6,6 +6,7 @@ Public API:
     load_scenario: a Scenario from a YAML file (with ``extends:`` and ``--set`` overrides).
     run: build a model, run it to its horizon and return it.
     sweep: run an experiment file (replicates, grids, sensitivity) and return its results.
+    batch_run: Mesa's batch_run over scenario key paths, with distinct seeds per iteration.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from .errors import DataError, FishpondError, OutputError, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .batch import batch_run
     from .config import Scenario
     from .experiments import sweep
     from .model import GrowthModel
@@ -28,6 +30,7 @@ _LAZY = {
     "Scenario": "config",
     "load_scenario": "scenario_io",
     "sweep": "experiments",
+    "batch_run": "batch",
 }
 
 
@@ -43,6 +46,7 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
+
 __all__ = [
     "DataError",
     "FishpondError",
@@ -50,6 +54,7 @@ __all__ = [
     "OutputError",
     "Scenario",
     "ScenarioError",
+    "batch_run",
     "load_scenario",
     "run",
     "sweep",

@@ -50,6 +50,7 @@ from .config import Scenario
 from .errors import FishpondError, ScenarioError
 from .limits import MAX_RUNS, check_run, design_limit_error, estimate_run
 from .metrics import TIMESERIES_COLUMNS
+from .rng import spawn_seeds
 from .yamlio import UNSET, Problem, describe, first_error, label, nested, read_yaml, sub_positions
 from .yamlio import what as what_is_wrong
 
@@ -507,14 +508,10 @@ def replicate_seeds(exp: Experiment, n_points: int) -> list[list[int]]:
         >>> seeds[0] == seeds[1] and len(set(seeds[0])) == exp.replicates
         True
     """
-    def draw(seq: np.random.SeedSequence) -> list[int]:
-        return [int(k.generate_state(1, np.uint64)[0] >> 1) for k in seq.spawn(exp.replicates)]
-
-    root = np.random.SeedSequence(exp.seed)
     if exp.common_seeds:
-        row = draw(root)
-        return [row] * n_points
-    return [draw(child) for child in root.spawn(n_points)]
+        return [spawn_seeds(exp.seed, exp.replicates)] * n_points
+    return [spawn_seeds(child, exp.replicates)
+            for child in np.random.SeedSequence(exp.seed).spawn(n_points)]
 
 
 def expand(exp: Experiment) -> list[RunSpec]:

@@ -61,21 +61,29 @@ from .state import PopulationState
 class _Collector(mesa.DataCollector):
     """Mesa's DataCollector, with a fast path for the model's own metrics.
 
-    Without agent reporters, a day's collection appends the values of the day's metrics row
-    (plain numbers: Mesa's deep copy of each is not needed), which keeps it off the
-    compiled engine's profile. With agent reporters (or reporters added later), Mesa's
-    own ``collect`` runs.
+    A day's collection appends the values of the day's metrics row (plain numbers: Mesa's
+    deep copy of each is not needed), which keeps it off the compiled engine's profile.
+    The user's own reporters (``model_reporters=``, or added later: their earlier days
+    are None) and agent reporters are collected by Mesa's own ``collect``.
     """
 
     def collect(self, model) -> None:
         row = model.today
-        if self.agent_reporters or getattr(self, "agenttype_reporters", None) or not (
-            self.model_reporters.keys() <= row.keys()  # a reporter added by the user
-        ):
-            super().collect(model)
-            return
-        for name in self.model_reporters:
+        mine = getattr(self, "own", frozenset(row))  # the metrics the model reports itself
+        own = [name for name in self.model_reporters if name in mine]
+        extra = {name: r for name, r in self.model_reporters.items() if name not in mine}
+        days = len(self.model_vars.get("day", ()))
+        for name in extra:  # a reporter added after some days: None on the days before it
+            values = self.model_vars.setdefault(name, [])
+            values[:0] = [None] * (days - len(values))
+        for name in own:
             self.model_vars[name].append(row[name])
+        if extra or self.agent_reporters or getattr(self, "agenttype_reporters", None):
+            every, self.model_reporters = self.model_reporters, extra  # Mesa's rules for them
+            try:
+                super().collect(model)
+            finally:
+                self.model_reporters = every
 
 
 # The engines by name. Each is a module with ``buffers(model)`` (the run's buffers, made
@@ -134,6 +142,33 @@ _resolved: dict[tuple, tuple[Scenario, Scenario]] = {}
 MAX_SEED = 2**63 - 1
 
 
+def nest_key_paths(overrides: dict) -> dict:
+    """Overrides with key paths (``{"population.size": 5000}``) as nested mappings.
+
+    Example:
+        >>> nest_key_paths({"population.size": 500, "rules": {"decay": 0.1}, "steps": 9})
+        {'rules': {'decay': 0.1}, 'steps': 9, 'population': {'size': 500}}
+    """
+    plain = {k: v for k, v in overrides.items() if "." not in k}
+    for key, value in overrides.items():
+        if "." in key:
+            for part in reversed(key.split(".")):
+                value = {part: value}
+            plain = merge_scenario_data(plain, value)
+    return plain
+
+
+def named_codes(agent_reporters: dict) -> dict:
+    """Agent reporters, with the attributes status, role and source reported by name.
+
+    Example:
+        >>> named_codes({"s": "status", "i": "intimacy"})
+        {'s': 'status_name', 'i': 'intimacy'}
+    """
+    return {name: f"{r}_name" if r in ("status", "role", "source") else r
+            for name, r in agent_reporters.items()}
+
+
 def idle_day(day: int, p: Params) -> DayCounts:
     """The counts of a day on which no person can change (no member, no organic or ads channel).
 
@@ -160,7 +195,10 @@ class GrowthModel(mesa.Model):
         engine: ``"numba"`` (compiled kernels, the default) or ``"agents"`` (readable
             Person methods); both give identical results.
         agent_reporters: optional Mesa agent reporters (collected daily over all persons;
-            slow for large populations).
+            slow for large populations). The attributes ``"status"``, ``"role"`` and
+            ``"source"`` are reported by name (``"member"``, ``"kol"``, ``"referral"``).
+        model_reporters: optional Mesa model reporters, collected daily after the model's
+            own metrics (under other names than theirs).
         graph: use this population graph instead of building ``scenario.population.graph``
             (its ``n`` replaces ``population.size``).
         max_memory: refuse a scenario whose estimated memory (:mod:`sim.limits`) exceeds
@@ -170,8 +208,9 @@ class GrowthModel(mesa.Model):
             the engine or a census: the results are the same, in a fraction of the time
             (an epidemic that died out, a cascade that stopped). False runs every day in
             full.
-        **overrides: nested scenario overrides, e.g. ``steps=30`` or
-            ``rules={"invite_rate": 0.01}``.
+        **overrides: scenario overrides, nested (``steps=30``,
+            ``rules={"invite_rate": 0.01}``) or as key paths
+            (``**{"population.size": 5000}``, as ``mesa.batch_run`` passes its parameters).
 
     Attributes:
         params: the flat parameters (:class:`~sim.params.Params`) that both engines read
@@ -196,6 +235,7 @@ class GrowthModel(mesa.Model):
         rng: int | None = None,
         engine: str = "numba",
         agent_reporters: dict | None = None,
+        model_reporters: dict | None = None,
         graph: Graph | None = None,
         max_memory: int | None = None,
         skip_idle: bool = True,
@@ -216,7 +256,7 @@ class GrowthModel(mesa.Model):
             raise ScenarioError(
                 f"graph = {type(graph).__name__} object: not a population graph; allowed: a "
                 "sim.population.Graph (from build_graph, from_edges or load_edgelist) or None")
-        self.scenario: Scenario = resolve_scenario(scenario, overrides)
+        self.scenario: Scenario = resolve_scenario(scenario, nest_key_paths(overrides))
         if rng is not None and int(rng) != self.scenario.seed:
             self.scenario = self.scenario.model_copy(update={"seed": int(rng)})
         super().__init__(rng=self.scenario.seed)
@@ -265,9 +305,16 @@ class GrowthModel(mesa.Model):
         self.recorder = Recorder(self)
         self.today: dict = {}
         reporters = {name: (lambda m, name=name: m.today[name]) for name in TIMESERIES_COLUMNS}
+        taken = sorted(set(model_reporters or {}) & set(reporters))
+        if taken:
+            raise ScenarioError(
+                f"model_reporters: {', '.join(map(repr, taken))}: the name of a metric the "
+                "model reports itself; allowed: another name")
+        reporters.update(model_reporters or {})
         self.datacollector = _Collector(
-            model_reporters=reporters, agent_reporters=agent_reporters or {}
+            model_reporters=reporters, agent_reporters=named_codes(agent_reporters or {})
         )
+        self.datacollector.own = frozenset(TIMESERIES_COLUMNS)
         if engine == "agents" or agent_reporters:
             for i in range(n):
                 self.person(i)
@@ -336,6 +383,19 @@ class GrowthModel(mesa.Model):
         if p is None:
             p = persons[i] = agents_engine.Person(self, int(i))
         return p
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Every person, as a Mesa AgentSet (``select``, ``groupby``, ``agg`` work).
+
+        The compiled engine keeps no person objects: their views (:meth:`person`) are made
+        here, on the first use, for the persons not seen yet, in index order.
+        """
+        persons = self._persons
+        if len(persons) < self.graph.n or (type(persons) is list and None in persons):
+            for i in range(self.graph.n):
+                self.person(i)
+        return super().agents
 
     def stream(self, phase: int) -> int:
         """Hash prefix of today's draws for ``phase`` (see :func:`sim.rng.stream_key`)."""

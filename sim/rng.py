@@ -59,6 +59,20 @@ def u(seed: int, day: int, phase: int, person: int, k: int = 0) -> float:
     return u_key(stream_key(seed, day, phase), person, k)
 
 
+def spawn_seeds(root: int | np.random.SeedSequence, count: int) -> list[int]:
+    """``count`` run seeds (63-bit) from ``numpy.random.SeedSequence(root)``'s children.
+
+    The replicates of a sweep and of :func:`sim.batch.batch_run` use them: the same root
+    gives the same seeds on any machine.
+
+    Example:
+        >>> spawn_seeds(7, 3) == spawn_seeds(7, 3), len(set(spawn_seeds(7, 3)))
+        (True, 3)
+    """
+    seq = root if isinstance(root, np.random.SeedSequence) else np.random.SeedSequence(root)
+    return [int(k.generate_state(1, np.uint64)[0] >> 1) for k in seq.spawn(count)]
+
+
 def derive_seed(seed: int, phase: int, k: int = 0) -> int:
     """A 32-bit seed for third-party generators (e.g. networkx), derived from ``seed``."""
     return mix64(stream_key(seed, 0, phase) ^ (k & MASK64)) >> 32

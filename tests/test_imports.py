@@ -23,7 +23,7 @@ LAYERS = (
     ("model pieces", ("rng", "state", "rules", "generators", "population", "seeding")),
     ("engines", ("agents", "kernels")),
     ("model", ("metrics", "model")),
-    ("runs", ("analysis", "sensitivity", "store", "executors")),
+    ("runs", ("analysis", "sensitivity", "store", "executors", "batch")),
     ("designs", ("experiments", "compare", "facts")),
     ("presentation", ("charts", "doctor")),
     ("interface", ("cli", "__main__", "")),  # "": the package itself (sim/__init__.py)

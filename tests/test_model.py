@@ -145,9 +145,10 @@ def test_numba_engine_creates_no_person_objects():
     m = GrowthModel("fish_pond", rng=3, **SMALL)
     assert m.engine == "numba"
     m.run()
-    assert len(m.agents) == 0  # no per-person Python objects in the step loop
+    assert len(m._persons) == 0  # no per-person Python objects in the step loop
     kols = m.kols()  # views are created lazily, on request
-    assert len(m.agents) == len(kols) == m.today["kols"]
+    assert len(m._persons) == len(kols) == m.today["kols"]
+    assert len(m.agents) == m.graph.n  # model.agents: every person (made on this first use)
 
 
 def test_run_stops_at_the_horizon_and_mesa_counts_steps():
@@ -198,3 +199,44 @@ def test_an_idle_run_wakes_up_when_a_channel_opens():
         runs.append(m.timeseries())
     assert runs[0]["members"].iloc[-1] > 0
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
+
+
+# --- Mesa-native: agents, reporters, key paths --------------------------------------------------
+
+
+def test_model_agents_is_every_person_after_a_compiled_run():
+    m = GrowthModel("fish_pond", rng=2, steps=8, population={"size": 400})
+    m.run()
+    assert len(m._persons) == 0  # no person object was made while running
+    agents = m.agents
+    assert len(agents) == 400 and [a.idx for a in agents][:3] == [0, 1, 2]
+    members = agents.select(lambda a: a.status == MEMBER)
+    assert len(members) == m.today["members"]
+    by_role = agents.groupby("role_name").count()
+    assert by_role["kol"] == m.today["kols"] and sum(by_role.values()) == 400
+    assert agents.agg("intimacy", max) == pytest.approx(float(m.state.intimacy.max()))
+
+
+def test_model_reporters_at_construction_and_added_later():
+    m = GrowthModel("fish_pond", rng=1, steps=5, population={"size": 300},
+                    model_reporters={"big": lambda m: m.today["members"] > 120})
+    m.run(2)
+    m.datacollector._new_model_reporter("late", lambda m: m.day * 2)
+    m.datacollector.model_reporters["later"] = "day"  # Mesa's dict, written directly
+    m.run()
+    ts = m.datacollector.get_model_vars_dataframe()
+    assert list(ts["late"].isna()) == [True, True, True, False, False, False]
+    assert list(ts["late"].iloc[3:]) == [6, 8, 10] and list(ts["later"].iloc[3:]) == [3, 4, 5]
+    assert ts["big"].dtype == bool and len(m.timeseries()) == 6
+    with pytest.raises(ScenarioError, match="'members': the name of a metric"):
+        GrowthModel("fish_pond", steps=2, model_reporters={"members": lambda m: -1})
+
+
+def test_agent_reporters_give_names_and_key_path_overrides_work():
+    m = GrowthModel("fish_pond", rng=1, steps=2, **{"population.size": 200, "rules.decay": 0.5},
+                    agent_reporters={"status": "status", "role": "role", "source": "source"})
+    assert m.scenario.population.size == 200 and m.scenario.rules.decay == 0.5
+    m.run()
+    agents = m.datacollector.get_agent_vars_dataframe()
+    assert set(agents["status"]) <= {"non_user", "member", "churned"}
+    assert "kol" in set(agents["role"]) and "seed" in set(agents["source"])
