@@ -254,6 +254,25 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
+def min_replicates(metrics: int, alpha: float = ALPHA, paired: bool = True) -> int:
+    """The fewest replicates with which a difference can be significant after Holm.
+
+    The smallest two-sided p of the exact Wilcoxon signed-rank test on n pairs is
+    ``2 / 2**n``, of the Mann-Whitney U test on two groups of n runs ``2 / C(2n, n)``;
+    Holm multiplies the smallest p by the number of metrics.
+
+    Example:
+        >>> min_replicates(6), min_replicates(6, paired=False), min_replicates(1)
+        (8, 5, 6)
+    """
+    n = 1
+    while True:
+        smallest = 2.0 / (2.0 ** n if paired else math.comb(2 * n, n))
+        if metrics * smallest < alpha:
+            return n
+        n += 1
+
+
 def _test(x: np.ndarray, y: np.ndarray, paired: bool) -> tuple[float, float]:
     """(statistic, two-sided p) of Wilcoxon signed-rank (paired) or Mann–Whitney U."""
     if paired:
@@ -463,11 +482,13 @@ def comparison_table(summary: pd.DataFrame, comparison: pd.DataFrame, *,
                 "Wilcoxon signed-rank (paired) or Mann-Whitney U test")
         notes.append(f"Differences vs {baseline}: scenario minus baseline; {test}; p Holm-adjusted "
                      f"across the {len(metrics)} metrics; * p < {alpha:g}.")
-        paired = comparison[comparison["test"] == "wilcoxon"]
-        if len(paired) and len(metrics) * 2.0 / 2.0 ** paired["n"].max() >= alpha:
-            notes.append(f"With {int(paired['n'].max())} pairs no difference can reach p < "
-                         f"{alpha:g} after the correction; use 10 or more replicates (20 is "
-                         "the default).")
+        paired = bool((comparison["test"] == "wilcoxon").all())
+        n = int(comparison["n"].max())
+        if n < min_replicates(len(metrics), alpha, paired):
+            notes.append(f"With {n} replicates no difference can be significant at "
+                         f"{100 * alpha:g}% after the correction across {len(metrics)} metrics; "
+                         f"use >= {min_replicates(len(metrics), alpha, paired)} (20 is the "
+                         "default).")
     if any(_is_milestone(m) for m in metrics) and h is not None:
         notes.append(f"A milestone never reached counts as day {int(h) + 1} (horizon + 1) in the "
                      "medians, intervals and tests, and shows as 'never'; so a difference to "

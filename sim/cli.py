@@ -432,8 +432,15 @@ def format_summary(s: dict, path: Path | None = None) -> str:
         if any(v is not None for v in (ret.get(name) or {}).values()))
     p, q = s.get("bass_p"), s.get("bass_q")
     ratio = f"{q / p:.1f}" if p and q is not None else "n/a"
-    costs = " | ".join(f"{int(level):,} members: " + ("never reached" if c is None else _num(c, 0))
-                       for level, c in (s.get("cost_to_milestone") or {}).items())
+    cur = s.get("currency") or "CNY"
+
+    def money(x, digits: int = 0) -> str:
+        return "n/a" if x is None else f"{cur} {x:,.{digits}f}"
+
+    costs = " | ".join(
+        f"{int(level):,} members: " + ("never reached" if c is None else
+                                      f"day {s['milestones'][level]}, {money(c)} spent")
+        for level, c in (s.get("cost_to_milestone") or {}).items())
     return "\n".join(
         [
             f"Scenario     {s['scenario']}{src}, seed {s['seed']}, {s['steps']} days, "
@@ -459,12 +466,19 @@ def format_summary(s: dict, path: Path | None = None) -> str:
             f"Retention    days 1-30 joiners still members on day 30/90/120: "
             f"{retention or 'n/a'}",
             f"Bass fit     p {_num(p, 3)}, q {_num(q, 3)} per year; q/p {ratio}",
-            f"Money        revenue {_num(s['revenue'], 0)}, cost {_num(s['cost'], 0)}, "
+            f"Money        revenue {money(s['revenue'])}, cost {money(s['cost'])}, "
             f"CROI {_pct(s['croi'])}, "
-            f"cost per retained member {_num(s['cost_per_retained_member'])}",
+            f"cost per retained member {money(s['cost_per_retained_member'], 2)}",
             f"Cost to      {costs or 'n/a'}",
+            GLOSSARY,
         ]
     )
+
+
+GLOSSARY = ("Glossary     K-factor: referral joins per person who ever joined; CROI: (revenue - "
+            "cost) / cost; shares of today's members: referral (joined by referral), "
+            "contributor (KOL or active), commitment (intimacy >= commit_threshold); "
+            "self-organised: members' share of the last 30 days' activities")
 
 
 # --- compare and chart ------------------------------------------------------------------
@@ -529,6 +543,9 @@ def _compare(args) -> int:
     print(f"Compared {len(paths)} scenarios x {args.replicates} replicates on common seeds "
           f"(root seed {args.seed}); {sizes} persons, {days} days")
     print(comparison_table(found.summary, found.comparison))
+    currencies = sorted(set(ok["currency"].dropna())) if "currency" in ok else []
+    print(f"Amounts in {' / '.join(currencies) or 'CNY'} (economics.currency); "
+          f"{GLOSSARY.split(maxsplit=1)[1]}")
     if len(failed):
         print(f"fishpond: note: {len(failed)} runs failed and are left out; see the error column "
               f"of {out}/results/", file=sys.stderr)

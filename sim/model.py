@@ -544,5 +544,6 @@ class GrowthModel(mesa.Model):
             "population": self.graph.n,
             "edges": self.graph.n_edges,
             "ever_members": int((self.state.status != NON_USER).sum()),
+            "currency": self.scenario.economics.currency,
         }
         return summarize(self.timeseries(), info, self.scenario.milestones)

@@ -426,6 +426,9 @@ TABLE: tuple[Param | Section, ...] = (
           CHOICE, ge=0.0, le=MAX_MONEY),
     Param("economics.cost_per_kol_month", float, 500.0, "cost of one KOL per 30 days", CHOICE,
           ge=0.0, le=MAX_MONEY),
+    Param("economics.currency", str, "CNY", "the currency of every amount (a code or a word, "
+          "printed with the totals)", "the seeds' communities are Chinese: yuan", min_length=1,
+          max_length=12),
     Param("milestones", list, (100, 1000, 10000), "member counts whose first day is reported "
           "(origin, inflection, explosion)", "004: origin 原點, inflection 拐點, explosion 爆點 "
           "= 100 / 1,000 / 10,000 members (§7 fact 1)", ge=1, le=MAX_PERSONS,
@@ -550,8 +553,12 @@ def flat_name(p: Param) -> str:
 
 
 def kernel_params() -> tuple[Param, ...]:
-    """The keys the engines read every day: all of ``program``, ``rules`` and ``economics``."""
-    return tuple(p for p in params() if p.key.split(".", 1)[0] in KERNEL_SECTIONS)
+    """The keys the engines read every day: all of ``program``, ``rules`` and ``economics``.
+
+    Free text (``economics.currency``) is a label for people, not a rule: not among them.
+    """
+    return tuple(p for p in params() if p.key.split(".", 1)[0] in KERNEL_SECTIONS
+                 and (p.type is not str or p.choices))
 
 
 # --- the documents -------------------------------------------------------------------------
@@ -714,7 +721,8 @@ def render_reference() -> str:
             can = _join(allowed(p), p.rule)
             cells = [f"`{p.key}`", default, can, p.doc, p.why or "-"]
             if kernel:
-                cells.append(f"`{flat_name(p)}`")
+                cells.append(f"`{flat_name(p)}`" if p in kernel_params() else "(not read by "
+                             "the engines)")
             out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     out += ["", "## Calibration", "", CALIBRATION.rstrip()]
     return "\n".join(out) + "\n"

@@ -176,3 +176,15 @@ def test_scenario_labels_and_milestone_levels():
     assert analysis.milestone_level(None, "day_2500") == 2500
     assert analysis.milestone_level(None, "members") is None
     assert analysis.metric_label("day_inflection", custom) == "day of inflection (300)"
+
+
+def test_min_replicates_is_the_first_count_that_can_be_significant():
+    from math import comb
+
+    from sim.analysis import min_replicates
+
+    for m in (1, 3, 8):
+        n = min_replicates(m)
+        assert m * 2 / 2**n < 0.05 <= m * 2 / 2 ** (n - 1)
+        k = min_replicates(m, paired=False)
+        assert m * 2 / comb(2 * k, k) < 0.05 <= m * 2 / comb(2 * k - 2, k - 1)

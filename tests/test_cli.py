@@ -75,8 +75,11 @@ def test_the_printout_shows_the_revision_2_metrics():
     assert "on day 30/90/120: referral 90.0%/50.0%/25.0%; ads 50.0%/10.0%/n/a" in text
     assert "organic" not in text.split("Retention")[1].splitlines()[0]
     assert "Bass fit     p 0.100, q 0.950 per year; q/p 9.5" in text
-    assert ("Cost to      100 members: 0 | 1,000 members: 12,346 | 10,000 members: never "
-            "reached") in text
+    assert ("Cost to      100 members: day 0, CNY 0 spent | 1,000 members: day 88, CNY 12,346 "
+            "spent | 10,000 members: never reached") in text
+    assert "Money        revenue CNY 10, cost CNY 20, CROI -50.0%" in text
+    assert "Glossary     K-factor: " in text and "CROI: (revenue - cost) / cost" in text
+    assert "revenue EUR 10" in format_summary({**s, "currency": "EUR"})
     # a summary written before these metrics still prints
     old = {k: v for k, v in s.items() if k not in ("lurker_share", "retention_by_source",
                                                    "bass_p", "bass_q", "cost_to_milestone")}

@@ -44,7 +44,9 @@ def test_compare_writes_results_table_and_charts(compared):
     assert "members at horizon" in stdout and "cost per retained member" in stdout
     assert "paired Wilcoxon signed-rank" in stdout and "Holm" in stdout
     assert "never" in stdout  # 300 persons never reach 1,000 members
-    assert "With 3 pairs no difference can reach" in stdout
+    assert ("With 3 replicates no difference can be significant at 5% after the correction "
+            "across 8 metrics; use >= 9") in stdout
+    assert "Amounts in CNY" in stdout
     assert f"Wrote {out}/" in stdout
     runs = pd.read_parquet(out / "results")
     seeds = runs.groupby("scenario")["seed"].apply(sorted)
