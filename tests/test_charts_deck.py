@@ -198,12 +198,22 @@ def test_saves_are_byte_identical(name, sweep, results, tmp_path):
         assert a.read_bytes() == b.read_bytes()
 
 
+def svg_panels(path) -> int:
+    """The axes of a saved SVG chart (matplotlib names each one axes_N)."""
+    import re
+
+    return len(set(re.findall(r'id="axes_(\d+)"', path.read_text())))
+
+
 def test_write_sweep_charts_for_a_comparison(sweep, tmp_path):
     res, ts = sweep
     paths = charts.write_sweep_charts(res, ts, tmp_path / "out", formats=("png", "svg"))
     assert [p.name for p in paths] == [
         "members_fan.png", "members_fan.svg", "comparison.png", "comparison.svg",
-        "milestones.png", "milestones.svg"]
+        "comparison_2.png", "comparison_2.svg", "milestones.png", "milestones.svg"]
+    for name in ("comparison", "comparison_2"):  # one slide each: at most 4 panels
+        panels = svg_panels(tmp_path / "out" / f"{name}.svg")
+        assert 1 <= panels <= 4, (name, panels)
     assert "seed-100 fish pond" in (tmp_path / "out" / "comparison.svg").read_text()
 
 

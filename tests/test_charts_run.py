@@ -162,3 +162,33 @@ def test_svg_text_stays_text(ts, tmp_path):
     body = svg.read_text()
     assert "<text" in body and "Growth funnel: from reach to paying members" in body
     assert "<dc:date>" not in body
+
+
+def test_run_charts_state_their_finding_and_label_lines_directly(ts):
+    ms = milestones_of(ts)
+    fig = charts.members_by_role(ts, ms, title="growth by role")
+    ax = fig.axes[0]
+    finding = [a for a in ax.get_children() if a.get_gid() == "finding"]
+    assert len(finding) == 1 and ax.get_title() == "growth by role"  # the title: a subtitle
+    last = ts.iloc[-1]
+    top = max(int(k) for k, d in ms.items() if d is not None)
+    share = ts.loc[ts.day == ms[str(top)]].iloc[0]
+    assert finding[0].get_text() == (f"{top:,} members on day {ms[str(top)]}; "
+                                     f"{share.lurkers / share.members:.0%} of them lurk")
+    assert ax.get_legend() is None  # no legend: the lines and bands say what they are
+    shown = texts(fig)
+    assert f"KOLs {last.kols:,}" in shown and f"members {last.members:,}" in shown
+    none = charts.members_by_role(ts, ms, finding="")
+    assert not [a for a in none.axes[0].get_children() if a.get_gid() == "finding"]
+
+
+def test_a_log_axis_says_so():
+    from sim.charts.deck import fan_chart
+
+    days = list(range(5))
+    ts = pd.DataFrame({"run_id": [0] * 5 + [1] * 5, "day": days * 2,
+                       "members": [1, 2, 3, 4, 5] + [100, 300, 900, 3000, 9000]})
+    runs = pd.DataFrame({"run_id": [0, 1], "scenario": ["a", "b"], "steps": 4})
+    fig = fan_chart(ts, runs, log=True)
+    assert "(log scale)" in fig.axes[0].get_ylabel()
+    assert "(log scale)" not in fan_chart(ts, runs).axes[0].get_ylabel()

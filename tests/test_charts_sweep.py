@@ -235,10 +235,10 @@ def test_a_tiny_grid_sweep_draws_one_line_per_point_with_its_values(tmp_path, ca
                                    "seeding.count": [5, 40]}}}))
     out = tmp_path / "two"
     assert main(["sweep", str(exp), "--out", str(out), "--workers", "1", "--quiet"]) == 0
-    assert "3 charts" in capsys.readouterr().out
+    assert "4 charts" in capsys.readouterr().out  # the comparison: 2 figures of <= 4 panels
     assert main(["chart", str(out), "--format", "svg"]) == 0
     capsys.readouterr()
-    for name in ("members_fan", "comparison", "milestones"):
+    for name in ("members_fan", "comparison", "comparison_2", "milestones"):
         shown = svg_texts(out / f"{name}.svg")
         assert "seeding.count = 5" in shown and "seeding.count = 40" in shown, name
         assert "fish pond" not in shown, name

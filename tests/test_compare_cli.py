@@ -57,9 +57,9 @@ def test_chart_redraws_a_compare_folder(compared, capsys):
     out, _ = compared
     code, stdout, err = run_cli(capsys, "chart", out, "--format", "svg,png")
     assert code == 0, err
-    for name in ("members_fan", "comparison", "milestones"):
+    for name in ("members_fan", "comparison", "comparison_2", "milestones"):
         assert (out / f"{name}.svg").stat().st_size > 1000
-    assert "Wrote 6 charts" in stdout
+    assert "Wrote 8 charts" in stdout
 
 
 def test_chart_redraws_a_run_folder(tmp_path, capsys):

@@ -182,7 +182,7 @@ def fan_chart(
     what = metric.replace("_", " ")
     ax.set_title(title or f"{what.capitalize()} over time: median and spread of the runs")
     ax.set_xlabel("day")
-    ax.set_ylabel(what)
+    ax.set_ylabel(f"{what} (log scale)" if log else what)
     ax.xaxis.set_major_locator(whole_ticks())
     format_axis(ax.yaxis, metric)
     if ts.empty:

@@ -29,7 +29,9 @@ from sim.charts.style import (
     VERMILLION,
     axes_note,
     display_text,
+    headline,
     house_style,
+    label_line_ends,
     new_axes,
     require_columns,
     styled,
@@ -80,6 +82,8 @@ def members_by_role(
     milestones: Mapping[str, int | None] | None = None,
     title: str | None = None,
     ax: Axes | None = None,
+    *,
+    finding: str | None = None,
 ) -> Figure:
     """Stacked members by role over time, with milestone levels and the days they were reached.
 
@@ -93,8 +97,11 @@ def members_by_role(
             churned`` (ints).
         milestones: ``{"100": day or None, ...}`` as in the run summary; keys are member
             counts as strings. ``None`` derives the default levels from ``timeseries``.
-        title: Slide title; defaults to "Community growth by role".
+        title: The descriptive title; defaults to "Community growth by role".
         ax: Axes to draw into; a new 16:9 figure when ``None``.
+        finding: The headline above the title; default: what the chart shows
+            (:func:`growth_finding`: "10,000 members on day 231; 60% of them lurk"); ""
+            for none.
 
     Returns:
         The figure holding the chart.
@@ -153,11 +160,49 @@ def members_by_role(
                     textcoords="offset points", ha="right" if left else "left", va="bottom",
                     fontsize=14, fontweight="bold")
 
-    handles, labels = ax.get_legend_handles_labels()
-    order = [2, 1, 0, 3, 4]  # top of the stack first, then the lines
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper center",
-              bbox_to_anchor=(0.5, -0.13), ncol=5, handlelength=1.6, columnspacing=1.4)
+    # lines and bands labelled at their ends (no legend); the KOLs' band is thin (a few
+    # percent of the members), so its label names the count and points at it
+    last = timeseries.iloc[-1]
+    k, a, lurk = (float(last[c]) for c in ("kols", "actives", "lurkers"))
+    end = float(day.max())
+    label_line_ends(ax, end, [
+        (f"members {last['members']:,.0f}", float(last["members"]), "black"),
+        (f"churned {last['churned']:,.0f}", float(last["churned"]), VERMILLION),
+        (f"lurkers {lurk:,.0f}", k + a + lurk / 2, "#1f5f8b"),
+        (f"actives {a:,.0f}", k + a / 2, BLUE),
+        (f"KOLs {k:,.0f}", k / 2, GREEN),
+    ])
+    headline(ax, growth_finding(timeseries, milestones) if finding is None else finding)
     return fig
+
+
+def growth_finding(timeseries: pd.DataFrame,
+                   milestones: Mapping[str, int | None] | None = None) -> str:
+    """What the growth chart shows, in one sentence: the last milestone and the lurkers.
+
+    Example:
+        >>> import pandas as pd
+        >>> ts = pd.DataFrame({"day": [0, 5], "members": [100, 1200], "kols": [5, 6],
+        ...                    "actives": [20, 30], "lurkers": [75, 1164], "churned": [0, 1]})
+        >>> growth_finding(ts)
+        '1,000 members on day 5; 97% of them lurk'
+    """
+    if timeseries.empty:
+        return ""
+    reached = [(level, d) for level, d in
+               _levels(_milestone_days(timeseries) if milestones is None else milestones)
+               if d is not None]
+    last = timeseries.iloc[-1]
+    members = float(last["members"])
+    lurk = f"; {last['lurkers'] / members:.0%} of them lurk" if members > 0 else ""
+    if reached:
+        level, d = max(reached)
+        at = timeseries.loc[timeseries["day"] == d]
+        if len(at) and float(at["members"].iloc[0]) > 0:
+            row = at.iloc[0]
+            lurk = f"; {row['lurkers'] / row['members']:.0%} of them lurk"
+        return f"{level:,} members on day {d:,}{lurk}"
+    return f"{members:,.0f} members on day {int(last['day']):,}{lurk}"
 
 
 @styled
@@ -217,6 +262,9 @@ def funnel(
                     ha="left", va="center", fontsize=16)
     if widest <= 0:
         axes_note(ax, "no one reached yet")
+    elif counts[0] > 0 and counts[2] > 0:
+        headline(ax, f"{counts[2] / counts[0]:.0%} of the {counts[0]:,.0f} people reached "
+                     f"joined; {counts[3] / counts[2]:.0%} of those became active")
     return fig
 
 
@@ -276,6 +324,8 @@ def referral_concentration(
                     xytext=(0.45, 0.3), textcoords="data", ha="left", va="center",
                     fontsize=16, fontweight="bold",
                     arrowprops={"arrowstyle": "->", "color": "black", "linewidth": 1.5})
+        headline(ax, f"The top 20% of members by intimacy brought {top20:.0%} of the "
+                     "referral joins")
     ax.legend(loc="lower right")
     return fig
 

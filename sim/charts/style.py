@@ -299,6 +299,52 @@ def new_axes(ax: Axes | None) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
+def headline(ax: Axes, finding: str | None) -> None:
+    """The chart's finding in bold above its descriptive title (which becomes the subtitle).
+
+    A slide's title should say what the chart shows ("10,000 members on day 231; 60% of
+    them lurk"); the axes' own title keeps saying what is drawn.
+
+    Args:
+        ax: The axes (its title is the descriptive subtitle).
+        finding: One sentence; nothing is drawn when None or empty. Its artist has the gid
+            ``finding``.
+    """
+    if not finding:
+        return
+    ax.set_title(ax.get_title(), color="#444444", fontsize=16, pad=8)
+    ax.annotate(finding, xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 34),
+                textcoords="offset points", ha="center", va="bottom", fontsize=22,
+                fontweight="bold", gid="finding", annotation_clip=False)
+
+
+def label_line_ends(ax: Axes, x: float, labels: Iterable[tuple[str, float, str]],
+                    min_gap: float = 0.05) -> None:
+    """Label lines and bands directly at their right ends instead of in a legend.
+
+    Call it after the y limits are set.
+
+    Args:
+        ax: The axes.
+        x: The data x of the ends (the last day); labels end there.
+        labels: ``(text, y, colour)`` per line, y in data units (a band: its middle).
+        min_gap: Least vertical distance between two labels, in axes fraction (labels
+            that would overlap are moved up, keeping their order). Each label's artist has
+            the gid ``label-<first word>``.
+    """
+    from matplotlib.transforms import blended_transform_factory
+
+    bottom, top = ax.get_ylim()
+    rows = sorted(((y - bottom) / (top - bottom), text, colour) for text, y, colour in labels)
+    where = blended_transform_factory(ax.transData, ax.transAxes)
+    last = -1.0
+    for frac, text, colour in rows:
+        last = max(frac, last + min_gap)
+        ax.text(x, last, text, transform=where, ha="right", va="center", fontsize=14,
+                fontweight="bold", color=colour, gid=f"label-{text.split()[0]}", zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1})
+
+
 def axes_note(ax: Axes, text: str) -> None:
     """Write ``text`` large and grey across the middle of ``ax`` ("no data", "no runs").
 

@@ -351,6 +351,9 @@ def group_runs(results: pd.DataFrame,
     return ok.assign(setting=point_labels(ok, params, scenario=several)), "setting", None
 
 
+PANELS = 4  # panels of a comparison figure, at most (more metrics: more figures)
+
+
 def write_sweep_charts(
     results: pd.DataFrame,
     timeseries: pd.DataFrame | None,
@@ -388,8 +391,9 @@ def write_sweep_charts(
         sobol_samples: The Sobol design's number of base samples, named in the warning.
 
     Returns:
-        The paths written, in the order ``members_fan, comparison, milestones, heatmap,
-        sobol`` (those drawn), each in every format, then ``sobol_indices.csv`` if written.
+        The paths written, in the order ``members_fan, comparison, comparison_2, ...,
+        milestones, heatmap, sobol`` (those drawn; a comparison figure holds at most
+        :data:`PANELS` metrics), each in every format, then ``sobol_indices.csv`` if written.
 
     Raises:
         DataError: no successful runs.
@@ -412,8 +416,10 @@ def write_sweep_charts(
     if timeseries is not None and len(timeseries):
         figures["members_fan"] = fan_chart(timeseries, ok, by=by, log=_spread(ok, by),
                                            note=pooled)
-    figures["comparison"] = scenario_comparison(ok, [m for m in MAIN_METRICS if m in ok], by=by,
-                                                note=pooled)
+    shown = [m for m in MAIN_METRICS if m in ok]
+    for part in range(0, len(shown), PANELS):  # at most PANELS panels a figure: one slide
+        name = "comparison" if part == 0 else f"comparison_{part // PANELS + 1}"
+        figures[name] = scenario_comparison(ok, shown[part:part + PANELS], by=by, note=pooled)
     figures["milestones"] = milestone_days(ok, [m for m in ("day_inflection", "day_explosion")
                                                 if m in ok], by=by, note=pooled)
     grid = _grid(ok, params, design_kind)
