@@ -27,19 +27,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--size", type=int, default=20_000)
     ap.add_argument("--direct", type=int, default=100, help="runs timed in the direct loop")
+    ap.add_argument("--steps", type=int, default=365, help="days per run")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     runs, size, direct = (40, 2_000, 20) if args.quick else (args.runs, args.size, args.direct)
     print(machine())
     exp = experiment_from_dict({
         "name": "sweep benchmark", "scenario": "fish_pond", "replicates": runs, "seed": 1,
-        "overrides": {"population": {"size": size}},
+        "overrides": {"population": {"size": size}, "steps": args.steps},
         "design": {"kind": "grid", "parameters": {"seeding.count": 100}},
     })
-    print(f"fish_pond, {size:,} persons, 365 days: {runs} runs")
+    print(f"fish_pond, {size:,} persons, {args.steps} days: {runs} runs")
     GrowthModel("fish_pond", rng=0, population={"size": 500}, steps=2).run()  # compile first
 
-    scenario = load_scenario(resolve_scenario_path("fish_pond"), [f"population.size={size}"])
+    scenario = load_scenario(resolve_scenario_path("fish_pond"),
+                             [f"population.size={size}", f"steps={args.steps}"])
     with Timer() as t:  # the model called directly, scenario parsed once (as the sweep does)
         for r in range(direct):
             model = GrowthModel(scenario, rng=r)
@@ -60,6 +62,8 @@ def main() -> None:
     print(f"sweep overhead per run, 1 worker vs direct calls: {per_run[1] - per_direct:+.3f} s "
           f"({100 * (per_run[1] / per_direct - 1):+.0f}%)")
     print(f"speed-up, 2 workers vs 1: {per_run[1] / per_run[2]:.2f}x")
+    print(f"runs per second, 2-worker sweep vs the direct loop in one process: "
+          f"{per_direct / per_run[2]:.2f}x")
 
 
 if __name__ == "__main__":
