@@ -33,6 +33,7 @@ import io
 import json
 import math
 import os
+import socket
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -229,11 +230,13 @@ def _sampler(goal: Goal, seed: int, trials: int, shared: bool):
 
 def _objective(goal: Goal, seeds: list[int], runner: Any, on_trial: Callable[[], None]):
     def objective(trial):
+        trial.set_user_attr("process", f"{socket.gethostname()}:{os.getpid()}")
         params = _suggest(trial, goal)
         known = _same_params(trial.study, params)
         if known is not None:
             for key, value in known.user_attrs.items():
-                trial.set_user_attr(key, value)
+                if key != "process":
+                    trial.set_user_attr(key, value)
             trial.set_user_attr("reused_from", known.number)
             on_trial()
             return known.values if len(known.values) > 1 else known.values[0]
