@@ -34,6 +34,7 @@ import json
 import math
 import os
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,20 +184,23 @@ def open_storage(url: str):
     Raises:
         OutputError: the storage cannot be opened (one line).
     """
-    optuna = _quiet_optuna()
+    _quiet_optuna()
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    try:
-        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
-                          grace_period=GRACE_S,
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(3))
-    except (optuna.exceptions.OptunaError, ValueError, ImportError, OSError) as e:
-        text = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise OutputError(f"--storage {url}: cannot open the study storage: {text}") from None
-    except Exception as e:  # noqa: BLE001 (SQLAlchemy's errors: a bad URL, no server)
-        text = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise OutputError(f"--storage {url}: cannot open the study storage: {text}") from None
+    for attempt in range(6):
+        try:
+            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
+                              grace_period=GRACE_S,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(3))
+        except Exception as e:  # noqa: BLE001 (SQLAlchemy's and Optuna's: a bad URL, no server)
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            racing = type(e).__name__ in ("OperationalError", "IntegrityError")
+            if racing and attempt < 5:  # another process is making the tables right now
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise OutputError(f"--storage {url}: cannot open the study storage: {text}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _suggest(trial: Any, goal: Goal) -> dict:
@@ -679,7 +683,7 @@ def run_optimize(goal: Goal, out: str | os.PathLike | None = None, *, trials: in
 
         try:
             study = run_study(goal, url, trials=trials, workers=workers, seed=root,
-                              shared=not own, resume=resume or not own, progress=tick)
+                              shared=not own, resume=resume and own, progress=tick)
         except KeyboardInterrupt:
             manifest["status"] = "interrupted"
             store.write_json(out / store.MANIFEST, manifest)
