@@ -294,7 +294,7 @@ def completed(study: Any) -> int:
 
 def run_study(goal: Goal, storage_url: str, *, trials: int, workers: int = 1,
               seed: int | None = None, shared: bool = False, resume: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> Any:
+              progress: Callable[[int, int], None] | None = None, runner: Any = None) -> Any:
     """Run (or join, or resume) the goal's study until it holds ``trials`` complete trials.
 
     Args:
@@ -307,6 +307,7 @@ def run_study(goal: Goal, storage_url: str, *, trials: int, workers: int = 1,
         resume: The storage is this process's own: trials left running by a killed process
             are failed and queued again.
         progress: Called ``(complete, trials)`` after each trial.
+        runner: Where the runs execute (default: ``workers`` local processes, closed after).
 
     Returns:
         The Optuna study.
@@ -333,7 +334,8 @@ def run_study(goal: Goal, storage_url: str, *, trials: int, workers: int = 1,
     if resume:
         _requeue_interrupted(study)
     seeds = goal_seeds(goal, root)
-    runner = executors.make(workers)
+    own_runner = runner is None
+    runner = executors.make(workers) if own_runner else runner
     try:
         def tick() -> None:
             if progress is not None:
@@ -346,7 +348,8 @@ def run_study(goal: Goal, storage_url: str, *, trials: int, workers: int = 1,
                            callbacks=[optuna.study.MaxTrialsCallback(
                                trials, states=(TrialState.COMPLETE,))])
     finally:
-        runner.close()
+        if own_runner:
+            runner.close()
     return study
 
 
@@ -681,23 +684,28 @@ def run_optimize(goal: Goal, out: str | os.PathLike | None = None, *, trials: in
             if report is not None:
                 report(done, total)
 
+        runner = executors.make(workers)
         try:
-            study = run_study(goal, url, trials=trials, workers=workers, seed=root,
-                              shared=not own, resume=resume and own, progress=tick)
-        except KeyboardInterrupt:
-            manifest["status"] = "interrupted"
-            store.write_json(out / store.MANIFEST, manifest)
-            raise
+            try:
+                study = run_study(goal, url, trials=trials, workers=workers, seed=root,
+                                  shared=not own, resume=resume and own, progress=tick,
+                                  runner=runner)
+            except KeyboardInterrupt:
+                manifest["status"] = "interrupted"
+                store.write_json(out / store.MANIFEST, manifest)
+                raise
+            finally:
+                bar.close()
+            outcome = _report(goal, study, out, root, runner, formats)
         finally:
-            bar.close()
-        outcome = _report(goal, study, out, root, workers, formats)
+            runner.close()
         manifest.update(status="complete", feasible=outcome.feasible,
                         trials_complete=len(outcome.trials), files=outcome.files)
         store.write_json(out / store.MANIFEST, manifest)
     return outcome
 
 
-def _report(goal: Goal, study: Any, out: Path, root: int, workers: int,
+def _report(goal: Goal, study: Any, out: Path, root: int, runner: Any,
             formats: tuple[str, ...]) -> Outcome:
     from .charts.optimize import write_optimize_charts
 
@@ -713,18 +721,12 @@ def _report(goal: Goal, study: Any, out: Path, root: int, workers: int,
     if feasible:
         fresh = fresh_seeds(goal, root)
         seeds = goal_seeds(goal, root)
-        runner = executors.make(workers)
-        try:
-            checked = []
-            for _, row in ranked.head(goal.check.candidates).iterrows():
-                t = study.trials[int(row["trial"])]
-                src = study.trials[t.user_attrs["reused_from"]] if "reused_from" in \
-                    t.user_attrs else t
-                inside = Candidate(dict(t.params), src.user_attrs["values"], seeds)
-                outside = evaluate(goal, dict(t.params), fresh, runner)
-                checked.append((t.number, inside, outside))
-        finally:
-            runner.close()
+        checked = []
+        for _, row in ranked.head(goal.check.candidates).iterrows():
+            t = study.trials[int(row["trial"])]
+            inside = Candidate(dict(t.params), t.user_attrs["values"], seeds)
+            outside = evaluate(goal, dict(t.params), fresh, runner)
+            checked.append((t.number, inside, outside))
         for rank, (number, inside, outside) in enumerate(checked):
             row = {"rank": rank + 1, "trial": number, **inside.params}
             for o in goal.objective_list:
