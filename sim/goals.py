@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from . import scenario_io as sio
 from .config import Scenario
 from .errors import ScenarioError
-from .experiments import EXPERIMENTS_DIR, _key_path, _scenario_file
+from .experiments import EXPERIMENTS_DIR, key_path, scenario_path
 from .yamlio import UNSET, Problem, describe, first_error, label, nested, read_yaml, sub_positions
 from .yamlio import what as what_is_wrong
 
@@ -345,7 +345,7 @@ def _from_pydantic(err: ValidationError) -> Problem:
 
 def _check(goal: Goal, raw: dict) -> None:
     """Everything that involves the scenario: levers, metrics, constraints."""
-    file = _scenario_file(goal, goal.base, ("base",))
+    file = scenario_path(goal._base_dir, goal.base, ("base",))
     data, bpos = sio.load_scenario_data(file)
     over = copy.deepcopy(goal.overrides)
     sio.absolute_edge_path(over, goal._base_dir)
@@ -392,7 +392,7 @@ def _number(text: str) -> float:
 def _lever(key: str, raw: Any, data: dict) -> Lever:
     where = ("levers", key)
     if isinstance(raw, list):
-        path = _key_path(key, data, where, numeric=False)
+        path = key_path(key, data, where, numeric=False)
         if not raw:
             raise Problem(where, raw, "empty list of choices", LEVER_FORMS)
         for i, v in enumerate(raw):
@@ -423,7 +423,7 @@ def _lever(key: str, raw: Any, data: dict) -> Lever:
         low, high, step, log = raw["low"], raw["high"], raw.get("step"), raw.get("log", False)
     else:
         raise Problem(where, raw, "not a lever", LEVER_FORMS)
-    path = _key_path(key, data, where, numeric=True)
+    path = key_path(key, data, where, numeric=True)
     is_int = sio.field_type(path, data) is int
     if not low < high:
         raise Problem(where, raw, "not LOW..HIGH with LOW < HIGH", LEVER_FORMS)
@@ -562,7 +562,7 @@ def goal_inputs(goal: Goal) -> list[Path]:
     """The files a study reads (the goal file and its base scenario's files)."""
     files = [Path(goal.label)] if Path(goal.label).is_file() else []
     try:
-        files += sio.scenario_files(_scenario_file(goal, goal.base, ()))
+        files += sio.scenario_files(scenario_path(goal._base_dir, goal.base, ()))
     except Problem:
         pass
     return files

@@ -136,7 +136,7 @@ def evaluate(goal: Goal, params: dict, seeds: list[int], runner: Any) -> Candida
     Returns:
         The candidate's figures (failed runs counted, their errors kept).
     """
-    from .experiments import _flatten
+    from .experiments import flatten_summary
 
     scenario = candidate_scenario(goal, params)
     tasks = [_Task(i, scenario.model_copy(update={"seed": s})) for i, s in enumerate(seeds)]
@@ -151,7 +151,7 @@ def evaluate(goal: Goal, params: dict, seeds: list[int], runner: Any) -> Candida
             failed += 1
             errors.append(str(result["error"]))
             continue
-        flat = _flatten(result["summary"])
+        flat = flatten_summary(result["summary"])
         ok_seeds.append(seeds[i])
         for m in keep:
             v = flat.get(m, math.nan)
