@@ -595,8 +595,9 @@ def paragraph(goal: Goal, cand: Candidate, scenario: Scenario,
         for c in goal.constraint_list:
             x = np.asarray(check.values.get(c.metric, []), float)
             if c.probability is not None:
-                bits.append(f"{c.text} held in {c.share(x):.0%} of replicates "
-                            f"({'met' if c.share(x) >= c.probability else 'NOT met'})")
+                verdict = "met" if c.share(x) >= c.probability else "NOT met"
+                bits.append(f"{_event(c, goal)} in {c.share(x):.0%} of replicates (wanted: "
+                            f"{c.probability:.0%}, {verdict})")
             else:
                 ok = c.violation(x) <= 0
                 bits.append(f"{c.text}: mean {_num(float(np.mean(x)))} "
