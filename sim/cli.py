@@ -75,6 +75,25 @@ def _parser() -> argparse.ArgumentParser:
     _limit_options(swp)
     swp.set_defaults(func=_sweep)
 
+    opt = sub.add_parser("optimize", help="find the levers that best meet a goal "
+                         "(experiments/goals/*.yaml) with Optuna")
+    opt.add_argument("goal", help="goal YAML file, or a shipped name such as cheapest_inflection")
+    opt.add_argument("--trials", type=int,
+                     help="complete trials wanted in the study (default: the goal's trials)")
+    opt.add_argument("--workers", type=int, help="processes running a candidate's replicates "
+                     "(default: one per core)")
+    opt.add_argument("--storage", metavar="URL", help="a shared Optuna storage, e.g. "
+                     "sqlite:////shared/study.db or postgresql://host/db (default: study.db in "
+                     "--out); several processes may work on one study")
+    opt.add_argument("--resume", action="store_true", help="continue the study in --out")
+    opt.add_argument("--out", type=Path, help="output folder (default: runs/optimize/<goal>/)")
+    opt.add_argument("--seed", type=int, help="root seed of the replicate seeds and the sampler "
+                     "(default: the goal's seed)")
+    opt.add_argument("--format", default="png", help="chart formats, comma-separated: "
+                     "png,svg,pdf (default png)")
+    opt.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt.set_defaults(func=_optimize)
+
     facts = sub.add_parser("facts", help="measure the stylized facts 1-11 of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000,
                        help="persons per population (default 100000; fact 11: below 50000 "
@@ -241,6 +260,35 @@ def _sweep(args) -> int:
     print(f"Wrote {out}/ ({info['runs_done']} of {info['runs']} runs, "
           f"{info['runs_failed']} failed; results/, timeseries/, manifest.json, "
           f"{sum(p.suffix != '.csv' for p in charts)} charts{tables})")
+    return 0
+
+
+def _optimize(args) -> int:
+    from .goals import load_goal
+    from .optimize import default_out, run_optimize
+
+    formats = _formats(args.format)
+    goal = load_goal(args.goal)
+    _at_least(("--trials", args.trials, 1), ("--workers", args.workers, 1),
+              ("--seed", args.seed, 0))
+    out = args.out if args.out is not None else default_out(goal)
+    _recover(out)
+    if not args.quiet:
+        _compile_notice()
+    try:
+        outcome = run_optimize(goal, out, trials=args.trials,
+                               workers=args.workers or os.cpu_count() or 1,
+                               storage=args.storage, resume=args.resume, seed=args.seed,
+                               progress=not args.quiet, formats=formats)
+    except KeyboardInterrupt:
+        if not (out / "manifest.json").is_file():
+            raise  # stopped before the study started: nothing was written
+        print(f"fishpond: interrupted; the finished trials are kept in the study; resume with: "
+              f"fishpond optimize {args.goal} --out {out} --resume"
+              + (f" --storage {args.storage}" if args.storage else ""), file=sys.stderr)
+        return 130
+    print(outcome.paragraph)
+    print(f"Wrote {out}/ ({', '.join(outcome.files)})")
     return 0
 
 

@@ -259,7 +259,7 @@ def count_points(exp: Experiment) -> int:
 def _seconds_per_run(exp: Experiment) -> float | None:
     """Rough time of one run of the base scenario (None if it cannot be read as it is)."""
     try:
-        file = _scenario_file(exp, exp.scenario or exp.design.files[0], ())
+        file = scenario_path(exp._base_dir, exp.scenario or exp.design.files[0], ())
         data, pos = sio.load_scenario_data(file)
         data = sio.merge_scenario_data(data, copy.deepcopy(exp.overrides))
         return estimate_run(sio.validate_scenario_data(data, pos, "")).seconds
@@ -372,8 +372,13 @@ def _check(exp: Experiment, data: dict) -> None:
 # --- design points -----------------------------------------------------------------------
 
 
-def _scenario_file(exp: Experiment, value: str, where: tuple) -> Path:
-    cand = (exp._base_dir / value).expanduser()
+def scenario_path(base_dir: Path, value: str, where: tuple) -> Path:
+    """The scenario file ``value`` names: relative to ``base_dir``, else a shipped name.
+
+    Raises:
+        Problem: at key path ``where``: no such file.
+    """
+    cand = (base_dir / value).expanduser()
     if cand.is_file():
         return cand
     if len(Path(value).parts) == 1:
@@ -385,8 +390,18 @@ def _scenario_file(exp: Experiment, value: str, where: tuple) -> Path:
                    + ", ".join(shipped.names("scenarios")))
 
 
-def _key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
-    """Check that ``key`` (dotted) is a scenario key path; return it as a tuple."""
+def key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
+    """Check that ``key`` (dotted) is a scenario key path; return it as a tuple.
+
+    Args:
+        key: A dotted key such as ``rules.invite_rate``.
+        data: The scenario data it applies to (for the keys of kinded sections).
+        where: The key path of the file naming it (where a Problem is placed).
+        numeric: Whether the key must be a number (sampled designs, ranges).
+
+    Raises:
+        Problem: not a scenario key path (with the closest key), or not a number.
+    """
     path = tuple(key.split("."))
     if not all(path) or path[0] in ("seed", "name", "extends"):
         what = ("the run seed comes from the experiment's seed and replicates" if path[0] == "seed"
@@ -447,12 +462,12 @@ def _make_points(exp: Experiment, raw: dict) -> list[Point]:
     jobs: list[tuple[dict, Path, dict, dict]] = []  # (params, base file, overrides, positions)
     if d.kind == "scenarios":
         for i, entry in enumerate(d.files):
-            jobs.append(({"scenario": entry}, _scenario_file(exp, entry, ("design", "files", i)),
-                         {}, {}))
+            file = scenario_path(exp._base_dir, entry, ("design", "files", i))
+            jobs.append(({"scenario": entry}, file, {}, {}))
     else:
-        file = _scenario_file(exp, exp.scenario, ("scenario",))
+        file = scenario_path(exp._base_dir, exp.scenario, ("scenario",))
         data = base(file)[0]
-        paths = {k: _key_path(k, data, ("design", "parameters", k), d.kind != "grid")
+        paths = {k: key_path(k, data, ("design", "parameters", k), d.kind != "grid")
                  for k in d.parameters}
         if d.kind == "grid":
             axes = [[(i, v) for i, v in enumerate(val)] if isinstance(val, list) else [(None, val)]
@@ -644,7 +659,7 @@ def sweep_manifest(exp: Experiment, digest: str, runs: int) -> dict:
     }
 
 
-def _flatten(summary: dict) -> dict:
+def flatten_summary(summary: dict) -> dict:
     """A run summary as flat table columns (milestones -> day_<level>, funnel -> funnel_*).
 
     Any other mapping becomes one column per leaf, its keys joined by ``_``:
@@ -683,7 +698,7 @@ def result_row(spec: RunSpec, result: dict, attempts: int, digest: str) -> dict:
            "error": result["error"], "attempts": attempts, "duration": float(result["duration"]),
            "scenario_name": spec.scenario.name}
     if result["summary"] is not None:
-        row.update(_flatten(result["summary"]))
+        row.update(flatten_summary(result["summary"]))
     return row
 
 
@@ -736,7 +751,7 @@ def experiment_inputs(exp: Experiment) -> list[Path]:
         if not name:
             continue
         try:
-            files += sio.scenario_files(_scenario_file(exp, name, ()))
+            files += sio.scenario_files(scenario_path(exp._base_dir, name, ()))
         except Problem:
             continue
     for point in _points(exp):

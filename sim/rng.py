@@ -59,18 +59,19 @@ def u(seed: int, day: int, phase: int, person: int, k: int = 0) -> float:
     return u_key(stream_key(seed, day, phase), person, k)
 
 
-def spawn_seeds(root: int | np.random.SeedSequence, count: int) -> list[int]:
+def spawn_seeds(root: int | np.random.SeedSequence, count: int, skip: int = 0) -> list[int]:
     """``count`` run seeds (63-bit) from ``numpy.random.SeedSequence(root)``'s children.
 
-    The replicates of a sweep and of :func:`sim.batch.batch_run` use them: the same root
-    gives the same seeds on any machine.
+    The replicates of a sweep, of a goal and of :func:`sim.batch.batch_run` use them: the
+    same root gives the same seeds on any machine. ``skip`` leaves out the first children
+    (a goal's out-of-sample seeds follow its replicates' seeds).
 
     Example:
         >>> spawn_seeds(7, 3) == spawn_seeds(7, 3), len(set(spawn_seeds(7, 3)))
         (True, 3)
     """
     seq = root if isinstance(root, np.random.SeedSequence) else np.random.SeedSequence(root)
-    return [int(k.generate_state(1, np.uint64)[0] >> 1) for k in seq.spawn(count)]
+    return [int(k.generate_state(1, np.uint64)[0] >> 1) for k in seq.spawn(skip + count)[skip:]]
 
 
 def derive_seed(seed: int, phase: int, k: int = 0) -> int:

@@ -24,8 +24,8 @@ LAYERS = (
     ("engines", ("agents", "kernels")),
     ("model", ("metrics", "model")),
     ("runs", ("analysis", "sensitivity", "store", "executors", "batch")),
-    ("designs", ("experiments", "compare", "facts")),
-    ("presentation", ("charts", "doctor")),
+    ("designs", ("experiments", "compare", "facts", "goals")),
+    ("presentation", ("charts", "doctor", "optimize")),  # optimize writes its charts
     ("interface", ("cli", "__main__", "")),  # "": the package itself (sim/__init__.py)
 )
 LAYER = {m: i for i, (_, group) in enumerate(LAYERS) for m in group}
