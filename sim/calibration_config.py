@@ -154,7 +154,8 @@ def load_calibration(path: str | os.PathLike, *, free: list[str] | None = None,
     ``generations``, ``min_epsilon``, ``max_minutes``, ``forecast_draws``.
 
     Args:
-        path: The YAML file (or a bare name looked up in ``experiments/``).
+        path: The YAML file (or a bare name looked up in ``experiments/`` and
+            ``experiments/calibration/``).
         free: ``--free KEY=LO:HI[:log]`` strings, added to (or replacing) the file's.
         overrides: ``--set KEY.PATH=VALUE`` strings, applied after the file's overrides.
         **options: other keys of :class:`CalibrationFile` given on the command line (None:
@@ -170,7 +171,8 @@ def load_calibration(path: str | os.PathLike, *, free: list[str] | None = None,
 
     file = Path(path).expanduser()
     if not file.is_file() and len(file.parts) == 1:
-        for cand in (EXPERIMENTS_DIR / file.name, EXPERIMENTS_DIR / f"{file.name}.yaml"):
+        folders = (EXPERIMENTS_DIR, EXPERIMENTS_DIR / "calibration")
+        for cand in [d / n for d in folders for n in (file.name, f"{file.name}.yaml")]:
             if cand.is_file():
                 file = cand
                 break

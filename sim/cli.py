@@ -284,7 +284,8 @@ def _calibrate(args) -> int:
                "horizon": args.horizon, "seed": args.seed, "particles": args.particles,
                "generations": args.generations, "min_epsilon": args.min_epsilon,
                "max_minutes": args.max_minutes, "forecast_draws": args.forecast_draws}
-    if Path(args.observed).suffix.lower() in (".yaml", ".yml"):
+    given = Path(args.observed)
+    if given.suffix.lower() in (".yaml", ".yml") or (not given.suffix and not given.exists()):
         cal = load_calibration(args.observed, free=args.free, overrides=args.overrides,
                                **options)
     else:
