@@ -212,9 +212,10 @@ def one_at_a_time(cal: Calibration, sim: Simulator | None = None) -> pd.DataFram
     """The cheap identifiability check: how much each parameter moves the statistics.
 
     At the prior's centre (on its sampling scale), each parameter is set to a quarter and
-    to three quarters of its range, :data:`OAT_REPLICATES` runs each; the effect is the
-    distance between the mean statistics of the two; the noise is the mean distance between
-    the statistics of replicate runs at the centre.
+    to three quarters of its range, :data:`OAT_REPLICATES` runs each, on common random
+    numbers (the same run seeds at every point); the effect is the distance between the mean
+    statistics of the two; the noise is the mean distance between the statistics of
+    replicate runs (other seeds) at the centre.
 
     Returns:
         ``parameter, effect, noise``.
@@ -222,9 +223,11 @@ def one_at_a_time(cal: Calibration, sim: Simulator | None = None) -> pd.DataFram
     sim = sim or Simulator(cal)
     centre = [(p.lo + p.hi) / 2 for p in cal.priors]
 
-    def stats(x: list[float], rep: int) -> np.ndarray:
+    seeds = [particle_seed(centre, cal.seed, 7919 + rep) for rep in range(OAT_REPLICATES + 1)]
+
+    def stats(x: list[float], rep: int) -> np.ndarray:  # common random numbers: seeds[rep]
         values = [p.value(v) for p, v in zip(cal.priors, x)]
-        ts = sim.run(values, int(sim.days[-1]), particle_seed(values, cal.seed, 7919 + rep))
+        ts = sim.run(values, int(sim.days[-1]), seeds[rep])
         return np.array(list(sim.stats(ts).values()))
 
     base = [stats(centre, r) for r in range(OAT_REPLICATES + 1)]
@@ -548,7 +551,7 @@ def _finish(cal: Calibration, out: Path, history, oat: pd.DataFrame, workers: in
     _write_csv(out / "milestones.csv", milestones)
     _write_csv(out / "generations.csv", gens)
     _write_text(out / "calibrated.yaml", f"# {cal.name}: the scenario at the posterior median "
-                f"(fishpond calibrate); run it with: fishpond run {out / 'calibrated.yaml'}\n"
+                "(fishpond calibrate); run it with: fishpond run calibrated.yaml\n"
                 + sio.scenario_to_yaml(calibrated))
     _write_draws(cal, out, draws[:DRAW_FILES])
     if charts:

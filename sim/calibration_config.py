@@ -261,9 +261,12 @@ def _from_pydantic(err: ValidationError) -> Problem:
         value = UNSET
     field_ = CalibrationFile.model_fields.get(path[0]) if path else None
     allowed = describe(field_.annotation, field_.metadata) if field_ and len(path) == 1 else None
+    what = yio.what(kind, ctx, msg, value)
     if path[:1] == ("free",):
-        allowed = "scenario key paths, each with [low, high] or [low, high, log]"
-    return Problem(path, value, yio.what(kind, ctx, msg, value), allowed)
+        allowed = "scenario key paths, each with [low, high] or [low, high, log] (--free " \
+                  "KEY=LO:HI[:log])"
+        what = "no free parameter" if kind == "too_short" else what
+    return Problem(path, value, what, allowed)
 
 
 def _prior(key: str, raw: Any, data: dict) -> Prior:
