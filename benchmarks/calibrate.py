@@ -73,7 +73,7 @@ def _calibration(folder: Path, table: pd.DataFrame, **data):
 def _run(cal, folder: Path, workers: int = 1, cluster=None):
     out = folder / f"out-{time.monotonic_ns()}"
     start = time.perf_counter()
-    result = calibrate(cal, out, workers=workers, cluster=cluster, charts=False)
+    result = calibrate(cal, out, workers=workers, cluster=cluster)
     return result, time.perf_counter() - start
 
 

@@ -34,7 +34,8 @@ Outputs (see :func:`calibrate`): ``posterior.parquet`` (weighted particles),
 ``posterior_summary.csv``, ``identifiability.csv``, ``forecast.csv``, ``milestones.csv``,
 ``calibrated.yaml`` (the scenario at the posterior median, runnable with ``fishpond run``),
 ``draws/draw-NNN.yaml`` and ``posterior_sweep.yaml`` (an experiment over posterior draws, for
-``fishpond sweep``), charts and ``manifest.json``.
+``fishpond sweep``) and ``manifest.json``; the command adds the charts
+(:func:`sim.charts.calibration.write_calibration_charts`).
 """
 
 from __future__ import annotations
@@ -296,9 +297,15 @@ def run_abc(cal: Calibration, db_file: Path, *, resume: bool = False, workers: i
     abc = pyabc.ABCSMC(sim, prior, pyabc.PNormDistance(p=2), population_size=cal.particles,
                        sampler=_sampler(workers, client), eps=pyabc.MedianEpsilon())
     db = f"sqlite:///{Path(db_file).resolve()}"
+    history = None
     if resume:
-        history = abc.load(db, 1)
-    else:
+        try:
+            history = abc.load(db, 1)
+            history.max_t  # noqa: B018 (reads the stored run: fails if it was never written)
+        except Exception:  # noqa: BLE001 (killed while the database was being created)
+            history = None
+            Path(db_file).unlink(missing_ok=True)
+    if history is None:
         history = abc.new(db, sim.observed_stats(cal.observed))
     start = time.monotonic()
     times = []
@@ -456,7 +463,7 @@ def prepare_out(cal: Calibration, out: Path, *, resume: bool, overwrite: bool) -
 
 def calibrate(cal: Calibration, out: str | os.PathLike, *, resume: bool = False,
               overwrite: bool = False, workers: int = 1, cluster: Any = None,
-              progress: Callable[[str], None] | None = None, charts: bool = True) -> Result:
+              progress: Callable[[str], None] | None = None) -> Result:
     """Calibrate, forecast, and write every output into ``out``.
 
     Args:
@@ -468,7 +475,6 @@ def calibrate(cal: Calibration, out: str | os.PathLike, *, resume: bool = False,
         workers: Local processes.
         cluster: A Dask scheduler address (or Client).
         progress: Called with one line per stage and generation.
-        charts: Draw the pairs plot and the forecast fan chart.
 
     Returns:
         The Result; ``out`` holds the files listed in the module docstring.
@@ -508,7 +514,7 @@ def calibrate(cal: Calibration, out: str | os.PathLike, *, resume: bool = False,
             oat = one_at_a_time(cal, sim)
             history = run_abc(cal, out / DB, resume=resume, workers=workers, client=client,
                               progress=say)
-            result = _finish(cal, out, history, oat, workers, client, charts, say)
+            result = _finish(cal, out, history, oat, workers, client, say)
     finally:
         if runner is not None:
             runner.close()
@@ -516,7 +522,7 @@ def calibrate(cal: Calibration, out: str | os.PathLike, *, resume: bool = False,
 
 
 def _finish(cal: Calibration, out: Path, history, oat: pd.DataFrame, workers: int, client: Any,
-            charts: bool, say: Callable[[str], None]) -> Result:
+            say: Callable[[str], None]) -> Result:
     from .store import write_json
 
     particles = posterior_particles(cal, history)
@@ -554,8 +560,6 @@ def _finish(cal: Calibration, out: Path, history, oat: pd.DataFrame, workers: in
                 "(fishpond calibrate); run it with: fishpond run calibrated.yaml\n"
                 + sio.scenario_to_yaml(calibrated))
     _write_draws(cal, out, draws[:DRAW_FILES])
-    if charts:
-        files += _charts(cal, out, particles, forecast)
     write_json(out / "manifest.json", _manifest(
         cal, "complete", generations_done=int(len(gens)),
         epsilon=None if gens.empty else float(gens["epsilon"].iloc[-1]),
@@ -585,17 +589,3 @@ def _write_draws(cal: Calibration, out: Path, draws: list[list]) -> None:
                   "outputs": ["members", "day_inflection", "day_explosion"],
                   "design": {"kind": "scenarios", "files": names}}
     _write_text(out / "posterior_sweep.yaml", yaml.safe_dump(experiment, sort_keys=False))
-
-
-def _charts(cal: Calibration, out: Path, particles: pd.DataFrame,
-            forecast: pd.DataFrame) -> list[str]:
-    from .charts.calibration import forecast_fan, posterior_pairs
-    from .charts.save import save_figure
-
-    written = save_figure(posterior_pairs(particles, cal.keys,
-                                          {p.key: (p.low, p.high, p.log) for p in cal.priors}),
-                          out / "posterior_pairs")
-    written += save_figure(forecast_fan(forecast, cal.observed.columns,
-                                        last_observed=cal.observed.last_day),
-                           out / "forecast")
-    return [p.name for p in written]

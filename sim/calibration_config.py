@@ -271,7 +271,7 @@ def _from_pydantic(err: ValidationError) -> Problem:
 
 def _prior(key: str, raw: Any, data: dict) -> Prior:
     """Check one free parameter against the scenario's schema (a Problem at ``free.KEY``)."""
-    from .experiments import _key_path
+    from .experiments import key_path
 
     where = ("free", key)
     allowed = "[low, high] or [low, high, log] with low < high (log: low > 0)"
@@ -280,7 +280,7 @@ def _prior(key: str, raw: Any, data: dict) -> Prior:
     if key in ("steps",):
         raise Problem(where, UNSET, "the days to simulate come from the observed file",
                       "any other numeric key path")
-    path = _key_path(key, data, where, numeric=True)
+    path = key_path(key, data, where, numeric=True)
     ok = isinstance(raw, list) and len(raw) in (2, 3) and all(
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw[:2]) and (
         len(raw) == 2 or raw[2] in ("log", "linear"))

@@ -311,6 +311,14 @@ def _calibrate(args) -> int:
             print(f"fishpond: interrupted; the finished generations are saved in {out}/; "
                   f"continue with the same command and --resume", file=sys.stderr)
         return 130
+    from .charts.calibration import write_calibration_charts
+
+    try:
+        charts = write_calibration_charts(
+            result.particles, result.forecast, {p.key: (p.low, p.high, p.log) for p in cal.priors},
+            cal.observed.columns, cal.observed.last_day, out)
+    except OSError as e:
+        raise _write_error(out, e, "the calibration's files are complete") from None
     print(f"Calibrated {len(cal.priors)} parameters to {cal.observed.source} "
           f"({len(cal.observed.days)} {cal.observed.period_name()}s up to day "
           f"{cal.observed.last_day}), seed {cal.seed}:")
@@ -321,7 +329,7 @@ def _calibrate(args) -> int:
     print("Forecast:")
     for line in result.words:
         print(f"  {line}")
-    print(f"Wrote {out}/ ({', '.join(result.files)})")
+    print(f"Wrote {out}/ ({', '.join(result.files + [p.name for p in charts])})")
     return 0
 
 

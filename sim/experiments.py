@@ -405,6 +405,9 @@ def _key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
     return path
 
 
+key_path = _key_path  # public: calibration files check their free keys the same way
+
+
 def _cell(value: Any) -> Any:
     """A parameter value as a table cell: scalars as they are, lists and mappings as JSON."""
     return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value

@@ -80,8 +80,8 @@ def test_one_at_a_time_finds_a_parameter_without_effect(observed):
 def test_same_seed_same_posterior_and_every_output(observed, tmp_path):
     cal = _cal(observed)
     lines = []
-    first = calibrate(cal, tmp_path / "a", progress=lines.append, charts=False)
-    second = calibrate(cal, tmp_path / "b", charts=False)
+    first = calibrate(cal, tmp_path / "a", progress=lines.append)
+    second = calibrate(cal, tmp_path / "b")
     pd.testing.assert_frame_equal(first.particles, second.particles)
     assert pd.read_parquet(tmp_path / "a" / "posterior.parquet").equals(
         pd.read_parquet(tmp_path / "b" / "posterior.parquet"))
@@ -89,7 +89,7 @@ def test_same_seed_same_posterior_and_every_output(observed, tmp_path):
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
     assert any(line.startswith("calibrate: generation 2/2: epsilon ") and "acceptance" in line
                and "ETA" in line for line in lines), lines
-    other = calibrate(_cal(observed, seed=4), tmp_path / "c", charts=False)
+    other = calibrate(_cal(observed, seed=4), tmp_path / "c")
     assert not other.particles.equals(first.particles)
 
     out = tmp_path / "a"
@@ -128,10 +128,9 @@ def test_same_seed_same_posterior_and_every_output(observed, tmp_path):
 
 
 def test_resume_continues_to_the_same_posterior(observed, tmp_path):
-    whole = calibrate(_cal(observed, generations=3), tmp_path / "whole", charts=False)
-    calibrate(_cal(observed, generations=1), tmp_path / "part", charts=False)
-    resumed = calibrate(_cal(observed, generations=3), tmp_path / "part", resume=True,
-                        charts=False)
+    whole = calibrate(_cal(observed, generations=3), tmp_path / "whole")
+    calibrate(_cal(observed, generations=1), tmp_path / "part")
+    resumed = calibrate(_cal(observed, generations=3), tmp_path / "part", resume=True)
     pd.testing.assert_frame_equal(whole.particles, resumed.particles)
     assert resumed.generations["generation"].tolist() == [1, 2, 3]
     with pytest.raises(OutputError, match="holds a calibration with other settings"):

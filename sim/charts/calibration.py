@@ -13,12 +13,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.charts.save import save_figures
 from sim.charts.style import (
     BLUE,
     GREY,
@@ -30,7 +32,7 @@ from sim.charts.style import (
     whole_ticks,
 )
 
-__all__ = ["forecast_fan", "posterior_pairs"]
+__all__ = ["forecast_fan", "posterior_pairs", "write_calibration_charts"]
 
 
 def _edges(low: float, high: float, log: bool, bins: int = 20) -> np.ndarray:
@@ -146,3 +148,26 @@ def forecast_fan(forecast: pd.DataFrame, columns: Sequence[str], *,
     footnote(fig, True, "Posterior-predictive runs (one per posterior draw, each with its own "
              "seed); the dotted line is the last observed day.")
     return fig
+
+
+def write_calibration_charts(particles: pd.DataFrame, forecast: pd.DataFrame,
+                             priors: Mapping[str, tuple[float, float, bool]],
+                             columns: Sequence[str], last_observed: int, out_dir: Path,
+                             formats: Iterable[str] = ("png",)) -> list[Path]:
+    """Draw and save a calibration folder's charts: ``posterior_pairs`` and ``forecast``.
+
+    Args:
+        particles: ``posterior.parquet``'s table.
+        forecast: ``forecast.csv``'s table.
+        priors: parameter -> ``(low, high, log)``, in the order to draw.
+        columns: The observed columns.
+        last_observed: The last observed day.
+        out_dir: The calibration folder.
+        formats: File formats.
+
+    Returns:
+        The paths written.
+    """
+    figures = {"posterior_pairs": posterior_pairs(particles, list(priors), priors),
+               "forecast": forecast_fan(forecast, columns, last_observed=last_observed)}
+    return save_figures(figures, Path(out_dir), formats)
