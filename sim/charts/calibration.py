@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from sim.charts.save import save_figures
 from sim.charts.style import (
@@ -81,17 +82,19 @@ def posterior_pairs(particles: pd.DataFrame, parameters: Sequence[str],
                 ylow, yhigh, ylog = (priors or {}).get(yname, (None, None, False))
                 if ylog:
                     ax.set_yscale("log")
+                    ax.yaxis.set_minor_formatter(NullFormatter())
                 if ylow is not None:
                     ax.set_ylim(ylow, yhigh)
                 if j == 0:
                     ax.set_ylabel(yname, fontsize=10)
             if xlog:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # decades only: no overlaps
             if xlow is not None:
                 ax.set_xlim(xlow, xhigh)
             if i == k - 1:
                 ax.set_xlabel(xname, fontsize=10)
-            ax.tick_params(labelsize=9)
+            ax.tick_params(which="both", labelsize=9)
     fig.suptitle(title or "Posterior of the free parameters (axes span the priors)")
     footnote(fig, True, f"{len(particles)} weighted particles of the last ABC-SMC generation; "
              "dot area by weight.")
