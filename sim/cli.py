@@ -93,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
                      "png,svg,pdf (default png)")
     opt.add_argument("--quiet", action="store_true", help="no progress bar")
     opt.set_defaults(func=_optimize)
+    cal = sub.add_parser("calibrate", help="fit free parameters to a community's observed "
+                         "numbers (ABC-SMC) and forecast its milestones")
+    cal.add_argument("observed", metavar="OBSERVED",
+                     help="CSV with a date or day column and counts (members, ever_members, "
+                          "...), or a calibration YAML file (experiments/*.yaml)")
+    cal.add_argument("--scenario", help="scenario YAML file or shipped name (default fish_pond)")
+    cal.add_argument("--free", action="append", default=[], metavar="KEY=LO:HI[:log]",
+                     help="a free parameter and its uniform (or :log, log-uniform) prior, e.g. "
+                          "rules.invite_rate=0.001:0.02:log (repeatable)")
+    cal.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY.PATH=VALUE", help="fix one parameter (repeatable)")
+    cal.add_argument("--period-days", type=float, metavar="D",
+                     help="model days per observed period (default: inferred from the dates)")
+    cal.add_argument("--horizon", type=int, metavar="DAYS",
+                     help="forecast to this day (default: twice the last observed day)")
+    cal.add_argument("--seed", type=int, help="root seed (default 0)")
+    cal.add_argument("--particles", type=int, help="ABC-SMC population size (default 100)")
+    cal.add_argument("--generations", type=int, help="most ABC-SMC generations (default 6)")
+    cal.add_argument("--min-epsilon", type=float,
+                     help="stop once the acceptance threshold is this low (default 0)")
+    cal.add_argument("--max-minutes", type=float, help="stop starting generations after this")
+    cal.add_argument("--forecast-draws", type=int,
+                     help="posterior draws run to the horizon (default 100)")
+    cal.add_argument("--out", type=Path, help="output folder (default: runs/calibrate-<name>/)")
+    cal.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    cal.add_argument("--cluster", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    cal.add_argument("--resume", action="store_true",
+                     help="continue the calibration in --out (after Ctrl-C or a crash)")
+    cal.add_argument("--overwrite", action="store_true", help="replace a calibration folder")
+    cal.add_argument("--quiet", action="store_true", help="no progress lines")
+    cal.set_defaults(func=_calibrate)
 
     facts = sub.add_parser("facts", help="measure the stylized facts 1-11 of MODEL.md §7")
     facts.add_argument("--size", type=int, default=100_000,
@@ -289,6 +320,63 @@ def _optimize(args) -> int:
         return 130
     print(outcome.paragraph)
     print(f"Wrote {out}/ ({', '.join(outcome.files)})")
+    return 0
+
+
+def _calibrate(args) -> int:
+    from .calibrate import calibrate, calibration_from_data, load_calibration
+
+    _at_least(("--workers", args.workers, 1))
+    options = {"scenario": args.scenario, "period_days": args.period_days,
+               "horizon": args.horizon, "seed": args.seed, "particles": args.particles,
+               "generations": args.generations, "min_epsilon": args.min_epsilon,
+               "max_minutes": args.max_minutes, "forecast_draws": args.forecast_draws}
+    given = Path(args.observed)
+    if given.suffix.lower() in (".yaml", ".yml") or (not given.suffix and not given.exists()):
+        cal = load_calibration(args.observed, free=args.free, overrides=args.overrides,
+                               **options)
+    else:
+        cal = calibration_from_data({"observed": args.observed},
+                                    {("observed",): (args.observed, None),
+                                     ("free",): ("--free", None)},
+                                    "fishpond calibrate", Path.cwd(), free=args.free,
+                                    overrides=args.overrides, **options)
+    out = args.out if args.out is not None else Path("runs") / f"calibrate-{cal.name}"
+    _recover(out)
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    if not args.quiet:
+        _compile_notice()
+    try:
+        result = calibrate(cal, out, resume=args.resume, overwrite=args.overwrite,
+                           workers=args.workers, cluster=args.cluster, progress=say)
+    except KeyboardInterrupt:
+        if (out / "calibration.db").is_file():
+            print(f"fishpond: interrupted; the finished generations are saved in {out}/; "
+                  f"continue with the same command and --resume", file=sys.stderr)
+        return 130
+    from .charts.calibration import write_calibration_charts
+
+    try:
+        charts = write_calibration_charts(
+            result.particles, result.forecast, {p.key: (p.low, p.high, p.log) for p in cal.priors},
+            cal.observed.columns, cal.observed.last_day, out)
+    except OSError as e:
+        raise _write_error(out, e, "the calibration's files are complete") from None
+    print(f"Calibrated {len(cal.priors)} parameters to {cal.observed.source} "
+          f"({len(cal.observed.days)} {cal.observed.period_name()}s up to day "
+          f"{cal.observed.last_day}), seed {cal.seed}:")
+    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    for row in result.identifiability.itertuples(index=False):
+        if not row.identified:
+            print(f"Note: {row.parameter}: {row.note}")
+    print("Forecast:")
+    for line in result.words:
+        print(f"  {line}")
+    print(f"Wrote {out}/ ({', '.join(result.files + [p.name for p in charts])})")
     return 0
 
 

@@ -421,6 +421,8 @@ def key_path(key: str, data: dict, where: tuple, numeric: bool) -> tuple:
     return path
 
 
+
+
 def _cell(value: Any) -> Any:
     """A parameter value as a table cell: scalars as they are, lists and mappings as JSON."""
     return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value

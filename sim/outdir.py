@@ -65,7 +65,7 @@ def _run_output(name: str) -> bool:
 
 
 def fishpond_kind(folder: str | os.PathLike) -> str | None:
-    """``"run"`` or ``"sweep"`` for a folder Fishpond wrote, else None."""
+    """``"run"``, ``"sweep"`` or ``"calibration"`` for a folder Fishpond wrote, else None."""
     folder = Path(folder)
     try:
         info = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -74,8 +74,8 @@ def fishpond_kind(folder: str | os.PathLike) -> str | None:
     if isinstance(info, dict):
         if "experiment_hash" in info:
             return "sweep"
-        if info.get("kind") == "run":
-            return "run"
+        if info.get("kind") in ("run", "calibration"):
+            return info["kind"]
     try:
         names = [p.name for p in entries(folder)]
     except OSError:

@@ -235,7 +235,7 @@ def test_progress_on_a_pipe_is_one_line_per_stage(tmp_path):
 
 @pytest.mark.parametrize("argv", [["run", "x"], ["sweep", "x"], ["facts"], ["bench"],
                                   ["compare", "a", "b"], ["chart", "d"], ["doctor"],
-                                  ["validate", "x"]])
+                                  ["validate", "x"], ["calibrate", "x"]])
 def test_every_command_dispatches_to_its_own_function(argv):
     from sim import cli
 

@@ -19,12 +19,13 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 # its own layer or lower ones, never higher. A package (sim.charts) is in its parent's layer.
 LAYERS = (
     ("foundation", ("errors", "codes", "threads", "jit", "progress", "shipped", "parameters")),
-    ("inputs", ("yamlio", "config", "params", "scenario_io", "limits", "outdir")),
+    ("inputs", ("yamlio", "config", "params", "scenario_io", "limits", "outdir", "observed")),
     ("model pieces", ("rng", "state", "rules", "generators", "population", "seeding")),
     ("engines", ("agents", "kernels")),
     ("model", ("metrics", "model")),
-    ("runs", ("analysis", "sensitivity", "store", "executors", "batch")),
-    ("designs", ("experiments", "compare", "facts", "goals")),
+    ("runs", ("analysis", "sensitivity", "store", "executors", "batch", "posterior")),
+    ("designs", ("experiments", "compare", "facts", "goals", "calibration_config",
+                 "calibrate")),
     ("presentation", ("charts", "doctor", "optimize")),  # optimize writes its charts
     ("interface", ("cli", "__main__", "")),  # "": the package itself (sim/__init__.py)
 )

@@ -27,9 +27,11 @@ print("loaded:" + ",".join(m for m in {heavy!r} if m in sys.modules))
      HEAVY + ("pydantic", "yaml")),
     ("from sim.cli import main\ntry:\n    main(['sweep', '--help'])\nexcept SystemExit:\n    pass",
      HEAVY + ("pydantic", "yaml")),
+    ("from sim.cli import main\ntry:\n    main(['calibrate', '--help'])\nexcept SystemExit:\n"
+     "    pass", HEAVY + ("pydantic", "yaml", "pyabc")),
     ("from sim.cli import main\nassert main(['validate', 'fish_pond', '--set', 'seed=3']) == 0",
      HEAVY),
-], ids=["import", "help", "sweep-help", "validate"])
+], ids=["import", "help", "sweep-help", "calibrate-help", "validate"])
 def test_fast_commands_load_no_heavy_library(code, heavy):
     proc = subprocess.run([sys.executable, "-c", PROBE.format(code=code, heavy=heavy)],
                           capture_output=True, text=True, timeout=120)

@@ -1,0 +1,48 @@
+"""benchmarks/calibrate.py: its independent Bass fit, and its quick mode runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "calibrate.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_calibrate", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return module
+
+
+def test_bass_least_squares_recovers_a_known_curve(bench):
+    years = np.arange(1.0, 14.0)
+    exact = bench.bass_curve(years, 16_000.0, 0.01, 0.42)
+    m, p, q = bench.bass_least_squares(years, exact)
+    assert m == pytest.approx(16_000, rel=1e-3)
+    assert p == pytest.approx(0.01, rel=1e-3) and q == pytest.approx(0.42, rel=1e-3)
+    noisy = exact * np.random.default_rng(0).normal(1, 0.02, len(years))
+    m, p, q = bench.bass_least_squares(years, noisy)
+    assert p == pytest.approx(0.01, rel=0.25) and q == pytest.approx(0.42, rel=0.1)
+
+
+def test_quick_mode_runs_the_partial_window_case():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--case", "partial"],
+                          capture_output=True, text=True, timeout=600,
+                          cwd=SCRIPT.parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("machine: ")
+    assert any(line.startswith("partial draw 0: week 26 members ") for line in lines)
+    assert any(line.startswith("RESULT partial: week 26 inside the 90% band in ")
+               for line in lines), proc.stdout
