@@ -203,11 +203,12 @@ class GrowthModel(mesa.Model):
             (its ``n`` replaces ``population.size``).
         max_memory: refuse a scenario whose estimated memory (:mod:`sim.limits`) exceeds
             this many bytes; None is the memory available now.
-        skip_idle: once no person can change any more (no member left, and neither the
-            organic nor the ads channel open), record the remaining days without running
-            the engine or a census: the results are the same, in a fraction of the time
-            (an epidemic that died out, a cascade that stopped). False runs every day in
-            full.
+        skip_idle: in :meth:`run`, once no person can change any more (no member left,
+            and neither the organic nor the ads channel open), record the remaining days
+            without running the engine or a census: the results are the same, in a
+            fraction of the time (an epidemic that died out, a cascade that stopped).
+            ``step()`` called by hand always runs the day in full (the caller may have
+            edited ``model.state``). False runs every day in full.
         **overrides: scenario overrides, nested (``steps=30``,
             ``rules={"invite_rate": 0.01}``) or as key paths
             (``**{"population.size": 5000}``, as ``mesa.batch_run`` passes its parameters).
@@ -269,6 +270,8 @@ class GrowthModel(mesa.Model):
         self.skip_idle = bool(skip_idle)
         self._timeseries: tuple[tuple, pd.DataFrame] | None = None  # (key, frame) once built
         self._idle = False  # whether the last day was idle (nobody could change)
+        self._may_idle = False  # set by run(): no one edited the state since the last day
+        self.idle_days = 0  # days recorded without the engine (see skip_idle)
 
         if graph is None:  # refuse what cannot fit before allocating anything
             check_run(sc, engine=engine, max_memory=max_memory)
@@ -472,8 +475,10 @@ class GrowthModel(mesa.Model):
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
-        self._idle = self.skip_idle and self._nothing_can_change()
+        # inside run(), from its second day on (nobody could edit the state in between):
+        self._idle = self._may_idle and self.skip_idle and self._nothing_can_change()
         if self._idle:  # nobody can change: the day's flows only, no engine, no census
+            self.idle_days += 1
             self._record(idle_day(self.day, self.params), unchanged=True)
         else:
             self._record(self._engine.run_day(self))
@@ -510,10 +515,14 @@ class GrowthModel(mesa.Model):
                 f"run(steps={steps!r}): allowed: a whole number in [0, {left}] (the days left "
                 f"before the horizon of {self.horizon}), or None to run to the horizon")
         todo = left if steps is None else int(steps)
-        for _ in range(todo):
-            self.step()
-            if progress is not None:
-                progress(self.day)
+        try:
+            for k in range(todo):
+                self._may_idle = k > 0  # the state is as the last day left it
+                self.step()
+                if progress is not None:
+                    progress(self.day)
+        finally:
+            self._may_idle = False
 
     # --- results --------------------------------------------------------------------
 

@@ -174,16 +174,24 @@ def test_skipping_idle_days_changes_no_result(engine, seed):
     runs = {}
     for skip in (True, False):
         m = GrowthModel("pure_sir", rng=seed, engine=engine, skip_idle=skip, **DIES_OUT)
-        idle = []
-        for _ in range(m.horizon):
-            m.step()
-            idle.append(m._idle)
-        runs[skip] = (m.timeseries(), m.summary(), idle)
+        m.run()
+        runs[skip] = (m.timeseries(), m.summary(), m.idle_days)
     (ts, summary, idle), (ts_full, summary_full, idle_full) = runs[True], runs[False]
-    assert sum(idle) >= 20 and not any(idle_full)  # the epidemic died out: idle days happened
+    assert idle >= 20 and idle_full == 0  # the epidemic died out: idle days happened
     assert ts["cost"].iloc[-1] > ts["cost"].iloc[-20]  # and the operator's costs went on
     pd.testing.assert_frame_equal(ts, ts_full, check_exact=True)
     assert summary == summary_full
+
+
+def test_step_by_hand_never_skips_a_day_the_caller_may_have_edited():
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run(25)
+    assert m.today["members"] == 0 and m.idle_days > 0
+    before = m.idle_days
+    m.state.status[0] = MEMBER  # an edit between days (a documented use)
+    m.state.role[0] = 0
+    m.step()  # a step by hand runs in full: it sees the new member
+    assert m.idle_days == before and m.today["members"] >= 1
 
 
 def test_an_idle_run_wakes_up_when_a_channel_opens():
