@@ -46,7 +46,8 @@ def test_experiments_and_outcomes_align_with_model_runs(results):
     assert np.array_equal(outcomes["members_by_day"][:, -1], outcomes["members"])
     row = experiments.iloc[3]
     again = GrowthModel(load_scenario("fish_pond", [
-        "population.size=1000", "steps=25", f"rules.invite_rate={float(row['rules.invite_rate'])!r}",
+        "population.size=1000", "steps=25",
+        f"rules.invite_rate={float(row['rules.invite_rate'])!r}",
         f"program.entry_gate.kind={row['program.entry_gate.kind']}",
         f"seeding.count={int(row['seeding.count'])}"]))
     again.run()
