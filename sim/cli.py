@@ -174,6 +174,20 @@ def _parser() -> argparse.ArgumentParser:
                      help="delete the cached kernels (they are compiled again on next use)")
     doc.set_defaults(func=_doctor)
 
+    app = sub.add_parser("app", help="explore a strategy in the browser: levers, live charts, "
+                         "A/B on the same seed, save as a scenario")
+    app.add_argument("scenario", nargs="?", default="fish_pond",
+                     help="scenario to start from: a YAML file or a shipped name (default "
+                     "fish_pond)")
+    app.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY.PATH=VALUE", help="override one parameter (repeatable)")
+    app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    app.add_argument("--save-dir", type=Path, default=Path("saved_scenarios"),
+                     help="where 'Save scenario' writes (default ./saved_scenarios)")
+    app.set_defaults(func=_app)
+
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", help="scenario YAML file, or a shipped name")
     val.add_argument(
@@ -232,6 +246,14 @@ def _validate(args) -> int:
     print(f"# {path}: valid", file=sys.stderr)
     print(scenario_to_yaml(sc), end="")
     return 0
+
+
+def _app(args) -> int:
+    from .serve import serve
+
+    path, _ = _load(args)  # a bad scenario is one line, before anything starts
+    return serve(path, list(args.overrides), host=args.host, port=args.port,
+                 save_dir=args.save_dir)
 
 
 def _facts(args) -> int:

@@ -37,9 +37,10 @@ def kernel_path(tmp_path_factory) -> Path:
     return path
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_quickstart.ipynb", "02_compare_strategies.ipynb", "03_sensitivity.ipynb"]
+        "01_quickstart.ipynb", "02_compare_strategies.ipynb", "03_sensitivity.ipynb",
+        "04_ema_prim.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
