@@ -58,12 +58,12 @@ def _workbench():
 
 def _parameter(ema, key: str, spec: Any, data: dict, kind: str):
     """One EMA parameter for the key path ``key``: a range -> Real/Integer, a list -> choices."""
-    from .experiments import _key_path
+    from .experiments import key_path
 
     where = (kind, key)
     categorical = isinstance(spec, list)
     try:
-        path = _key_path(key, data, where, numeric=not categorical)
+        path = key_path(key, data, where, numeric=not categorical)
         if categorical:
             if len(spec) < 2:
                 raise Problem(where, spec, "fewer than two choices", "a list of two or more "
@@ -163,7 +163,7 @@ def run_experiment(base: Scenario, outcomes: tuple[str, ...], series: tuple[str,
     """
     import numpy as np
 
-    from .experiments import _flatten
+    from .experiments import flatten_summary
     from .model import GrowthModel
 
     nested: dict = {}
@@ -175,7 +175,7 @@ def run_experiment(base: Scenario, outcomes: tuple[str, ...], series: tuple[str,
         node[last] = value.item() if hasattr(value, "item") else value
     model = GrowthModel(base, **nested)
     model.run()
-    flat = _flatten(model.summary())
+    flat = flatten_summary(model.summary())
     out: dict[str, Any] = {}
     for o in outcomes:
         value = flat.get(o, math.nan)

@@ -25,9 +25,10 @@ LAYERS = (
     ("model", ("metrics", "model")),
     ("runs", ("analysis", "sensitivity", "store", "executors", "batch", "posterior")),
     ("designs", ("experiments", "compare", "facts", "goals", "calibration_config",
-                 "calibrate")),
+                 "calibrate", "explore", "ema")),
     ("presentation", ("charts", "doctor", "optimize")),  # optimize writes its charts
-    ("interface", ("cli", "__main__", "")),  # "": the package itself (sim/__init__.py)
+    # "": the package itself (sim/__init__.py); app: the browser page, serve: its server
+    ("interface", ("cli", "__main__", "", "app", "serve")),
 )
 LAYER = {m: i for i, (_, group) in enumerate(LAYERS) for m in group}
 PEERS_APART = (("agents", "kernels"),)  # the two engines: equals, neither imports the other
