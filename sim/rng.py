@@ -90,7 +90,7 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 
 
-MANY = 4096  # u_array draws for at least this many persons with compiled code
+MANY = 1  # u_array draws for a 1-D array of at least this many persons with compiled code
 
 
 def _mix64_array(z: np.ndarray) -> np.ndarray:
@@ -115,7 +115,7 @@ def u_array(seed: int, day: int, phase: int, person, k=0) -> np.ndarray:
     """
     key = np.uint64(stream_key(seed, day, phase))
     if isinstance(person, np.ndarray) and person.ndim == 1 and len(person) >= MANY \
-            and np.ndim(k) == 0:  # a whole population: compiled, 5-10x faster, same bits
+            and np.ndim(k) == 0:  # compiled (every model uses it), 5-10x faster, same bits
         out = np.empty(len(person), np.float64)
         _u_persons_nb(key, person.astype(np.int64, copy=False), int(k), out)
         return out

@@ -26,10 +26,10 @@ import pandas as pd
 import pytest
 
 import sim.charts
-from sim.charts import deck, run, save, style, sweep
+from sim.charts import calibration, deck, live, optimize, run, save, style, sweep
 
 # Bottom to top: a module imports only those before it.
-MODULES = (style, save, run, deck, sweep)
+MODULES = (style, save, run, deck, sweep, calibration, optimize, live)
 PACKAGE = Path(sim.charts.__file__).parent
 # What the charts may import from the rest of sim: tables' vocabulary and errors, no runs.
 ALLOWED_OUTSIDE = {"sim.analysis", "sim.errors", "sim.sensitivity"}
