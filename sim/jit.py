@@ -30,6 +30,7 @@ Example (``cached`` needs a function defined in a source file, whose path keys t
 
 from __future__ import annotations
 
+import operator
 import threading
 from pathlib import Path
 
@@ -135,3 +136,33 @@ def entry_point(dispatcher, *args):
     except (AttributeError, TypeError):
         return None
     return getattr(compiled, "entry_point", None)
+
+
+class Direct:
+    """Calls a dispatcher, then its compiled function without dispatch while it may.
+
+    The caller names, with every call, the objects that fix the argument types (its
+    arrays and tuples of arrays, by identity): while they are the very same objects as on
+    the last call, the compiled function found by :func:`entry_point` is called directly.
+    Every other argument must keep its Python type from call to call (an int stays an int).
+
+    Args:
+        dispatcher: a Numba dispatcher (from :func:`cached` or :func:`threaded`).
+    """
+
+    def __init__(self, dispatcher) -> None:
+        """Wrap ``dispatcher`` (see the class docstring)."""
+        self.dispatcher = dispatcher
+        self._same: tuple = ()
+        self._call = None
+
+    def __call__(self, same: tuple, *args):
+        """Call with ``args``; ``same`` are the objects compared by identity."""
+        call = self._call
+        if call is not None and len(same) == len(self._same) and all(
+                map(operator.is_, same, self._same)):
+            return call(*args)
+        out = self.dispatcher(*args)
+        self._call = entry_point(self.dispatcher, *args)
+        self._same = same
+        return out

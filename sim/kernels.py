@@ -21,7 +21,6 @@ Arguments of the kernels (n = persons), as named tuples:
 
 from __future__ import annotations
 
-import operator
 from collections import namedtuple
 from dataclasses import fields
 from typing import TYPE_CHECKING
@@ -50,7 +49,7 @@ from .codes import (
     REFERRAL,
     Phase,
 )
-from .jit import cached, entry_point, threaded
+from .jit import Direct, cached, threaded
 from .params import DayCounts, Params
 from .rng import person_key_nb, stream_key_nb, u_key_nb, u_person_nb
 from .rules import (  # register_jitable: callable from the kernels
@@ -175,7 +174,7 @@ class Work:
         self.threads = use_threads(n)
         self._params: Params | None = None  # the Params that _kparams was derived from
         self._kparams: KParams | None = None
-        self._direct: tuple | None = None  # (P, state arrays, day_kernel compiled for them)
+        self._direct = Direct(day_kernel)  # day_kernel, without dispatch while it may
 
     def kparams(self, params: Params) -> KParams:
         """``params`` as a :class:`KParams` tuple, derived again only when ``params`` changes.
@@ -197,13 +196,7 @@ class Work:
         kernel compiled for them is called directly (:func:`sim.jit.entry_point`); any new
         object goes through the dispatcher once.
         """
-        direct = self._direct
-        if direct is not None and direct[0] is P and all(map(operator.is_, direct[1], st)):
-            direct[2](day, P, self.graph, st, self.arrays)
-            return
-        day_kernel(day, P, self.graph, st, self.arrays)
-        call = entry_point(day_kernel, day, P, self.graph, st, self.arrays)
-        self._direct = None if call is None else (P, st, call)
+        self._direct((P, *st), day, P, self.graph, st, self.arrays)
 
 
 # A note on speed: a helper that takes arrays costs reference counting on every call, even
@@ -807,6 +800,19 @@ def run_day(model: GrowthModel) -> DayCounts:
     Returns:
         The day's counts, revenue and cost.
     """
+    counts, revenue, cost, _ = run_day_flows(model)
+    c = counts.tolist()  # Python ints, as the readable engine's counts
+    return DayCounts(**{name: c[slot] for name, slot in zip(COUNT_FIELDS, SLOT)
+                        if name != "n_kols"}, revenue=revenue, cost=cost)
+
+
+def run_day_flows(model: GrowthModel) -> tuple[np.ndarray, float, float, StateArrays]:
+    """:func:`run_day` with the counts left in their array, for the recorder.
+
+    Returns:
+        The day's counts (int64, :data:`COUNT_FIELDS` order: the buffer itself, valid until
+        the next day), revenue and cost, and the state's arrays.
+    """
     work: Work = model.work
     P = work.kparams(model.params)
     st, wk = state_arrays(model.state), work.arrays
@@ -814,14 +820,12 @@ def run_day(model: GrowthModel) -> DayCounts:
         run_day_threaded(model.day, P, work.graph, st, wk)
     else:
         work.day_kernel(model.day, P, st)
-    c = wk.counts.tolist()  # Python ints, as the readable engine's counts
-    log = DayCounts(**{name: c[slot] for name, slot in zip(COUNT_FIELDS, SLOT) if name != "n_kols"},
-                    revenue=float(wk.money[0]))
+    counts = wk.counts
     p = model.params
-    log.cost = daily_cost(log.posts, log.operator_activities, c[SLOT.n_kols], log.ads_bought,
-                          p.cost_per_post, p.cost_per_activity, p.cost_per_kol_month,
-                          float(wk.money[1]))
-    return log
+    cost = daily_cost(int(counts[SLOT.posts]), int(counts[SLOT.operator_activities]),
+                      int(counts[SLOT.n_kols]), int(counts[SLOT.ads_bought]), p.cost_per_post,
+                      p.cost_per_activity, p.cost_per_kol_month, float(wk.money[1]))
+    return counts, float(wk.money[0]), cost, st
 
 
 def run_day_threaded(day: int, P: KParams, g: GraphArrays, st: StateArrays,

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,7 +42,7 @@ from .codes import (
     REFERRAL,
     SEED,
 )
-from .jit import cached, threaded
+from .jit import Direct, cached, threaded
 from .params import DayCounts
 from .state import PopulationState
 from .threads import CHUNKS, use_threads
@@ -103,10 +103,6 @@ COHORT_DAYS = 30  # the retention cohorts join in days 1..COHORT_DAYS, then are 
 RETENTION_DAYS = (30, 90, 120)  # retention_<d> of the summary
 RETENTION_SOURCES = {"referral": REFERRAL, "organic": ORGANIC, "ads": ADS}
 FISSION_WINDOW = 90  # days, for nonseed_referral_share_90d
-
-
-def _ratio(num: float, den: float) -> float:
-    return float(num) / float(den) if den else math.nan
 
 
 BINS = 4096  # intimacy bins of the top-share selection
@@ -324,191 +320,306 @@ def referral_curve(state: PopulationState) -> pd.DataFrame:
     return pd.DataFrame({"member_share": x, "referral_share": cum})
 
 
+# The recorder's layout. A row of the timeseries is a row of a float64 table (counts are
+# whole numbers, exact below 2**53), written by :func:`_record_nb`; column ``name`` is
+# ``COL.name`` (a constant to Numba). INT_COLUMNS are counts: ints in rows and frames.
+ColumnSlots = namedtuple("ColumnSlots", TIMESERIES_COLUMNS)
+COL = ColumnSlots(*range(len(TIMESERIES_COLUMNS)))
+INT_COLUMNS = frozenset((
+    "day", "members", "kols", "actives", "lurkers", "churned", "non_users", "joins_seed",
+    "joins_mass_pull", "joins_referral", "joins_organic", "joins_ads", "invites_sent",
+    "kol_reach", "kol_referrals", "paying_members", "funnel_reached", "funnel_invited",
+    "funnel_joined", "funnel_active", "funnel_paying", "posts", "operator_activities",
+    "member_activities", "seed_referrals"))
+_INT_IDX = tuple(k for k, name in enumerate(TIMESERIES_COLUMNS) if name in INT_COLUMNS)
+# The day's flows the recorder reads, in the order of an engine's counts
+# (sim.kernels.COUNT_FIELDS starts with them: its counts array is passed as is).
+FLOWS = ("posts", "operator_activities", "member_activities", "invites_sent", "kol_invites",
+         "joins_referral", "joins_organic", "joins_ads")
+FlowSlots = namedtuple("FlowSlots", FLOWS)
+FLOW = FlowSlots(*range(len(FLOWS)))
+# acc: cumulative joins by source (seed, mass pull, referral, organic, ads), the rows
+# written, whether the retention cohorts are frozen, the window's first slot and length.
+_ACC_SEED, _ACC_MASS, _ACC_REF, _ACC_ORG, _ACC_ADS, _ACC_ROWS, _ACC_FROZEN, _ACC_W0, _ACC_WN = (
+    range(9))
+RecArrays = namedtuple("RecArrays", [
+    "acc", "totals", "window", "sums", "seed_idx", "seed_mask", "cohort", "ever", "part",
+    "aud", "sizes"])
+
+
+@cached
+def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contacts,
+               commit_threshold, rec, table):
+    """Write row ``rec.acc[_ACC_ROWS]`` of ``table``: the metrics of ``day`` (MODEL.md §6).
+
+    ``flows`` holds the day's :data:`FLOWS`; ``revenue`` and ``cost`` are the day's money.
+    With ``census`` the census is counted here (serial chunks), otherwise the caller
+    counted it into ``rec.part``/``rec.aud`` (threaded). ``unchanged``: the day changed no
+    person (an idle day), so the last row's census, shares and retention stand.
+    Every value is computed as the Python recorder of earlier versions did, in the same
+    order of operations (so the same bits).
+    """
+    acc, totals, window, sums = rec.acc, rec.totals, rec.window, rec.sums
+    r = acc[_ACC_ROWS]
+    row = table[r]
+    acc[_ACC_REF] += flows[FLOW.joins_referral]
+    acc[_ACC_ORG] += flows[FLOW.joins_organic]
+    acc[_ACC_ADS] += flows[FLOW.joins_ads]
+    totals[0] = totals[0] + revenue
+    totals[1] = totals[1] + cost
+    if unchanged and r > 0:
+        row[:] = table[r - 1]
+        members = np.int64(row[COL.members])
+    else:
+        if census:
+            rec.part[:] = 0
+            _census_chunks_serial(st.status, st.role, st.source, st.intimacy, st.influence,
+                                  st.paying, st.funnel, st.kol_referrals, indptr, contacts,
+                                  commit_threshold, rec.part, rec.aud)
+        c = rec.part.sum(axis=0)
+        audience = 0.0
+        for value in rec.aud:  # partial audiences added in chunk order
+            audience += value
+        members = c[0]
+        ever = len(st.status) - c[5]
+        refs = st.referrals.sum()
+        seed_refs = 0
+        for t in range(len(rec.seed_idx)):
+            seed_refs += st.referrals[rec.seed_idx[t]]
+        top_all = 0
+        top_nonseed = 0
+        if refs:
+            k = 0
+            for i in range(len(st.status)):
+                if st.status[i] != NON_USER:
+                    rec.ever[k] = i
+                    k += 1
+            top_all, top_nonseed = _top_shares_nb(rec.ever[:k], st.intimacy, st.referrals,
+                                                  rec.seed_mask, 0.2)
+        row[COL.members] = members
+        row[COL.kols] = c[1]
+        row[COL.actives] = c[2]
+        row[COL.lurkers] = c[3]
+        row[COL.churned] = c[4]
+        row[COL.non_users] = c[5]
+        row[COL.k_factor] = _ratio_nb(acc[_ACC_REF], ever)
+        row[COL.referral_share] = _ratio_nb(c[6], members)
+        row[COL.contributor_share] = _ratio_nb(c[1] + c[2], members)
+        row[COL.commitment_share] = _ratio_nb(c[7], members)
+        row[COL.top20_referral_share] = _ratio_nb(top_all, refs) if refs else np.nan
+        row[COL.kol_audience] = audience
+        row[COL.kol_referrals] = c[9]
+        row[COL.paying_members] = c[8]
+        row[COL.funnel_reached] = c[10]
+        row[COL.funnel_invited] = c[11]
+        row[COL.funnel_joined] = c[12]
+        row[COL.funnel_active] = c[13]
+        row[COL.funnel_paying] = c[14]
+        row[COL.lurker_share] = _ratio_nb(c[3], members)
+        row[COL.seed_referrals] = seed_refs
+        row[COL.seed_referral_share] = _ratio_nb(seed_refs, refs)
+        row[COL.nonseed_top20_referral_share] = (
+            _ratio_nb(top_nonseed, refs - seed_refs) if refs > seed_refs else np.nan)
+        _retention_nb(day, st, rec, row)
+    # the window of the last WINDOW days' (referral joins, members, operator and member
+    # activities)
+    today = (flows[FLOW.joins_referral], members, flows[FLOW.operator_activities],
+             flows[FLOW.member_activities])
+    w0, wn = acc[_ACC_W0], acc[_ACC_WN]
+    if wn == WINDOW:  # the oldest day leaves
+        for f in range(4):
+            sums[f] -= window[w0, f]
+        w0 = (w0 + 1) % WINDOW
+        wn -= 1
+    slot = (w0 + wn) % WINDOW
+    for f in range(4):
+        window[slot, f] = today[f]
+        sums[f] += today[f]
+    wn += 1
+    acc[_ACC_W0], acc[_ACC_WN] = w0, wn
+    row[COL.day] = day
+    row[COL.joins_seed] = acc[_ACC_SEED]
+    row[COL.joins_mass_pull] = acc[_ACC_MASS]
+    row[COL.joins_referral] = acc[_ACC_REF]
+    row[COL.joins_organic] = acc[_ACC_ORG]
+    row[COL.joins_ads] = acc[_ACC_ADS]
+    row[COL.invites_sent] = flows[FLOW.invites_sent]
+    row[COL.k_factor_30d] = _ratio_nb(sums[0], sums[1] / wn)
+    row[COL.self_org_share] = _ratio_nb(sums[3], sums[2] + sums[3])
+    row[COL.kol_reach] = flows[FLOW.kol_invites]
+    row[COL.revenue] = totals[0]
+    row[COL.cost] = totals[1]
+    row[COL.croi] = _ratio_nb(totals[0] - totals[1], totals[1])
+    row[COL.cost_per_retained_member] = _ratio_nb(totals[1], members)
+    row[COL.posts] = flows[FLOW.posts]
+    row[COL.operator_activities] = flows[FLOW.operator_activities]
+    row[COL.member_activities] = flows[FLOW.member_activities]
+    acc[_ACC_ROWS] = r + 1
+
+
+@cached(inline="always")
+def _ratio_nb(num, den):
+    """``num / den`` as floats, NaN when ``den`` is 0 (as :func:`_ratio`)."""
+    return np.float64(num) / np.float64(den) if den else np.nan
+
+
+@cached
+def _retention_nb(day, st, rec, row):
+    """Share of each source's cohort (joined in days 1..30) that is a member today.
+
+    ``rec.cohort[i]`` is 1, 2, 3 for a person of the referral, organic, ads cohort: drawn
+    again every day from the join days until the end of day COHORT_DAYS, then frozen.
+    """
+    cohort, sizes = rec.cohort, rec.sizes
+    status = st.status
+    if not rec.acc[_ACC_FROZEN]:
+        for i in range(len(status)):
+            code = 0
+            if 1 <= st.join_day[i] <= COHORT_DAYS:
+                s = st.source[i]
+                code = 1 if s == REFERRAL else (2 if s == ORGANIC else (3 if s == ADS else 0))
+            cohort[i] = code
+        if day >= COHORT_DAYS:
+            rec.acc[_ACC_FROZEN] = 1
+    sizes[:] = 0
+    for i in range(len(status)):
+        code = cohort[i]
+        sizes[code] += 1
+        sizes[4 + code] += status[i] == MEMBER
+    row[COL.retention_referral] = _ratio_nb(sizes[5], sizes[1])
+    row[COL.retention_organic] = _ratio_nb(sizes[6], sizes[2])
+    row[COL.retention_ads] = _ratio_nb(sizes[7], sizes[3])
+
+
 class Recorder:
-    """Accumulates the daily metrics of one run (phase 8, 'Record')."""
+    """The metrics of a run, one row a day, computed by :func:`_record_nb`.
+
+    Args:
+        model: the model whose run is recorded (its graph, state and parameters are read).
+    """
 
     def __init__(self, model: GrowthModel) -> None:
-        """Start the record of ``model``'s run: joins counted from seeding, totals at zero.
-
-        Args:
-            model: the model whose run is recorded (its graph, state and parameters are read).
-        """
+        """Start the record of ``model``'s run: joins counted from seeding, totals at zero."""
         st = model.state
+        n = st.n
         self.indptr = model.graph.indptr
-        self.contacts = model.graph.contacts
+        self.contacts = int(model.graph.contacts)
         self.threads = use_threads(model.params.n)
-        self.joins = {
-            "joins_seed": int((st.source == SEED).sum()),
-            "joins_mass_pull": int((st.source == MASS_PULL).sum()),
-            "joins_referral": 0,
-            "joins_organic": 0,
-            "joins_ads": 0,
-        }
-        self.invites_sent = 0
-        self.revenue = 0.0
-        self.cost = 0.0
-        # the last WINDOW days' (referral joins, members, operator and member activities),
-        # and their running sums
-        self.window: deque[tuple[int, int, int, int]] = deque()
-        self.window_sums = [0, 0, 0, 0]
-        self.part = np.zeros((CHUNKS, len(CENSUS)), np.int64)  # census buffers, reused daily
-        self.aud = np.zeros(CHUNKS, np.float64)
-        self.rows: list[dict] = []
+        acc = np.zeros(9, np.int64)
+        acc[_ACC_SEED] = int((st.source == SEED).sum())
+        acc[_ACC_MASS] = int((st.source == MASS_PULL).sum())
         # the seeds: persons whose source is SEED after seeding (a seed who churns and
         # rejoins stays a seed), and their mask for the non-seed top share
-        self.seed_idx = np.flatnonzero(st.source == SEED)
-        self.seed_mask = np.zeros(st.n, np.bool_)
-        self.seed_mask[self.seed_idx] = True
-        # retention cohorts by source: indices frozen at the end of day COHORT_DAYS
-        self.cohorts: dict[str, np.ndarray | None] = dict.fromkeys(RETENTION_SOURCES)
+        seed_idx = np.flatnonzero(st.source == SEED)
+        seed_mask = np.zeros(n, np.bool_)
+        seed_mask[seed_idx] = True
+        self.arrays = RecArrays(
+            acc=acc, totals=np.zeros(2, np.float64), window=np.zeros((WINDOW, 4), np.int64),
+            sums=np.zeros(4, np.int64), seed_idx=seed_idx, seed_mask=seed_mask,
+            cohort=np.zeros(n, np.int8), ever=np.empty(n, np.int64),
+            part=np.zeros((CHUNKS, len(CENSUS)), np.int64), aud=np.zeros(CHUNKS, np.float64),
+            sizes=np.zeros(8, np.int64))
+        self.flows = np.zeros(len(FLOWS), np.int64)
+        horizon = getattr(model, "horizon", 0)
+        self.table = np.zeros((max(int(horizon), 0) + 1, len(TIMESERIES_COLUMNS)), np.float64)
+        self._direct = Direct(_record_nb)
+        self._row: tuple[int, dict] | None = None  # the last row as a dict, when asked
 
-    def _retention(self, model: GrowthModel) -> dict[str, float]:
-        """Share of each source's cohort (joined in days 1..30) that is a member today."""
-        st = model.state
-        if any(c is None for c in self.cohorts.values()):
-            early = np.flatnonzero((st.join_day >= 1) & (st.join_day <= COHORT_DAYS))
-            source = st.source[early]  # one pass over everyone, then over the few joiners
-            cohorts = {name: early[source == code] for name, code in RETENTION_SOURCES.items()}
-            if model.day >= COHORT_DAYS:
-                self.cohorts = cohorts
-        else:
-            cohorts = self.cohorts
-        return {f"retention_{name}": _ratio(int((st.status[idx] == MEMBER).sum()), len(idx))
-                for name, idx in cohorts.items()}
+    @property
+    def n_rows(self) -> int:
+        """The rows recorded so far (day 0 is row 0)."""
+        return int(self.arrays.acc[_ACC_ROWS])
 
-    def _census(self, model: GrowthModel) -> tuple[dict, float]:
-        """Today's census (:data:`CENSUS` counts) and the KOLs' audience: one pass over all."""
-        st = model.state
-        part, aud = self.part, self.aud
-        part[:] = 0
-        chunks = _census_chunks_parallel if self.threads else _census_chunks_serial
-        chunks(st.status, st.role, st.source, st.intimacy, st.influence, st.paying, st.funnel,
-               st.kol_referrals, self.indptr, self.contacts, model.params.commit_threshold,
-               part, aud)
-        audience = 0.0
-        for value in aud:  # partial audiences added in chunk order: same for any thread count
-            audience += float(value)
-        return dict(zip(CENSUS, part.sum(axis=0).tolist())), audience
+    def record_row(self, model: GrowthModel, flows: np.ndarray, revenue: float, cost: float,
+                   st: tuple | None = None, unchanged: bool = False) -> None:
+        """Record the row of ``model.day`` from the day's :data:`FLOWS` and money.
+
+        Args:
+            model: the model, after the day's phases 1-7.
+            flows: the day's :data:`FLOWS` (int64; an engine's counts array may be longer).
+            revenue: the day's revenue.
+            cost: the day's cost.
+            st: ``model.state``'s arrays as a :class:`sim.kernels.StateArrays`-like tuple
+                (made here if None).
+            unchanged: the day changed no person (an idle day): the census, shares and
+                retention of the last row are still true and are not computed again.
+        """
+        if self.n_rows == len(self.table):  # a model without a horizon: grow
+            self.table = np.concatenate([self.table, np.zeros_like(self.table)])
+        if st is None:
+            st = _state_tuple(model.state)
+        count = not unchanged
+        threshold = float(model.params.commit_threshold)
+        if count and self.threads:
+            part, aud = self.arrays.part, self.arrays.aud
+            part[:] = 0
+            _census_chunks_parallel(st.status, st.role, st.source, st.intimacy, st.influence,
+                                    st.paying, st.funnel, st.kol_referrals, self.indptr,
+                                    self.contacts, threshold, part, aud)
+        self._direct((type(st), *st, flows, self.table),
+                     int(model.day), bool(unchanged), count and not self.threads, flows,
+                     float(revenue), float(cost), st, self.indptr, self.contacts, threshold,
+                     self.arrays, self.table)
 
     def record(self, model: GrowthModel, counts: DayCounts | None,
                unchanged: bool = False) -> dict:
-        """Append and return the metrics row of ``model.day`` (day 0: after seeding).
+        """Record the row of ``model.day`` (day 0: after seeding) and return it as a dict.
 
         Args:
             model: the model, after the day's phases 1-7.
             counts: the day's counts (None on day 0).
-            unchanged: the day changed no person's state (an idle day, see
+            unchanged: the day changed no person (an idle day, see
                 :meth:`GrowthModel.step`): the census, shares and retention of the last row
                 are still true and are not computed again.
         """
-        st = model.state
+        self.record_counts(model, counts, unchanged)
+        return self.last()
+
+    def record_counts(self, model: GrowthModel, counts: DayCounts | None,
+                      unchanged: bool = False) -> None:
+        """:meth:`record` without making the row's dict."""
         counts = counts or DayCounts()
-        self.joins["joins_referral"] += counts.joins_referral
-        self.joins["joins_organic"] += counts.joins_organic
-        self.joins["joins_ads"] += counts.joins_ads
-        self.invites_sent += counts.invites_sent
-        self.revenue += counts.revenue
-        self.cost += counts.cost
-        if unchanged and self.rows:
-            return self._record_unchanged(model.day, counts)
-        c, audience = self._census(model)
-        members = c["members"]
-        ever = st.n - c["non_users"]
-        today = (
-            counts.joins_referral, members, counts.operator_activities, counts.member_activities
-        )
-        days = self._window_push(today)
-        sums = self.window_sums
-        refs = int(st.referrals.sum())
-        seed_refs = int(st.referrals[self.seed_idx].sum())
-        top_all, top_nonseed = (
-            _top_shares_nb(np.flatnonzero(st.status != NON_USER), st.intimacy, st.referrals,
-                           self.seed_mask, 0.2)
-            if refs else (0, 0)
-        )
-        row = {
-            "day": model.day,
-            "members": members,
-            "kols": c["kols"],
-            "actives": c["actives"],
-            "lurkers": c["lurkers"],
-            "churned": c["churned"],
-            "non_users": c["non_users"],
-            **self.joins,
-            "invites_sent": counts.invites_sent,
-            "k_factor": _ratio(self.joins["joins_referral"], ever),
-            "k_factor_30d": _ratio(sums[0], sums[1] / days),
-            "referral_share": _ratio(c["referral_members"], members),
-            "contributor_share": _ratio(c["kols"] + c["actives"], members),
-            "self_org_share": _ratio(sums[3], sums[2] + sums[3]),
-            "commitment_share": _ratio(c["committed"], members),
-            "top20_referral_share": _ratio(top_all, refs) if refs else math.nan,
-            "kol_audience": audience,
-            "kol_reach": counts.kol_invites,
-            "kol_referrals": c["kol_referrals"],
-            "paying_members": c["paying_members"],
-            "revenue": self.revenue,
-            "cost": self.cost,
-            "croi": _ratio(self.revenue - self.cost, self.cost),
-            "cost_per_retained_member": _ratio(self.cost, members),
-        }
-        for name, _ in FUNNEL_STAGES:
-            row[f"funnel_{name}"] = c[f"funnel_{name}"]
-        row["posts"] = counts.posts
-        row["operator_activities"] = counts.operator_activities
-        row["member_activities"] = counts.member_activities
-        row["lurker_share"] = _ratio(c["lurkers"], members)
-        row["seed_referrals"] = seed_refs
-        row["seed_referral_share"] = _ratio(seed_refs, refs)
-        row["nonseed_top20_referral_share"] = (
-            _ratio(top_nonseed, refs - seed_refs) if refs > seed_refs else math.nan
-        )
-        row.update(self._retention(model))
-        self.rows.append(row)
-        return row
+        flows = self.flows
+        for k, name in enumerate(FLOWS):
+            flows[k] = getattr(counts, name)
+        self.record_row(model, flows, counts.revenue, counts.cost, unchanged=unchanged)
 
-    def _window_push(self, today: tuple[int, int, int, int]) -> int:
-        """Add today's (referral joins, members, activities) to the window; its days."""
-        self.window.append(today)
-        sums = self.window_sums
-        for f in range(4):
-            sums[f] += today[f]
-        if len(self.window) > WINDOW:
-            old = self.window.popleft()
-            for f in range(4):
-                sums[f] -= old[f]
-        return len(self.window)
+    def last(self) -> dict:
+        """The last row as a dict (ints for counts, floats otherwise); empty if none."""
+        r = self.n_rows
+        if r == 0:
+            return {}
+        if self._row is None or self._row[0] != r:
+            values = self.table[r - 1].tolist()
+            for k in _INT_IDX:
+                values[k] = int(values[k])
+            self._row = (r, dict(zip(TIMESERIES_COLUMNS, values)))
+        return self._row[1]
 
-    def _record_unchanged(self, day: int, counts: DayCounts) -> dict:
-        """The row of a day that changed no person: the last row's census, today's flows."""
-        last = self.rows[-1]
-        members = last["members"]
-        days = self._window_push(
-            (counts.joins_referral, members, counts.operator_activities,
-             counts.member_activities))
-        sums = self.window_sums
-        row = dict(last)
-        row.update(self.joins)
-        row.update(
-            day=day,
-            invites_sent=counts.invites_sent,
-            k_factor_30d=_ratio(sums[0], sums[1] / days),
-            self_org_share=_ratio(sums[3], sums[2] + sums[3]),
-            kol_reach=counts.kol_invites,
-            revenue=self.revenue,
-            cost=self.cost,
-            croi=_ratio(self.revenue - self.cost, self.cost),
-            cost_per_retained_member=_ratio(self.cost, members),
-            posts=counts.posts,
-            operator_activities=counts.operator_activities,
-            member_activities=counts.member_activities,
-        )
-        self.rows.append(row)
-        return row
+    def value(self, name: str) -> float:
+        """Column ``name`` of the last row (a float)."""
+        return float(self.table[self.n_rows - 1, COL._fields.index(name)])
+
+    def column(self, name: str, start: int = 0) -> np.ndarray:
+        """Column ``name`` of rows ``start`` on (int64 for counts, float64 otherwise)."""
+        values = self.table[start:self.n_rows, COL._fields.index(name)]
+        return values.astype(np.int64) if name in INT_COLUMNS else values.copy()
 
     def timeseries(self) -> pd.DataFrame:
         """All recorded rows, one per day, columns :data:`TIMESERIES_COLUMNS`."""
-        return pd.DataFrame(self.rows, columns=list(TIMESERIES_COLUMNS))
+        return pd.DataFrame({name: self.column(name) for name in TIMESERIES_COLUMNS})
+
+
+def _state_tuple(state: PopulationState):
+    """The arrays the recorder reads, by name (any object with these attributes)."""
+    return _StateView(state.status, state.role, state.source, state.intimacy, state.influence,
+                      state.paying, state.funnel, state.kol_referrals, state.referrals,
+                      state.join_day)
+
+
+_StateView = namedtuple("_StateView", [
+    "status", "role", "source", "intimacy", "influence", "paying", "funnel", "kol_referrals",
+    "referrals", "join_day"])
 
 
 def milestone_days(members: pd.Series | np.ndarray, days, levels) -> dict[str, int | None]:

@@ -59,31 +59,54 @@ from .state import PopulationState
 
 
 class _Collector(mesa.DataCollector):
-    """Mesa's DataCollector, with a fast path for the model's own metrics.
+    """Mesa's DataCollector, reading the model's own metrics from its recorder.
 
-    A day's collection appends the values of the day's metrics row (plain numbers: Mesa's
-    deep copy of each is not needed), which keeps it off the compiled engine's profile.
-    The user's own reporters (``model_reporters=``, or added later: their earlier days
-    are None) and agent reporters are collected by Mesa's own ``collect``.
+    The model's metrics are rows of its :class:`~sim.metrics.Recorder`'s table: they reach
+    ``model_vars`` (Mesa's lists) only when ``model_vars`` is read, and
+    :meth:`get_model_vars_dataframe` takes them from the table, so a day's collection costs
+    nothing for them. The user's own reporters (``model_reporters=``, or added later: their
+    earlier days are None) and agent reporters are collected by Mesa's own ``collect``.
     """
 
+    source = None  # the model's Recorder, set once the model has one
+    own: frozenset = frozenset()  # the metrics the model reports itself
+
+    @property
+    def model_vars(self) -> dict:
+        """Mesa's ``model_vars`` (one list per reporter), the model's rows included."""
+        rec, mv = self.source, self._model_vars
+        if rec is not None and rec.n_rows > self._flushed:
+            for name in self.own:
+                if name in mv:
+                    mv[name].extend(rec.column(name, self._flushed).tolist())
+            self._flushed = rec.n_rows
+        return mv
+
+    @model_vars.setter
+    def model_vars(self, value: dict) -> None:
+        self._model_vars = value
+        self._flushed = 0
+
     def collect(self, model) -> None:
-        row = model.today
-        mine = getattr(self, "own", frozenset(row))  # the metrics the model reports itself
-        own = [name for name in self.model_reporters if name in mine]
-        extra = {name: r for name, r in self.model_reporters.items() if name not in mine}
-        days = len(self.model_vars.get("day", ()))
+        extra = {name: r for name, r in self.model_reporters.items() if name not in self.own}
         for name in extra:  # a reporter added after some days: None on the days before it
-            values = self.model_vars.setdefault(name, [])
-            values[:0] = [None] * (days - len(values))
-        for name in own:
-            self.model_vars[name].append(row[name])
+            values = self._model_vars.setdefault(name, [])
+            values[:0] = [None] * (self.source.n_rows - 1 - len(values))
         if extra or self.agent_reporters or getattr(self, "agenttype_reporters", None):
             every, self.model_reporters = self.model_reporters, extra  # Mesa's rules for them
             try:
                 super().collect(model)
             finally:
                 self.model_reporters = every
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """Mesa's table of the model reporters (the model's metrics straight from its rows)."""
+        rec = self.source
+        if rec is None or not self.model_reporters:
+            return super().get_model_vars_dataframe()
+        mv = self.model_vars
+        return pd.DataFrame({name: rec.column(name) if name in self.own else values
+                             for name, values in mv.items()})
 
 
 # The engines by name. Each is a module with ``buffers(model)`` (the run's buffers, made
@@ -306,7 +329,6 @@ class GrowthModel(mesa.Model):
         self.work = self._engine.buffers(self)  # the engine's buffers, kept for the whole run
 
         self.recorder = Recorder(self)
-        self.today: dict = {}
         reporters = {name: (lambda m, name=name: m.today[name]) for name in TIMESERIES_COLUMNS}
         taken = sorted(set(model_reporters or {}) & set(reporters))
         if taken:
@@ -318,6 +340,7 @@ class GrowthModel(mesa.Model):
             model_reporters=reporters, agent_reporters=named_codes(agent_reporters or {})
         )
         self.datacollector.own = frozenset(TIMESERIES_COLUMNS)
+        self.datacollector.source = self.recorder
         if engine == "agents" or agent_reporters:
             for i in range(n):
                 self.person(i)
@@ -454,8 +477,13 @@ class GrowthModel(mesa.Model):
 
     # --- running --------------------------------------------------------------------
 
+    @property
+    def today(self) -> dict:
+        """The metrics row of the current day (a new dict whenever a day is recorded)."""
+        return self.recorder.last()
+
     def _record(self, counts: DayCounts | None, unchanged: bool = False) -> None:
-        self.today = self.recorder.record(self, counts, unchanged)
+        self.recorder.record_counts(self, counts, unchanged)
         self.datacollector.collect(self)
 
     def step(self) -> None:
@@ -480,6 +508,9 @@ class GrowthModel(mesa.Model):
         if self._idle:  # nobody can change: the day's flows only, no engine, no census
             self.idle_days += 1
             self._record(idle_day(self.day, self.params), unchanged=True)
+        elif hasattr(self._engine, "run_day_flows"):  # the counts as arrays, no DayCounts
+            self.recorder.record_row(self, *self._engine.run_day_flows(self))
+            self.datacollector.collect(self)
         else:
             self._record(self._engine.run_day(self))
         if self.day >= self.horizon:
@@ -495,7 +526,8 @@ class GrowthModel(mesa.Model):
         Read at the start of every day, as ``model.params`` may be replaced between days.
         """
         p = self.params
-        return self.today["members"] == 0 and p.organic_rate <= 0 and p.ads_daily_budget <= 0
+        return (self.recorder.value("members") == 0 and p.organic_rate <= 0
+                and p.ads_daily_budget <= 0)
 
     def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
         """Run ``steps`` more days (default: up to the scenario's horizon).
@@ -532,7 +564,7 @@ class GrowthModel(mesa.Model):
         A new DataFrame on every call (the caller may change it); built once per day.
         """
         dc = self.datacollector
-        key = (len(dc.model_vars.get("day", ())), tuple(dc.model_reporters))
+        key = (self.recorder.n_rows, tuple(dc.model_reporters))
         cached = self._timeseries
         if cached is None or cached[0] != key:
             frame = dc.get_model_vars_dataframe().reset_index(drop=True)

@@ -271,3 +271,23 @@ def test_fit_bass_sees_pure_innovation_and_refuses_too_little_data():
     assert fit_bass(np.arange(50), np.minimum(np.arange(50), 10) * 3.0, 10_000) is not None
     # a market smaller than what was adopted is not a reason to raise
     assert fit_bass(np.arange(366), curve, 10) is not None
+
+
+def test_the_engines_counts_start_with_the_recorders_flows():
+    # the numba engine hands its counts array to the recorder as is (sim.kernels.run_day_flows)
+    from sim.kernels import COUNT_FIELDS
+    from sim.metrics import FLOWS
+
+    assert COUNT_FIELDS[:len(FLOWS)] == FLOWS
+
+
+def test_a_recorder_without_a_horizon_grows_its_table():
+    st = PopulationState.empty(np.ones(4))
+    model = _fake_model(st)
+    rec = Recorder(model)
+    for day in range(70):
+        model.day = day
+        row = rec.record(model, DayCounts(posts=day))
+    assert rec.n_rows == 70 and row["posts"] == 69 and isinstance(row["posts"], int)
+    ts = rec.timeseries()
+    assert ts["posts"].tolist() == list(range(70)) and ts["posts"].dtype == np.int64
