@@ -8,6 +8,7 @@ same machine load; kernels are loaded before timing.
 
     python benchmarks/runs.py --against /tmp/before                 # every case, 5 repeats
     python benchmarks/runs.py --against /tmp/before --case cascade --repeats 9
+    python benchmarks/runs.py --against /tmp/before --cpu      # CPU time: a shared machine
 
 Cases (each run: ``GrowthModel(...)``, ``run()``, ``summary()``, ``timeseries()``; run seeds
 0, 1, 2, ...; the checksum of members at the horizon must agree between the trees):
@@ -19,6 +20,9 @@ cascade_p01     the independent cascade (``pure_sir``, churn_base 1) on one preb
                 100,000 persons, 100 random seeds, p = 0.01, 50 days (a cascade that stops early)
 sweep_crn       the fish pond, 5,000 persons x 180 days, 4 replicate seeds repeated (common random
                 numbers, as in a sweep or optimisation with common seeds)
+fish_pond_2k    the fish pond, 2,000 persons x 84 days (a calibration's particle: 12 weeks)
+bass_daily      the Bass reduction, 1,000 persons x 2,000 days (yearly data at 365 days a year:
+                the days' fixed cost, not the persons', is what counts)
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ CASES = {
                     "graph": True, "rules": {"invite_rate": 0.01, "churn_base": 1.0},
                     "seeding": {"count": 100, "strategy": "random"}},
     "sweep_crn": {"scenario": "fish_pond", "size": 5_000, "steps": 180, "runs": 12, "seeds": 4},
+    "fish_pond_2k": {"scenario": "fish_pond", "size": 2_000, "steps": 84, "runs": 20},
+    "bass_daily": {"scenario": "bass_mean_field", "size": 1_000, "steps": 2_000, "runs": 3,
+                   "rules": {"organic_rate": 0.0002, "invite_rate": 0.001}},
 }
 CHILD = """
 import json, sys, time
@@ -66,14 +73,17 @@ def one(r):
     return int(m.timeseries().members.iloc[-1])
 one(10**6)  # load the kernels
 seeds = c.get("seeds", c["runs"])
-t = time.perf_counter()
+clock = time.process_time if c.get("cpu") else time.perf_counter
+t = clock()
 check = sum(one(r % seeds) for r in range(c["runs"]))
-print(check, c["runs"] / (time.perf_counter() - t))
+print(check, c["runs"] / (clock() - t))
 """
 
 
 def _rate(tree: Path, case: dict) -> tuple[int, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    if case.get("cpu"):
+        env["NUMBA_NUM_THREADS"] = "1"
     out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(case)], env=env, cwd=tree,
                          capture_output=True, text=True, check=True).stdout
     check, rate = out.strip().splitlines()[-1].split()
@@ -85,6 +95,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", type=Path, required=True, metavar="DIR")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cpu", action="store_true",
+                    help="runs per CPU second of one thread (process time, NUMBA_NUM_THREADS=1): "
+                         "steadier than wall time on a shared machine")
     ap.add_argument("--case", choices=list(CASES), action="append",
                     help="only this case (repeatable; default: all)")
     args = ap.parse_args(argv)
@@ -93,6 +106,7 @@ def main(argv=None) -> None:
     for label, case in CASES.items():
         if args.case and label not in args.case:
             continue
+        case = {**case, "cpu": args.cpu}
         here, there = [], []
         for _ in range(args.repeats):
             there.append(_rate(args.against, case))
@@ -100,7 +114,8 @@ def main(argv=None) -> None:
         h = statistics.median(r for _, r in here)
         t = statistics.median(r for _, r in there)
         same = "same" if here[0][0] == there[0][0] else "DIFFERENT"
-        print(f"{label}: here {h:.2f} runs/s, against {t:.2f} runs/s (medians of "
+        unit = "runs per CPU second" if args.cpu else "runs/s"
+        print(f"{label}: here {h:.2f} {unit}, against {t:.2f} {unit} (medians of "
               f"{args.repeats}); here/against = {h / t:.2f}; members checksum {same} "
               f"({here[0][0]:,} vs {there[0][0]:,})", flush=True)
 

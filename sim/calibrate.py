@@ -17,12 +17,15 @@ Method: likelihood-free ABC-SMC with pyabc (imported only here, inside functions
   the simulated and the observed statistics. Acceptance thresholds: the median distance of
   the previous generation (``pyabc.MedianEpsilon``).
 - Stopping: ``generations`` generations, or epsilon <= ``min_epsilon``, or ``max_minutes``.
-- Reproducible: before each generation numpy's global generator (the one pyabc draws with)
-  is seeded from ``(seed, generation)``, and each simulation's run seed is derived from the
-  particle's parameter values and the root seed (:func:`particle_seed`), so one worker gives
-  the same posterior for the same seed, and a resumed calibration continues exactly.
-- Samplers: 1 worker: ``SingleCoreSampler``; N workers: ``MulticoreEvalParallelSampler``
-  (forked processes, after the kernels are loaded here); ``cluster``: the Dask sampler.
+- Reproducible: the evaluations of a generation are numbered, and numpy's global generator
+  (the one pyabc proposes with) is seeded from ``(seed, generation, evaluation)`` before each;
+  each simulation's run seed is derived from the particle's parameter values and the root
+  seed (:func:`particle_seed`); a generation keeps the evaluations in their order until it has
+  its particles. So the same seed gives the same posterior with 1 worker, N workers or a Dask
+  cluster, and a resumed calibration continues exactly.
+- Sampler: one of pyabc's ``Sampler`` interface that evaluates in rounds, in this process
+  (1 worker), in forked processes (N workers, after the kernels are loaded here, so the
+  forks inherit them) or on a Dask cluster (``cluster``), and keeps the evaluations in order.
   The history is a SQLite database in the output folder (``calibration.db``): ``resume``
   continues the generations after Ctrl-C or kill -9.
 - Identifiability: one-at-a-time runs at the prior's centre before the calibration, and the
@@ -255,17 +258,106 @@ def _quiet_pyabc() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _sampler(workers: int, client: Any):
+def _sampler(workers: int, client: Any, root: int):
+    """The sampler pyabc runs: an ``OrderedSampler`` (see :func:`_ordered_sampler_class`)."""
+    global _ORDERED
+    if _ORDERED is None:
+        _ORDERED = _ordered_sampler_class()
+    if client is None and workers > 1:
+        from .executors import warm
+
+        warm()  # the forked workers inherit the loaded kernels
+    return _ORDERED(workers, client, root)
+
+
+_ORDERED: Any = None
+_SIMULATE_ONE: Callable | None = None  # the generation's simulate_one, inherited by forks
+
+
+def _evaluation_seed(root: int, t: int, k: int) -> int:
+    """The seed of numpy's global generator for evaluation ``k`` of generation ``t``."""
+    return int(np.random.SeedSequence([root & 0xFFFFFFFF, root >> 32, 1 + t, k])
+               .generate_state(1)[0])
+
+
+def _evaluate(job: tuple[int, int, int]):
+    """Evaluation ``k`` of generation ``t``: one particle proposed, simulated and judged.
+
+    numpy's global generator is seeded first; ``simulate_one`` is pyabc's.
+    """
+    root, t, k = job
+    np.random.seed(_evaluation_seed(root, t, k))
+    return _SIMULATE_ONE()
+
+
+def _ordered_sampler_class():
     import pyabc
 
-    if client is not None:
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
-    if workers <= 1:
-        return pyabc.sampler.SingleCoreSampler()
-    from .executors import warm
+    class OrderedSampler(pyabc.sampler.Sampler):
+        """Evaluations numbered 0, 1, 2, ... each drawn from its own seed, kept in order.
 
-    warm()  # the forked workers inherit the loaded kernels
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+        A generation takes the evaluations in their order until ``n`` are accepted, however
+        many run at once: so 1 worker, N forked workers and a Dask cluster give the same
+        particles, the same posterior, for the same root seed. Evaluations run in rounds of
+        ``2 x workers``; those after the ``n``-th acceptance are discarded (as pyabc's
+        evaluation-parallel samplers do).
+        """
+
+        def __init__(self, workers: int, client: Any, root: int) -> None:
+            super().__init__()
+            self.workers, self.client, self.root = workers, client, root
+
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf,
+                                    all_accepted=False, ana_vars=None):
+            global _SIMULATE_ONE
+            _SIMULATE_ONE = simulate_one
+            sample = self._create_empty_sample()
+            k = 0
+            pool = None
+            try:
+                while sample.n_accepted < n and k < max_eval:
+                    if self.client is not None:
+                        size = 2 * max(1, len(self.client.scheduler_info()["workers"]))
+                    else:
+                        size = 1 if self.workers <= 1 else 2 * self.workers
+                    jobs = [(self.root, t, k + j) for j in range(size)]
+                    if self.client is not None:
+                        futures = self.client.map(_evaluate_with(simulate_one), jobs,
+                                                  pure=False)
+                        results = self.client.gather(futures)
+                    elif self.workers <= 1:
+                        results = [_evaluate(job) for job in jobs]
+                    else:
+                        if pool is None:  # forked now: the workers inherit simulate_one
+                            import multiprocessing
+
+                            pool = multiprocessing.get_context("fork").Pool(self.workers)
+                        results = pool.map(_evaluate, jobs, chunksize=1)
+                    for particle in results:
+                        sample.append(particle)
+                        k += 1
+                        if sample.n_accepted >= n:
+                            break
+            finally:
+                if pool is not None:
+                    pool.terminate()
+                _SIMULATE_ONE = None
+            self.nr_evaluations_ = k
+            if sample.n_accepted < n:
+                sample.ok = False
+            return sample
+
+    return OrderedSampler
+
+
+def _evaluate_with(simulate_one: Callable) -> Callable:
+    """:func:`_evaluate` carrying ``simulate_one`` (for a Dask cluster: shipped, not forked)."""
+    def evaluate(job: tuple[int, int, int]):
+        global _SIMULATE_ONE
+        _SIMULATE_ONE = simulate_one
+        return _evaluate(job)
+
+    return evaluate
 
 
 def _generation_seed(root: int, t: int) -> int:
@@ -295,7 +387,7 @@ def run_abc(cal: Calibration, db_file: Path, *, resume: bool = False, workers: i
     prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.lo, p.hi - p.lo)
                                   for i, p in enumerate(cal.priors)})
     abc = pyabc.ABCSMC(sim, prior, pyabc.PNormDistance(p=2), population_size=cal.particles,
-                       sampler=_sampler(workers, client), eps=pyabc.MedianEpsilon())
+                       sampler=_sampler(workers, client, cal.seed), eps=pyabc.MedianEpsilon())
     db = f"sqlite:///{Path(db_file).resolve()}"
     history = None
     if resume:

@@ -127,6 +127,24 @@ def test_same_seed_same_posterior_and_every_output(observed, tmp_path):
     assert ident["parameter"].tolist() == ["rules.invite_rate"]
 
 
+def test_one_worker_two_workers_and_a_dask_cluster_give_the_same_posterior(observed, tmp_path):
+    """Evaluations are numbered and seeded one by one and kept in order, wherever they run."""
+    import distributed
+
+    cal = _cal(observed, particles=6)
+    one = calibrate(cal, tmp_path / "one")
+    two = calibrate(cal, tmp_path / "two", workers=2)
+    pd.testing.assert_frame_equal(one.particles, two.particles)
+    pd.testing.assert_frame_equal(one.generations, two.generations)
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dask = calibrate(cal, tmp_path / "dask", cluster=client)
+    pd.testing.assert_frame_equal(one.particles, dask.particles)
+    for name in ("posterior_summary.csv", "forecast.csv"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "dask" / name).read_text()
+
+
 def test_resume_continues_to_the_same_posterior(observed, tmp_path):
     whole = calibrate(_cal(observed, generations=3), tmp_path / "whole")
     calibrate(_cal(observed, generations=1), tmp_path / "part")
