@@ -26,7 +26,8 @@ def test_pairs_plot_has_a_panel_per_pair_on_the_prior_axes():
     top_left, bottom_left = fig.axes[0], fig.axes[2]
     assert top_left.get_xscale() == "log" and top_left.get_xlim() == pytest.approx((0.001, 0.1))
     assert bottom_left.get_ylim() == pytest.approx((0.1, 0.6))
-    assert bottom_left.get_xlabel() == "rules.invite_rate"
+    assert bottom_left.get_xlabel() == "rules.invite_rate (log scale)"  # log axes say so
+    assert bottom_left.get_ylabel() == "rules.convert_prob"
     assert len(bottom_left.collections[0].get_offsets()) == 50
 
 

@@ -59,8 +59,8 @@ from sim.charts.style import (
 )
 from sim.errors import DataError
 
-__all__ = ["comparison_finding", "fan_finding", "fan_chart", "milestone_days",
-           "milestones_finding", "scenario_comparison"]
+__all__ = ["clear_leader", "comparison_finding", "fan_chart", "fan_finding", "lower_is_better",
+           "milestone_days", "milestones_finding", "scenario_comparison"]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -133,12 +133,26 @@ def _band(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _lead(samples: dict, medians: dict, lower: bool) -> tuple[list, bool]:
+def clear_leader(samples: dict, medians: dict, lower: bool) -> tuple[list, bool]:
     """The groups ordered best first, and whether the best is clearly apart from the next.
 
     Clear means both groups have two runs or more and their 90% intervals (the bands and
     bars the charts draw) do not overlap; with one run each, a difference counts as clear
     when the medians differ (the caller says "one run each").
+
+    Args:
+        samples: Group -> its runs' values (never-reached days as ``horizon + 1``).
+        medians: Group -> the median to rank by.
+        lower: Whether less is better.
+
+    Returns:
+        ``(groups best first, clear)``.
+
+    Example:
+        >>> import numpy as np
+        >>> runs = {"a": np.array([1.0, 2.0]), "b": np.array([5.0, 6.0])}
+        >>> clear_leader(runs, {"a": 1.5, "b": 5.5}, lower=False)
+        (['b', 'a'], True)
     """
     order = sorted(medians, key=lambda g: (medians[g] if lower else -medians[g]))
     if len(order) < 2:
@@ -221,7 +235,7 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
     if top is not None:
         days = {g: first[g][top] for g in first}
         medians = {g: milestone_median(v, h) for g, v in days.items()}
-        order, clear = _lead(days, medians, lower=True)
+        order, clear = clear_leader(days, medians, lower=True)
         best, nxt = order[0], order[1]
         d1, d2 = medians[best], medians[nxt]
         tail = _runs(days)
@@ -239,7 +253,7 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
                 f"before {nxt}{tail}")
     finals = {g: v for g, v in finals.items() if len(v)}
     medians = {g: float(np.median(v)) for g, v in finals.items()}
-    order, clear = _lead(finals, medians, lower=False)
+    order, clear = clear_leader(finals, medians, lower=False)
     if len(order) < 2:
         return ""
     best, nxt = order[0], order[1]
@@ -254,8 +268,15 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
                   f"{medians[nxt]:,.0f}){tail}"
 
 
-def _lower_better(metric: str) -> bool:
-    """Whether less is better: an earlier day, a lower cost."""
+def lower_is_better(metric: str) -> bool:
+    """Whether less of ``metric`` is better: an earlier milestone day, a lower cost.
+
+    Args:
+        metric: A metric name.
+
+    Returns:
+        True for ``day_*`` and ``cost*`` metrics.
+    """
     return metric.startswith("day_") or metric.startswith("cost")
 
 
@@ -267,7 +288,7 @@ def _verb(metric: str, results: pd.DataFrame | None) -> str:
     label = metric_label(metric, results)
     if metric == "members":
         return "ends with the most members"
-    return f"has the {'lowest' if _lower_better(metric) else 'highest'} {label}"
+    return f"has the {'lowest' if lower_is_better(metric) else 'highest'} {label}"
 
 
 def comparison_finding(results: pd.DataFrame, metrics: Sequence[str] = MAIN_METRICS, *,
@@ -329,7 +350,7 @@ def _leader(results: pd.DataFrame, metrics: Sequence[str], by: str, h: int | Non
         day = _is_day(metric) and h is not None
         medians = {g: milestone_median(v, h) if day else float(np.median(v))
                    for g, v in samples.items()}
-        order, clear = _lead(samples, medians, _lower_better(metric))
+        order, clear = clear_leader(samples, medians, lower_is_better(metric))
         if not clear or (day and medians[order[0]] > h):
             continue
         best, nxt = order[0], order[1]
