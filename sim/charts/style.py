@@ -47,6 +47,7 @@ __all__ = [
     "currency_of",
     "display_text",
     "footnote",
+    "fit_text",
     "format_axis",
     "headline",
     "house_style",
@@ -372,21 +373,69 @@ def headline(target: Axes | Figure, finding: str | None) -> None:
     """
     if not finding:
         return
+    fig = new_axes(target)[0] if isinstance(target, Axes) else target
+    text, size = fit_text(finding, fig.get_figwidth() * 72 * 0.94, 22)
     if isinstance(target, Axes):
         target.set_title(target.get_title(), color="#444444", fontsize=16, pad=8)
-        target.annotate(finding, xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 34),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=22,
+        target.annotate(text, xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 34),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=size,
                         fontweight="bold", gid="finding", annotation_clip=False)
         return
     old = target.get_suptitle()
-    # the empty second line keeps room for the subtitle in the figure's layout
-    top = target.suptitle(finding + ("\n" if old else ""), fontsize=22, fontweight="bold")
+    # the empty last line keeps room for the subtitle in the figure's layout
+    top = target.suptitle(text + ("\n" if old else ""), fontsize=size, fontweight="bold")
     top.set_gid("finding")
     if old:
         target.add_artist(Annotation(old, xy=(0.5, 0.0), xycoords=top, xytext=(0, 3),
                                      textcoords="offset points", ha="center", va="bottom",
                                      fontsize=16, color="#444444", gid="subtitle",
                                      annotation_clip=False))
+
+
+def fit_text(text: str, width: float, size: float = 22, smallest: float = 14) -> tuple[str, float]:
+    """``text`` broken and sized to fit ``width`` points in bold: one line, else two, else smaller.
+
+    Args:
+        text: The sentence.
+        width: The room, in points (a figure's width is ``get_figwidth() * 72``).
+        size: The font size wanted.
+        smallest: The least font size it may shrink to.
+
+    Returns:
+        ``(text, size)``: the text, with a line break where it needs one, and its font size.
+
+    Example:
+        >>> fit_text("short", 900)
+        ('short', 22)
+    """
+    from matplotlib.textpath import TextToPath
+
+    def wide(line: str, at: float) -> float:
+        prop = FontProperties(family=matplotlib.rcParams["font.family"], size=at, weight="bold")
+        return TextToPath().get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    if wide(text, size) <= width:
+        return text, size
+    cut = _break(text)
+    lines = text if cut is None else text[:cut].rstrip() + "\n" + text[cut:].lstrip()
+    longest = max(lines.split("\n"), key=lambda line: wide(line, size))
+    need = wide(longest, size)
+    return lines, size if need <= width else max(smallest, math.floor(size * width / need))
+
+
+def _break(text: str) -> int | None:
+    """Where to break ``text`` in two lines: the best mark nearest its middle.
+
+    "; " first, then ": " or ", ", then " (", none in the first or last quarter; else a space.
+    """
+    middle = len(text) / 2
+    for marks in (("; ",), (": ", ", "), (" (",)):
+        at = [i + 1 for i in range(len(text) - 1) if text[i:i + 2] in marks]
+        at = [i for i in at if len(text) / 4 < i < 3 * len(text) / 4]
+        if at:
+            return min(at, key=lambda i: abs(i - middle))
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    return min(spaces, key=lambda i: abs(i - middle)) if spaces else None
 
 
 def label_line_ends(ax: Axes, x: float, labels: Iterable[tuple[str, float, str]],
