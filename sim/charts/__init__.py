@@ -23,7 +23,14 @@ Example:
 
 from __future__ import annotations
 
-from sim.charts.deck import fan_chart, milestone_days, scenario_comparison
+from sim.charts.deck import (
+                            comparison_finding,
+                            fan_chart,
+                            fan_finding,
+                            milestone_days,
+                            milestones_finding,
+                            scenario_comparison,
+)
 from sim.charts.run import (
                             FUNNEL_STAGES,
                             MILESTONE_NAMES,
@@ -38,8 +45,11 @@ from sim.charts.sweep import (
                             MAX_POINTS,
                             grid_heatmap,
                             group_runs,
+                            heatmap_finding,
+                            parameter_finding,
                             point_labels,
                             sobol_bars,
+                            sobol_finding,
                             varying_parameters,
                             write_sweep_charts,
 )
@@ -50,17 +60,23 @@ __all__ = [
     "MILESTONE_NAMES",
     "PALETTE",
     "STYLE_PATH",
+    "comparison_finding",
     "fan_chart",
+    "fan_finding",
     "funnel",
     "grid_heatmap",
     "group_runs",
+    "heatmap_finding",
     "members_by_role",
     "milestone_days",
+    "milestones_finding",
+    "parameter_finding",
     "point_labels",
     "referral_concentration",
     "save_figure",
     "scenario_comparison",
     "sobol_bars",
+    "sobol_finding",
     "varying_parameters",
     "write_run_charts",
     "write_sweep_charts",

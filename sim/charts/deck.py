@@ -242,10 +242,12 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
         if not clear:
             return (f"{best} and {nxt} overlap: no clear difference in the day they reach "
                     f"{top:,} {what}{tail}")
+        end = float(np.median(finals[best])) if len(finals[best]) else math.nan
+        fell = f" but ends at {end:,.0f}" if end < top else ""
         if d2 > h:
-            others = nxt if len(first) == 2 else "no other line"
-            return f"{best} reaches {top:,} {what} by day {d1:,.0f}; {others} does not by " \
-                   f"day {h:,}{tail}"
+            others = f"{nxt} does not" if len(first) == 2 else "no other line does"
+            return f"{best} reaches {top:,} {what} by day {d1:,.0f}{fell}; {others} by day " \
+                   f"{h:,}{tail}"
         if len(first) == 2:
             return (f"{best} reaches {top:,} {what} {d2 - d1:,.0f} days sooner than {nxt} "
                     f"(day {d1:,.0f} vs {d2:,.0f}){tail}")
@@ -312,7 +314,7 @@ def comparison_finding(results: pd.DataFrame, metrics: Sequence[str] = MAIN_METR
     Example:
         >>> runs = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "members": [10, 12, 30, 33]})
         >>> comparison_finding(runs, ["members"])
-        'b ends with the most members: 32 vs 11 (a)'
+        'b ends with the most members: 32 vs 11 for a'
     """
     results = ok_runs(results)
     if results.empty or not metrics:
@@ -338,7 +340,7 @@ def comparison_finding(results: pd.DataFrame, metrics: Sequence[str] = MAIN_METR
 
 
 def _leader(results: pd.DataFrame, metrics: Sequence[str], by: str, h: int | None) -> str:
-    """"X leads on <metric>: a vs b (Y)" for the first metric with a clear leader, else ""."""
+    """"X leads on <metric>: a vs b for Y" for the first metric with a clear leader, else ""."""
     currency = currency_of(results)
     for metric in metrics:
         samples = {}
@@ -354,9 +356,17 @@ def _leader(results: pd.DataFrame, metrics: Sequence[str], by: str, h: int | Non
         if not clear or (day and medians[order[0]] > h):
             continue
         best, nxt = order[0], order[1]
+        level = milestone_level(results, metric)
+        if day and level is not None:
+            if medians[nxt] > h:
+                others = f"{nxt} does not" if len(order) == 2 else "no other line does"
+                return (f"{best} reaches {level:,} members by day {medians[best]:,.0f}; "
+                        f"{others} by day {h:,}{_runs(samples)}")
+            return (f"{best} reaches {level:,} members first: day {medians[best]:,.0f} vs "
+                    f"{medians[nxt]:,.0f} for {nxt}{_runs(samples)}")
         return (f"{best} {_verb(metric, results)}: "
                 f"{amount(metric, medians[best], h, currency)} vs "
-                f"{amount(metric, medians[nxt], h, currency)} ({nxt}){_runs(samples)}")
+                f"{amount(metric, medians[nxt], h, currency)} for {nxt}{_runs(samples)}")
     return ""
 
 
@@ -373,8 +383,8 @@ def milestones_finding(results: pd.DataFrame,
 
     Returns:
         The sentence ("" without runs or milestones): "1,000 members by day 45 (median of
-        20 runs)", "A reaches 1,000 members first: 45 vs 60 (B)", "Half the runs or more
-        never reach 1,000 members by day 90".
+        20 runs)", "A reaches 1,000 members first: day 45 vs 60 for B", "Half the runs or
+        more never reach 1,000 members by day 90".
 
     Example:
         >>> runs = pd.DataFrame({"scenario": "a", "day_inflection": [40, 50, None],
