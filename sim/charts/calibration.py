@@ -48,8 +48,9 @@ def _short(key: str) -> str:
 
 def _weighted_interval(x: np.ndarray, w: np.ndarray, level: float = 0.90) -> tuple[float, float]:
     """The central ``level`` interval of ``x`` weighted by ``w``."""
-    order = np.argsort(x)
-    x, w = x[order], w[order]
+    keep = w > 0  # a particle of no weight is no part of the posterior
+    order = np.argsort(x[keep])
+    x, w = x[keep][order], w[keep][order]
     cum = (np.cumsum(w) - 0.5 * w) / w.sum()
     return tuple(float(v) for v in np.interp([(1 - level) / 2, (1 + level) / 2], cum, x))
 
