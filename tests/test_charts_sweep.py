@@ -302,6 +302,9 @@ def test_fan_finding_says_who_is_sooner_only_when_the_bands_do_not_overlap():
                    "B": [(30, 3_000), (45, 3_000), (55, 3_000)]})
     assert charts.fan_finding(overlap) == ("A and B overlap: no clear difference in the day "
                                            "they reach 1,000 members")
+    # the same day to 1,000, but clearly apart at the end: the ends are the finding
+    apart = fan({"A": [(20, 2_000), (40, 2_100)], "B": [(25, 5_000), (35, 5_200)]})
+    assert charts.fan_finding(apart) == "B ends 149% higher than A (5,100 vs 2,050)"
     only = fan({"A": [(None, 600), (None, 700)], "B": [(30, 2_000), (40, 2_000)]})
     assert charts.fan_finding(only) == "B reaches 1,000 members by day 35; A does not by day 120"
     # a line that jumps over the level and falls back: said so
@@ -405,6 +408,9 @@ def test_milestones_finding_never_one_group_and_a_leader():
     never = runs({"A": {"day_inflection": [None, None, 50.0]}}, steps=DAYS)
     assert charts.milestones_finding(never, ["day_inflection"]) == (
         "Half the runs or more never reach 1,000 members by day 120")
+    nobody = runs({"A": {"day_inflection": [None, None]}}, steps=DAYS)
+    assert charts.milestones_finding(nobody, ["day_inflection"]) == (
+        "No run reaches 1,000 members by day 120")
     one = runs({"A": {"day_inflection": [40.0, 50.0, 60.0], "day_explosion": [None, 110.0, None]}},
                steps=DAYS)
     assert charts.milestones_finding(one) == (

@@ -188,8 +188,9 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
 
     The level is the highest of ``milestones`` that some group's median run reaches (the
     rule of :func:`sim.analysis.milestone_median`); groups are compared by the day their
-    runs reach it, else by their value on the last day. A difference is only claimed when
-    the 90% intervals of the two best groups do not overlap (or with one run each, said so).
+    runs reach it, else (no level reached, or no clear difference in the day) by their
+    value on the last day. A difference is only claimed when the 90% intervals of the two
+    best groups do not overlap (or with one run each, said so).
 
     Args:
         timeseries: One row per run and day: ``run_id, day``, ``metric`` and ``by``.
@@ -239,6 +240,9 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
         best, nxt = order[0], order[1]
         d1, d2 = medians[best], medians[nxt]
         tail = _runs(days)
+        ends, apart = _ends(finals, what, h, "")
+        if not clear and apart:
+            return ends  # no clear difference in the day, but clearly apart at the end
         if not clear:
             return (f"{best} and {nxt} overlap: no clear difference in the day they reach "
                     f"{top:,} {what}{tail}")
@@ -253,21 +257,29 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
                     f"(day {d1:,.0f} vs {d2:,.0f}){tail}")
         return (f"{best} reaches {top:,} {what} first: day {d1:,.0f}, {d2 - d1:,.0f} days "
                 f"before {nxt}{tail}")
+    lead = (f"{'Neither' if len(first) == 2 else 'No'} line reaches {levels[0]:,} {what} by "
+            f"day {h:,}; " if levels else "")
+    return _ends(finals, what, h, lead)[0]
+
+
+def _ends(finals: dict, what: str, h: int, lead: str) -> tuple[str, bool]:
+    """The groups compared by their value on the last day, and whether the best is ahead.
+
+    ``("", False)`` when fewer than two groups have a value.
+    """
     finals = {g: v for g, v in finals.items() if len(v)}
     medians = {g: float(np.median(v)) for g, v in finals.items()}
     order, clear = clear_leader(finals, medians, lower=False)
     if len(order) < 2:
-        return ""
+        return "", False
     best, nxt = order[0], order[1]
-    lead = (f"{'Neither' if len(order) == 2 else 'No'} line reaches {levels[0]:,} {what} by "
-            f"day {h:,}; " if levels else "")
     tail = _runs(finals)
     if not clear:
-        return lead + f"{best} and {nxt} overlap: no clear difference in {what} on day " \
-                      f"{h:,}{tail}"
+        return (lead + f"{best} and {nxt} overlap: no clear difference in {what} on day "
+                f"{h:,}{tail}", False)
     more = (f"{medians[best] / medians[nxt] - 1:.0%} higher" if medians[nxt] > 0 else "higher")
-    return lead + f"{best} ends {more} than {nxt} ({medians[best]:,.0f} vs " \
-                  f"{medians[nxt]:,.0f}){tail}"
+    return (lead + f"{best} ends {more} than {nxt} ({medians[best]:,.0f} vs "
+            f"{medians[nxt]:,.0f}){tail}", True)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -406,6 +418,8 @@ def milestones_finding(results: pd.DataFrame,
                    for g in groups)]
     if not done:
         level = milestone_level(results, milestones[0])
+        if not (metric_values(results, milestones[0], h) <= h).any():
+            return f"No run reaches {level:,} members by day {h:,}"
         return f"Half the runs or more never reach {level:,} members by day {h:,}"
     metric = done[-1]
     level = milestone_level(results, metric)
