@@ -79,6 +79,9 @@ def test_forecast_finding_states_the_likeliest_highest_milestone():
     certain = MILESTONES.assign(probability_by_horizon=1.0)
     assert forecast_finding(_forecast(), ["members"], certain) == (
         "10,000 members by day 200 in every forecast run (median day 181)")
+    stuck = MILESTONES.assign(probability_by_horizon=[1.0, 0.0, 0.0])
+    assert forecast_finding(_forecast(), ["members"], stuck) == (
+        "No forecast run reaches 1,000 members by day 200 (100: in every run)")
     none = MILESTONES.assign(probability_by_horizon=0.0)
     assert forecast_finding(_forecast(), ["members"], none) == (
         "No forecast run reaches 100 members by day 200")

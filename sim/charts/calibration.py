@@ -123,7 +123,8 @@ def forecast_finding(forecast: pd.DataFrame, columns: Sequence[str],
             day_q50``), or None: then the first column's median and 90% band on the last day.
 
     Returns:
-        "10,000 members by day 200: 64% likely (median day 181)"; "" for an empty table.
+        "10,000 members by day 200: 64% likely (median day 181)"; "No forecast run reaches
+        1,000 members by day 140 (100: in every run)"; "" for an empty table.
 
     Example:
         >>> ms = pd.DataFrame({"milestone": [1000, 10000], "probability_by_horizon": [1.0, 0.64],
@@ -144,6 +145,10 @@ def forecast_finding(forecast: pd.DataFrame, columns: Sequence[str],
         p, level = float(row["probability_by_horizon"]), int(row["milestone"])
         median = float(row["day_q50"]) if "day_q50" in row else np.nan
         when = f" (median day {median:,.0f})" if np.isfinite(median) else ""
+        above = table[table["milestone"] > level]
+        if p >= 1 and len(above):  # the certain level says little: the next one is the news
+            return (f"No forecast run reaches {int(above['milestone'].iloc[0]):,} members by "
+                    f"day {h:,} ({level:,}: in every run)")
         if p >= 1:
             return f"{level:,} members by day {h:,} in every forecast run{when}"
         return f"{level:,} members by day {h:,}: {p:.0%} likely{when}"
