@@ -6,6 +6,10 @@ never a model or an experiment, draws in the house style packaged as
 returns the figure; pass ``ax`` to draw into an axes of your own. Saving is separate
 (:func:`save_figure`), and ``write_*`` draw and save every chart of a run or a sweep folder.
 
+Every chart's headline states what the data show ("10,000 members on day 231; 60% of them
+lurk"), above its descriptive title; the sentences come from small pure functions beside
+each chart (``*_finding``), and ``finding=""`` leaves it out.
+
 Modules, each importing only those above it:
 
 - :mod:`sim.charts.style`: the house style, fonts, colours and the helpers charts share;

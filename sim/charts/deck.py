@@ -7,6 +7,12 @@ one row per run and day, keyed by ``run_id``), draws in the house style and retu
 figure; pass ``ax`` to draw a single panel into an axes of your own. All are exported by
 :mod:`sim.charts`, so ``from sim.charts import fan_chart`` works.
 
+Each chart's headline states its finding, computed from the table it draws
+(:func:`fan_finding`, :func:`comparison_finding`, :func:`milestones_finding`: "B reaches
+1,000 members 30 days sooner than A (day 22 vs 52)"); a difference is only claimed when the
+90% intervals of the runs do not overlap. The descriptive title becomes the subtitle; pass
+``finding=""`` for none, or your own sentence.
+
 Runs whose ``status`` is not ``ok`` are left out. A milestone never reached is shown as
 "never", in a grey zone past the horizon, and counts as ``horizon + 1`` (as in
 :mod:`sim.analysis`): every chart that shows milestone days takes its medians over all runs
