@@ -338,6 +338,10 @@ def test_fan_finding_of_one_group_one_run_and_no_data():
     flat = fan({"fish pond": [(None, 900), (None, 700)]})
     assert charts.fan_finding(flat, milestones=(1_000,)) == (
         "800 members on day 120 (median of 2 runs); 1,000 not reached")
+    # a level the runs start at (the seeds) is no finding: the end is
+    seeded = fan({"fish pond": [(None, 600), (None, 800)]})
+    assert charts.fan_finding(seeded) == (
+        "700 members on day 120 (median of 2 runs); 1,000 not reached")
     assert charts.fan_finding(one.iloc[:0]) == ""
 
 

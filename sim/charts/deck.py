@@ -234,11 +234,15 @@ def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str =
     if len(first) == 1:
         (name,) = first
         n = len(finals[name])
-        if top is not None:
-            day = milestone_median(first[name][top], h)
-            return f"{top:,} {what} by day {day:,.0f} ({_median_text(n)})"
+        start = float(ts["day"].min())
+        days = {lvl: milestone_median(first[name][lvl], h) for lvl in levels}
+        grown = [lvl for lvl in levels if start < days[lvl] <= h]  # not where the runs start
+        if grown:
+            top = max(grown)
+            return f"{top:,} {what} by day {days[top]:,.0f} ({_median_text(n)})"
         end = f"{np.median(finals[name]):,.0f} {what} on day {h:,} ({_median_text(n)})"
-        return end + (f"; {levels[0]:,} not reached" if levels else "")
+        missed = [lvl for lvl in levels if days[lvl] > h]
+        return end + (f"; {missed[0]:,} not reached" if missed else "")
     if top is not None:
         days = {g: first[g][top] for g in first}
         medians = {g: milestone_median(v, h) for g, v in days.items()}
