@@ -385,7 +385,7 @@ def _calibrate(args) -> int:
     try:
         charts = write_calibration_charts(
             result.particles, result.forecast, {p.key: (p.low, p.high, p.log) for p in cal.priors},
-            cal.observed.columns, cal.observed.last_day, out)
+            cal.observed.columns, cal.observed.last_day, out, milestones=result.milestones)
     except OSError as e:
         raise _write_error(out, e, "the calibration's files are complete") from None
     print(f"Calibrated {len(cal.priors)} parameters to {cal.observed.source} "

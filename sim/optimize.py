@@ -761,7 +761,8 @@ def _report(goal: Goal, study: Any, out: Path, root: int, runner: Any,
         files.append("candidates.csv")
     importances = lever_importances(study, goal, root)
     charts = write_optimize_charts(table, importances, out, goal_objectives(goal),
-                                   recommended, formats)
+                                   recommended, formats,
+                                   currency=currency_of(goal.base_scenario))
     files += [p.name for p in charts]
     lines = [f"Goal      {goal.label} ({goal.description or goal.name or goal.stem})",
              f"Trials    {len(table)} complete, {int(table['feasible'].sum()) if len(table) else 0}"

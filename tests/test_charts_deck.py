@@ -85,9 +85,11 @@ def test_fan_chart_bands_medians_and_milestones(sweep):
         assert {f"band50-{i}", f"band90-{i}", f"median-{i}"} <= found
     assert {"milestone-100", "milestone-1000"} <= found and "milestone-10000" not in found
     assert "reached-1000-0" in found  # the fish pond's median crosses 1,000
-    labels = ax.get_legend().get_texts()
-    shown = [t.get_text() for t in labels]
-    assert "seed-100 fish pond (8 runs)" in shown and "middle 90% of runs" in shown
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["middle 50% of runs", "middle 90% of runs"]
+    # three lines: each labelled at its end, in its colour, instead of in the legend
+    shown = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("label-")]
+    assert "seed-100 fish pond (8 runs)" in shown and len(shown) == 3
     # drawn with a CJK font where one is installed, else transliterated; never dropped
     assert "mass pull (拉群) (8 runs)" in shown or "mass pull (La Qun) (8 runs)" in shown
     assert "inflection · 1,000" in texts(fig)
@@ -148,7 +150,8 @@ def test_grid_heatmap_annotates_every_cell():
     grid = grid_results()
     fig = charts.grid_heatmap(grid, "rules.invite_rate", "program.content_per_week")
     assert len(fig.axes) == 2  # the map and its colour bar
-    cells = {a.get_gid(): a.get_text() for a in fig.axes[0].texts}
+    cells = {a.get_gid(): a.get_text() for a in fig.axes[0].texts
+             if a.get_gid() != "finding"}  # the headline is the axes' text too
     assert len(cells) == 9
     assert cells["cell-0-0"] == "2,000"  # invite 0.002, content 0: median of 2,000 and 2,001
     assert cells["cell-2-2"] == "8,140"

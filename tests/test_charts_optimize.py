@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 
 from sim.charts.optimize import (
+    history_finding,
+    importance_finding,
     lever_importance,
     objective_history,
+    pareto_finding,
     pareto_front,
     write_optimize_charts,
 )
@@ -62,3 +65,52 @@ def test_write_optimize_charts_writes_what_the_study_supports(tmp_path):
         "objective_history_2.svg", "pareto_front.png", "pareto_front.svg",
         "lever_importance.png", "lever_importance.svg"]
     assert all(p.stat().st_size > 0 for p in two)
+
+
+def _finding(fig) -> str:
+    found = [a for a in fig.findobj() if a.get_gid() == "finding"]
+    assert len(found) == 1
+    return found[0].get_text().replace("\n", " ").strip()
+
+
+def test_history_finding_gives_the_best_feasible_value_with_its_currency():
+    assert history_finding(TRIALS, "value_cost", "minimize") == (
+        "Best feasible cost: 4.00 CNY (trial 2) after 5 trials; 3 of 5 met the constraints")
+    assert history_finding(TRIALS, "value_members", "maximize") == (
+        "Best feasible members at horizon: 60 (trial 2) after 5 trials; 3 of 5 met the "
+        "constraints")
+    big = TRIALS.assign(value_cost=TRIALS["value_cost"] * 37_752.1, currency="EUR")
+    assert history_finding(big, "value_cost") == (
+        "Best feasible cost: 151,008 EUR (trial 2) after 5 trials; 3 of 5 met the constraints")
+    assert history_finding(big, "value_cost", currency="USD").startswith(
+        "Best feasible cost: 151,008 USD")
+    every = TRIALS.assign(feasible=True)
+    assert history_finding(every, "value_cost").endswith("after 5 trials; all met the constraints")
+    none = TRIALS.assign(feasible=False)
+    assert history_finding(none, "value_cost") == (
+        "No feasible trial in 5 trials: every one missed a constraint")
+    assert history_finding(TRIALS.iloc[:0], "value_cost") == ""
+    fig = objective_history(big, "value_cost", "minimize")
+    assert _finding(fig).startswith("Best feasible cost: 151,008 EUR")
+    assert fig.axes[0].get_title() == "Cost by trial"  # the descriptive title, as subtitle
+
+
+def test_pareto_and_importance_findings():
+    assert pareto_finding(TRIALS, "value_cost", "value_members", ["minimize", "maximize"], 2) == (
+        "One feasible trial beats all others on both objectives; recommended (trial 2): "
+        "members at horizon 60, cost 4.00 CNY")
+    two = TRIALS.assign(value_members=[70.0, 90.0, 60.0, 40.0, 10.0])
+    assert pareto_finding(two, "value_cost", "value_members", ["minimize", "maximize"]) == (
+        "2 feasible trade-offs on the front")
+    assert pareto_finding(TRIALS.assign(feasible=False), "value_cost", "value_members",
+                          ["minimize", "maximize"]).startswith("No feasible trial in 5 trials")
+    fig = pareto_front(two, "value_cost", "value_members", ["minimize", "maximize"], 0)
+    assert _finding(fig).startswith("2 feasible trade-offs on the front; recommended (trial 0)")
+    lead = pd.Series({"seeding.count": 0.7, "rules.invite_rate": 0.3})
+    assert importance_finding(lead, "cost") == "seeding.count explains 70% of the variance in cost"
+    even = pd.Series({"seeding.count": 0.48, "rules.invite_rate": 0.52})
+    assert importance_finding(even) == ("rules.invite_rate and seeding.count matter about "
+                                        "equally for the objective (52% and 48%)")
+    assert importance_finding(pd.Series(dtype=float)) == ""
+    assert _finding(lever_importance(lead, metric="value_cost")) == (
+        "seeding.count explains 70% of the variance in cost")

@@ -71,8 +71,9 @@ def test_two_design_points_get_one_line_and_row_each_named_by_their_values():
     ok, by, pooled = group_runs(res)
     assert pooled is None
     fan = charts.fan_chart(ts, ok, by=by)
-    legend = [t.get_text() for t in fan.axes[0].get_legend().get_texts()]
-    assert legend[:2] == ["seeding.count = 10 (3 runs)", "seeding.count = 100 (3 runs)"]
+    labels = [t.get_text() for t in fan.axes[0].texts
+              if (t.get_gid() or "").startswith("label-")]  # two lines: labelled at their ends
+    assert labels == ["seeding.count = 10 (3 runs)", "seeding.count = 100 (3 runs)"]
     assert {"median-0", "median-1"} <= {a.get_gid() for a in fan.findobj()}
     assert not by_gid(fan, "median-2")
     for fig in (charts.scenario_comparison(ok, ["members", "day_inflection"], by=by),
@@ -260,3 +261,231 @@ def test_a_tiny_sobol_sweep_writes_its_indices_and_warns_in_one_line(tmp_path, c
     assert "Traceback" not in err and "sobol_indices.csv" in stdout
     table = pd.read_csv(out / "sobol_indices.csv")
     assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(table.columns) and len(table) == 2
+
+
+# --- titles that state the finding --------------------------------------------------------------
+
+def finding(fig: Figure) -> str:
+    """The headline of a chart (one line, whatever its line breaks)."""
+    found = by_gid(fig, "finding")
+    assert len(found) == 1, "no finding"
+    return found[0].get_text().replace("\n", " ").strip()
+
+
+def fan(groups: dict[str, list[tuple[int | None, int]]], days: int = DAYS) -> pd.DataFrame:
+    """A fan's table: per group, per run ``(day it reaches 1,000 or None, members at the end)``.
+
+    Members start at 150 (the 100 level is reached on day 0), jump to 1,000 on the given day
+    and rise linearly to the end value from there (or from day 0 up to a value below 1,000).
+    """
+    rows, run = [], 0
+    day = np.arange(days + 1)
+    for name, runs in groups.items():
+        for hit, end in runs:
+            if hit is None:
+                members = np.linspace(150, end, days + 1)
+            else:
+                members = np.where(day < hit, 150, 1_000 + (end - 1_000) * (day - hit)
+                                   / max(days - hit, 1))
+            rows.append(pd.DataFrame({"run_id": run, "day": day, "members": members,
+                                      "scenario": name}))
+            run += 1
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_fan_finding_says_who_is_sooner_only_when_the_bands_do_not_overlap():
+    sooner = fan({"A": [(50, 3_000), (52, 3_000), (54, 3_000)],
+                  "B": [(20, 3_000), (22, 3_000), (24, 3_000)]})
+    assert charts.fan_finding(sooner) == ("B reaches 1,000 members 30 days sooner than A "
+                                          "(day 22 vs 52)")
+    overlap = fan({"A": [(20, 3_000), (40, 3_000), (60, 3_000)],
+                   "B": [(30, 3_000), (45, 3_000), (55, 3_000)]})
+    assert charts.fan_finding(overlap) == ("A and B overlap: no clear difference in the day "
+                                           "they reach 1,000 members")
+    # the same day to 1,000, but clearly apart at the end: the ends are the finding
+    apart = fan({"A": [(20, 2_000), (40, 2_100)], "B": [(25, 5_000), (35, 5_200)]})
+    assert charts.fan_finding(apart) == "B ends 149% higher than A (5,100 vs 2,050)"
+    only = fan({"A": [(None, 600), (None, 700)], "B": [(30, 2_000), (40, 2_000)]})
+    assert charts.fan_finding(only) == "B reaches 1,000 members by day 35; A does not by day 120"
+    # a line that jumps over the level and falls back: said so
+    pulled = fan({"A": [(None, 600), (None, 700)], "B": [(0, 400), (0, 500)],
+                  "C": [(None, 300), (None, 350)]})
+    assert charts.fan_finding(pulled) == ("B reaches 1,000 members by day 0 but ends at 450; "
+                                          "no other line does by day 120")
+    three = fan({"A": [(60, 2_000)] * 2, "B": [(30, 2_000)] * 2, "C": [(90, 2_000)] * 2})
+    assert charts.fan_finding(three) == ("B reaches 1,000 members first: day 30, 30 days "
+                                         "before A")
+
+
+def test_fan_finding_when_no_line_reaches_a_level_compares_the_ends():
+    never = fan({"A": [(None, 500), (None, 520)], "B": [(None, 800), (None, 820)]})
+    assert charts.fan_finding(never, milestones=(1_000, 10_000)) == (
+        "Neither line reaches 1,000 members by day 120; B ends 59% higher than A (810 vs 510)")
+    close = fan({"A": [(None, 500), (None, 800)], "B": [(None, 600), (None, 900)]})
+    assert charts.fan_finding(close, milestones=(1_000,)).endswith(
+        "B and A overlap: no clear difference in members on day 120")
+    big = fan({"A": [(None, 1_234)], "B": [(None, 12_345)]}, days=1_200)
+    assert charts.fan_finding(big, milestones=(100_000,)) == (
+        "Neither line reaches 100,000 members by day 1,200; B ends 900% higher than A "
+        "(12,345 vs 1,234) (one run each)")
+
+
+def test_fan_finding_of_one_group_one_run_and_no_data():
+    one = fan({"fish pond": [(40, 2_000), (50, 2_000), (60, 2_000)]})
+    assert charts.fan_finding(one) == "1,000 members by day 50 (median of 3 runs)"
+    single = fan({"fish pond": [(40, 2_000)]})
+    assert charts.fan_finding(single) == "1,000 members by day 40 (one run)"
+    flat = fan({"fish pond": [(None, 900), (None, 700)]})
+    assert charts.fan_finding(flat, milestones=(1_000,)) == (
+        "800 members on day 120 (median of 2 runs); 1,000 not reached")
+    # a level the runs start at (the seeds) is no finding: the end is
+    seeded = fan({"fish pond": [(None, 600), (None, 800)]})
+    assert charts.fan_finding(seeded) == (
+        "700 members on day 120 (median of 2 runs); 1,000 not reached")
+    assert charts.fan_finding(one.iloc[:0]) == ""
+
+
+def test_the_fan_chart_shows_its_finding_above_the_callers_title():
+    ts = fan({"A": [(50, 3_000), (52, 3_000)], "B": [(20, 3_000), (22, 3_000)]})
+    fig = charts.fan_chart(ts, title="Members by strategy")
+    assert finding(fig) == charts.fan_finding(ts)
+    assert fig.axes[0].get_title() == "Members by strategy"  # the caller's title: the subtitle
+    assert not by_gid(charts.fan_chart(ts, finding=""), "finding")
+    assert finding(charts.fan_chart(ts, finding="Said by hand")) == "Said by hand"
+    log = charts.fan_chart(ts, log=True)
+    assert log.axes[0].get_ylabel() == "members (log scale)"
+
+
+def runs(groups: dict[str, dict[str, list]], **extra) -> pd.DataFrame:
+    frames = [pd.DataFrame({"scenario": name, **cols, **extra}) for name, cols in groups.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_comparison_finding_names_the_first_metric_with_a_clear_leader():
+    clear = runs({"A": {"members": [1_000, 1_100, 1_200]}, "B": {"members": [3_000, 3_100, 3_200]}})
+    assert charts.comparison_finding(clear, ["members"]) == (
+        "B ends with the most members: 3,100 vs 1,100 for A")
+    # members overlap, so the finding moves on to the cost, lower being better, in EUR
+    cost = runs({"A": {"members": [1_000, 3_000], "cost_per_retained_member": [2.5, 2.6]},
+                 "B": {"members": [1_500, 2_500], "cost_per_retained_member": [4.0, 4.2]}},
+                currency="EUR")
+    assert charts.comparison_finding(cost, ["members", "cost_per_retained_member"]) == (
+        "A has the lowest cost per retained member: 2.55 EUR vs 4.10 EUR for B")
+    assert charts.comparison_finding(cost.drop(columns="currency"),
+                                     ["cost_per_retained_member"]).endswith("4.10 CNY for B")
+    assert charts.comparison_finding(cost, ["members"]) == (
+        "A and B overlap: no clear difference on any metric shown")
+    three = runs({"A": {"members": [1, 9]}, "B": {"members": [2, 8]}, "C": {"members": [3, 7]}})
+    assert charts.comparison_finding(three, ["members"]) == (
+        "No clear leader: the top two overlap on every metric shown")
+
+
+def test_comparison_finding_handles_never_one_run_and_one_group():
+    days = runs({"A": {"day_inflection": [None, None]}, "B": {"day_inflection": [30.0, 40.0]}},
+                steps=DAYS)
+    assert charts.comparison_finding(days, ["day_inflection"]) == (
+        "B reaches 1,000 members by day 35; A does not by day 120")
+    both_never = runs({"A": {"day_inflection": [None]}, "B": {"day_inflection": [None]}},
+                      steps=DAYS)
+    assert "overlap" in charts.comparison_finding(both_never, ["day_inflection"])
+    single = runs({"A": {"members": [10]}, "B": {"members": [30]}})
+    assert charts.comparison_finding(single, ["members"]) == (
+        "B ends with the most members: 30 vs 10 for A (one run each)")
+    alone = runs({"fish pond": {"members": [1_000, 2_000, 30_000]}})
+    assert charts.comparison_finding(alone, ["members"]) == (
+        "fish pond: members at horizon 2,000 (median of 3 runs)")
+    assert charts.comparison_finding(alone.iloc[:0], ["members"]) == ""
+
+
+def test_a_comparison_figure_has_its_finding_above_the_descriptive_title():
+    data = runs({"A": {"members": [1_000, 1_100]}, "B": {"members": [3_000, 3_100]}})
+    fig = charts.scenario_comparison(data, ["members"])
+    assert finding(fig) == "B ends with the most members: 3,050 vs 1,050 for A"
+    subtitle = by_gid(fig, "subtitle")
+    assert [t.get_text() for t in subtitle] == [
+        "Scenarios compared: median and 90% interval of the runs"]
+    own = charts.scenario_comparison(data, ["members"], title="Two strategies")
+    assert [t.get_text() for t in by_gid(own, "subtitle")] == ["Two strategies"]
+
+
+def test_milestones_finding_never_one_group_and_a_leader():
+    never = runs({"A": {"day_inflection": [None, None, 50.0]}}, steps=DAYS)
+    assert charts.milestones_finding(never, ["day_inflection"]) == (
+        "Half the runs or more never reach 1,000 members by day 120")
+    nobody = runs({"A": {"day_inflection": [None, None]}}, steps=DAYS)
+    assert charts.milestones_finding(nobody, ["day_inflection"]) == (
+        "No run reaches 1,000 members by day 120")
+    one = runs({"A": {"day_inflection": [40.0, 50.0, 60.0], "day_explosion": [None, 110.0, None]}},
+               steps=DAYS)
+    assert charts.milestones_finding(one) == (
+        "1,000 members by day 50 (median of 3 runs); 10,000 in 1 of 3 runs by day 120")
+    two = runs({"A": {"day_inflection": [40.0, 42.0], "day_explosion": [None, None]},
+                "B": {"day_inflection": [80.0, 90.0], "day_explosion": [None, None]}},
+               steps=DAYS)
+    assert charts.milestones_finding(two) == "A reaches 1,000 members first: day 41 vs 85 for B"
+    fig = charts.milestone_days(two)
+    assert finding(fig) == "A reaches 1,000 members first: day 41 vs 85 for B"
+
+
+def test_heatmap_finding_names_the_best_and_worst_cells():
+    grid = pd.DataFrame({"rules.invite_rate": [0.01, 0.01, 0.03, 0.03] * 2,
+                         "seeding.count": [10, 100, 10, 100] * 2,
+                         "members": [800, 2_000, 5_000, 12_400] * 2})
+    fig = charts.grid_heatmap(grid, "rules.invite_rate", "seeding.count")
+    assert finding(fig) == ("Most members at horizon (12,400) at invite_rate 0.03, count 100; "
+                            "fewest (800) at invite_rate 0.01, count 10")
+    days = grid.assign(day_inflection=[90.0, 60.0, 40.0, 20.0] * 2, steps=DAYS)
+    fig = charts.grid_heatmap(days, "rules.invite_rate", "seeding.count", "day_inflection")
+    assert finding(fig).startswith("Earliest day of inflection (1,000) (20) at invite_rate 0.03")
+    flat = grid.assign(members=5)
+    assert finding(charts.grid_heatmap(flat, "rules.invite_rate", "seeding.count")) == (
+        "Members at horizon: 5 in every cell")
+
+
+def test_sobol_finding_claims_a_driver_only_when_the_sample_can_tell():
+    clear = pd.DataFrame({"parameter": ["rules.invite_rate", "rules.decay"],
+                          "S1": [0.61, 0.1], "S1_conf": [0.04, 0.03],
+                          "ST": [0.74, 0.2], "ST_conf": [0.05, 0.04]})
+    assert charts.sobol_finding(clear, "day_inflection") == (
+        "invite_rate drives 61% of the variance in day of inflection (1,000) "
+        "(74% with interactions)")
+    fig = charts.sobol_bars(clear.assign(output="members"))
+    assert finding(fig) == ("invite_rate drives 61% of the variance in members at horizon "
+                            "(74% with interactions)")
+    close = clear.assign(ST=[0.45, 0.40], ST_conf=[0.05, 0.05])
+    assert charts.sobol_finding(close, "members") == (
+        "invite_rate and decay matter most for members at horizon (45% and 40% of its "
+        "variance with interactions)")
+    noisy = clear.assign(ST_conf=[0.5, 0.5])
+    assert charts.sobol_finding(noisy, "members") == (
+        "Sample too small to tell what drives members at horizon")
+    assert charts.sobol_finding(clear.iloc[:0]) == ""
+
+
+def test_parameter_finding_follows_one_swept_parameter():
+    res, _ = grid_sweep([{"rules.invite_rate": r} for r in (0.005, 0.01, 0.03)],
+                        [[100, 110, 120], [60, 70, 80], [40, 45, 50]])
+    assert charts.parameter_finding(res, "rules.invite_rate", ["day_inflection"]) == (
+        "Day of inflection (1,000) falls from 110 to 45 as invite_rate rises 0.005 -> 0.03")
+    res, _ = grid_sweep([{"rules.invite_rate": r} for r in (0.005, 0.03)],
+                        [[NEVER, NEVER], [40, 45]])
+    assert charts.parameter_finding(res, "rules.invite_rate", ["day_inflection"]) == (
+        "Day of inflection (1,000) goes from never to 42 as invite_rate rises 0.005 -> 0.03")
+    res, _ = grid_sweep([{"rules.invite_rate": r} for r in (0.005, 0.03)],
+                        [[40, 90], [45, 80]])
+    assert charts.parameter_finding(res, "rules.invite_rate", ["day_inflection"]) == (
+        "Day of inflection (1,000): no clear change as invite_rate rises 0.005 -> 0.03 "
+        "(65 to 62)")
+    assert charts.parameter_finding(res, "seeding.strategy", ["members"]) == ""
+
+
+def test_a_one_parameter_sweep_titles_its_comparison_by_the_trend(tmp_path):
+    res, ts = grid_sweep([{"rules.invite_rate": r} for r in (0.005, 0.01, 0.03)],
+                         [[100, 110, 120], [60, 70, 80], [40, 45, 50]])
+    written = charts.write_sweep_charts(res, ts, tmp_path, formats=("svg",), design_kind="grid")
+    names = [p.name for p in written]
+    assert names[:2] == ["members_fan.svg", "comparison.svg"]
+    shown = svg_texts(tmp_path / "milestones.svg")
+    assert "Day of inflection (1,000) falls from 110 to 45 as" in shown
+    assert "Day of inflection (1,000) falls from 110 to 45 as" in svg_texts(
+        tmp_path / "comparison.svg")

@@ -6,6 +6,10 @@ never a model or an experiment, draws in the house style packaged as
 returns the figure; pass ``ax`` to draw into an axes of your own. Saving is separate
 (:func:`save_figure`), and ``write_*`` draw and save every chart of a run or a sweep folder.
 
+Every chart's headline states what the data show ("10,000 members on day 231; 60% of them
+lurk"), above its descriptive title; the sentences come from small pure functions beside
+each chart (``*_finding``), and ``finding=""`` leaves it out.
+
 Modules, each importing only those above it:
 
 - :mod:`sim.charts.style`: the house style, fonts, colours and the helpers charts share;
@@ -23,7 +27,14 @@ Example:
 
 from __future__ import annotations
 
-from sim.charts.deck import fan_chart, milestone_days, scenario_comparison
+from sim.charts.deck import (
+                            comparison_finding,
+                            fan_chart,
+                            fan_finding,
+                            milestone_days,
+                            milestones_finding,
+                            scenario_comparison,
+)
 from sim.charts.run import (
                             FUNNEL_STAGES,
                             MILESTONE_NAMES,
@@ -38,8 +49,11 @@ from sim.charts.sweep import (
                             MAX_POINTS,
                             grid_heatmap,
                             group_runs,
+                            heatmap_finding,
+                            parameter_finding,
                             point_labels,
                             sobol_bars,
+                            sobol_finding,
                             varying_parameters,
                             write_sweep_charts,
 )
@@ -50,17 +64,23 @@ __all__ = [
     "MILESTONE_NAMES",
     "PALETTE",
     "STYLE_PATH",
+    "comparison_finding",
     "fan_chart",
+    "fan_finding",
     "funnel",
     "grid_heatmap",
     "group_runs",
+    "heatmap_finding",
     "members_by_role",
     "milestone_days",
+    "milestones_finding",
+    "parameter_finding",
     "point_labels",
     "referral_concentration",
     "save_figure",
     "scenario_comparison",
     "sobol_bars",
+    "sobol_finding",
     "varying_parameters",
     "write_run_charts",
     "write_sweep_charts",

@@ -7,6 +7,12 @@ one row per run and day, keyed by ``run_id``), draws in the house style and retu
 figure; pass ``ax`` to draw a single panel into an axes of your own. All are exported by
 :mod:`sim.charts`, so ``from sim.charts import fan_chart`` works.
 
+Each chart's headline states its finding, computed from the table it draws
+(:func:`fan_finding`, :func:`comparison_finding`, :func:`milestones_finding`: "B reaches
+1,000 members 30 days sooner than A (day 22 vs 52)"); a difference is only claimed when the
+90% intervals of the runs do not overlap. The descriptive title becomes the subtitle; pass
+``finding=""`` for none, or your own sentence.
+
 Runs whose ``status`` is not ``ok`` are left out. A milestone never reached is shown as
 "never", in a grey zone past the horizon, and counts as ``horizon + 1`` (as in
 :mod:`sim.analysis`): every chart that shows milestone days takes its medians over all runs
@@ -43,10 +49,14 @@ from sim.charts.run import MILESTONE_NAMES
 from sim.charts.style import (
     GREY,
     PALETTE,
+    amount,
     axes_note,
+    currency_of,
     display_text,
     footnote,
     format_axis,
+    headline,
+    label_line_ends,
     new_axes,
     ok_runs,
     require_columns,
@@ -55,7 +65,8 @@ from sim.charts.style import (
 )
 from sim.errors import DataError
 
-__all__ = ["fan_chart", "milestone_days", "scenario_comparison"]
+__all__ = ["clear_leader", "comparison_finding", "fan_chart", "fan_finding", "lower_is_better",
+           "milestone_days", "milestones_finding", "scenario_comparison"]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -120,6 +131,325 @@ def _jitter(n: int, seed: int, spread: float) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-spread, spread, n)
 
 
+# --- findings: what a chart shows, in one sentence ----------------------------------------
+
+def _band(values: np.ndarray) -> tuple[float, float]:
+    """The 90% interval (5th-95th percentile) of ``values``, as the charts draw it."""
+    low, high = np.quantile(values, [0.05, 0.95], method="inverted_cdf")
+    return float(low), float(high)
+
+
+def clear_leader(samples: dict, medians: dict, lower: bool) -> tuple[list, bool]:
+    """The groups ordered best first, and whether the best is clearly apart from the next.
+
+    Clear means both groups have two runs or more and their 90% intervals (the bands and
+    bars the charts draw) do not overlap; with one run each, a difference counts as clear
+    when the medians differ (the caller says "one run each").
+
+    Args:
+        samples: Group -> its runs' values (never-reached days as ``horizon + 1``).
+        medians: Group -> the median to rank by.
+        lower: Whether less is better.
+
+    Returns:
+        ``(groups best first, clear)``.
+
+    Example:
+        >>> import numpy as np
+        >>> runs = {"a": np.array([1.0, 2.0]), "b": np.array([5.0, 6.0])}
+        >>> clear_leader(runs, {"a": 1.5, "b": 5.5}, lower=False)
+        (['b', 'a'], True)
+    """
+    order = sorted(medians, key=lambda g: (medians[g] if lower else -medians[g]))
+    if len(order) < 2:
+        return order, False
+    a, b = samples[order[0]], samples[order[1]]
+    if medians[order[0]] == medians[order[1]]:
+        return order, False
+    if len(a) < 2 or len(b) < 2:
+        return order, True
+    (alow, ahigh), (blow, bhigh) = _band(a), _band(b)
+    return order, (ahigh < blow) if lower else (alow > bhigh)
+
+
+def _runs(samples: dict) -> str:
+    """How many runs each group has, when that needs saying: "(one run each)" or ""."""
+    return " (one run each)" if samples and all(len(v) == 1 for v in samples.values()) else ""
+
+
+def _first_days(values: np.ndarray, day: np.ndarray, level: float, horizon: int) -> np.ndarray:
+    """Each run's (column's) first day at ``level``; ``horizon + 1`` when it never got there."""
+    return np.array([day[hit[0]] if len(hit := np.flatnonzero(col >= level)) else horizon + 1
+                     for col in values.T], float)
+
+
+def _median_text(n: int) -> str:
+    return "one run" if n == 1 else f"median of {n:,} runs"
+
+
+def fan_finding(timeseries: pd.DataFrame, *, by: str = "scenario", metric: str = "members",
+                horizon: int | None = None,
+                milestones: Sequence[int] = (100, 1_000, 10_000)) -> str:
+    """What a fan chart shows, in one sentence: who reaches the highest level first, or ends higher.
+
+    The level is the highest of ``milestones`` that some group's median run reaches (the
+    rule of :func:`sim.analysis.milestone_median`); groups are compared by the day their
+    runs reach it, else (no level reached, or no clear difference in the day) by their
+    value on the last day. A difference is only claimed when the 90% intervals of the two
+    best groups do not overlap (or with one run each, said so).
+
+    Args:
+        timeseries: One row per run and day: ``run_id, day``, ``metric`` and ``by``.
+        by: Column naming each run's group (without it, all runs form one group).
+        metric: The drawn column (milestone levels apply to ``members`` only).
+        horizon: The last day; default the latest day of the table.
+        milestones: Member levels.
+
+    Returns:
+        The sentence; "" for an empty table.
+
+    Example:
+        >>> ts = pd.DataFrame({"run_id": [0, 0, 1, 1], "day": [0, 90, 0, 90],
+        ...                    "members": [100, 1_500, 100, 700], "scenario": ["A", "A", "B", "B"]})
+        >>> fan_finding(ts)
+        'A reaches 1,000 members by day 90; B does not by day 90 (one run each)'
+    """
+    if timeseries.empty:
+        return ""
+    ts = timeseries if by in timeseries.columns else timeseries.assign(**{by: "all runs"})
+    h = int(ts["day"].max()) if horizon is None else int(horizon)
+    what = metric.replace("_", " ")
+    levels = sorted(milestones) if metric == "members" else []
+    finals, first = {}, {}
+    for group in _order(ts[by]):
+        wide = ts[ts[by] == group].pivot_table(index="day", columns="run_id", values=metric,
+                                               aggfunc="first").sort_index()
+        values, day = wide.to_numpy(float), wide.index.to_numpy(float)
+        name = display_text(group)
+        finals[name] = values[-1][~np.isnan(values[-1])]
+        first[name] = {lvl: _first_days(values, day, lvl, h) for lvl in levels}
+    reached = [lvl for lvl in levels
+               if any(milestone_median(first[g][lvl], h) <= h for g in first)]
+    top = max(reached, default=None)
+    if len(first) == 1:
+        (name,) = first
+        n = len(finals[name])
+        start = float(ts["day"].min())
+        days = {lvl: milestone_median(first[name][lvl], h) for lvl in levels}
+        grown = [lvl for lvl in levels if start < days[lvl] <= h]  # not where the runs start
+        if grown:
+            top = max(grown)
+            return f"{top:,} {what} by day {days[top]:,.0f} ({_median_text(n)})"
+        end = f"{np.median(finals[name]):,.0f} {what} on day {h:,} ({_median_text(n)})"
+        missed = [lvl for lvl in levels if days[lvl] > h]
+        return end + (f"; {missed[0]:,} not reached" if missed else "")
+    if top is not None:
+        days = {g: first[g][top] for g in first}
+        medians = {g: milestone_median(v, h) for g, v in days.items()}
+        order, clear = clear_leader(days, medians, lower=True)
+        best, nxt = order[0], order[1]
+        d1, d2 = medians[best], medians[nxt]
+        tail = _runs(days)
+        ends, apart = _ends(finals, what, h, "")
+        if not clear and apart:
+            return ends  # no clear difference in the day, but clearly apart at the end
+        if not clear:
+            return (f"{best} and {nxt} overlap: no clear difference in the day they reach "
+                    f"{top:,} {what}{tail}")
+        end = float(np.median(finals[best])) if len(finals[best]) else math.nan
+        fell = f" but ends at {end:,.0f}" if end < top else ""
+        if d2 > h:
+            others = f"{nxt} does not" if len(first) == 2 else "no other line does"
+            return f"{best} reaches {top:,} {what} by day {d1:,.0f}{fell}; {others} by day " \
+                   f"{h:,}{tail}"
+        if len(first) == 2:
+            return (f"{best} reaches {top:,} {what} {d2 - d1:,.0f} days sooner than {nxt} "
+                    f"(day {d1:,.0f} vs {d2:,.0f}){tail}")
+        return (f"{best} reaches {top:,} {what} first: day {d1:,.0f}, {d2 - d1:,.0f} days "
+                f"before {nxt}{tail}")
+    lead = (f"{'Neither' if len(first) == 2 else 'No'} line reaches {levels[0]:,} {what} by "
+            f"day {h:,}; " if levels else "")
+    return _ends(finals, what, h, lead)[0]
+
+
+def _ends(finals: dict, what: str, h: int, lead: str) -> tuple[str, bool]:
+    """The groups compared by their value on the last day, and whether the best is ahead.
+
+    ``("", False)`` when fewer than two groups have a value.
+    """
+    finals = {g: v for g, v in finals.items() if len(v)}
+    medians = {g: float(np.median(v)) for g, v in finals.items()}
+    order, clear = clear_leader(finals, medians, lower=False)
+    if len(order) < 2:
+        return "", False
+    best, nxt = order[0], order[1]
+    tail = _runs(finals)
+    if not clear:
+        return (lead + f"{best} and {nxt} overlap: no clear difference in {what} on day "
+                f"{h:,}{tail}", False)
+    more = (f"{medians[best] / medians[nxt] - 1:.0%} higher" if medians[nxt] > 0 else "higher")
+    return (lead + f"{best} ends {more} than {nxt} ({medians[best]:,.0f} vs "
+            f"{medians[nxt]:,.0f}){tail}", True)
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether less of ``metric`` is better: an earlier milestone day, a lower cost.
+
+    Args:
+        metric: A metric name.
+
+    Returns:
+        True for ``day_*`` and ``cost*`` metrics.
+    """
+    return metric.startswith("day_") or metric.startswith("cost")
+
+
+def _verb(metric: str, results: pd.DataFrame | None) -> str:
+    """What leading on ``metric`` means, in words ("reaches 1,000 members first")."""
+    level = milestone_level(results, metric)
+    if level is not None:
+        return f"reaches {level:,} members first"
+    label = metric_label(metric, results)
+    if metric == "members":
+        return "ends with the most members"
+    return f"has the {'lowest' if lower_is_better(metric) else 'highest'} {label}"
+
+
+def comparison_finding(results: pd.DataFrame, metrics: Sequence[str] = MAIN_METRICS, *,
+                       by: str = "scenario", horizon: int | None = None) -> str:
+    """What a comparison shows: the first metric on which one group clearly leads the rest.
+
+    The groups are ranked on each metric in turn (more members, an earlier milestone, a
+    lower cost, a higher share); the sentence names the first metric whose leader's 90%
+    interval does not overlap the runner-up's. When there is none, it says so. Amounts of
+    money carry the runs' currency (``currency`` column, default CNY).
+
+    Args:
+        results: One row per run with ``by`` and the metric columns (successful runs).
+        metrics: The metrics shown, in order.
+        by: Column naming the group of a run.
+        horizon: Run length in days; defaults to the ``steps`` column.
+
+    Returns:
+        The sentence; "" when there are no runs.
+
+    Example:
+        >>> runs = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "members": [10, 12, 30, 33]})
+        >>> comparison_finding(runs, ["members"])
+        'b ends with the most members: 32 vs 11 for a'
+    """
+    results = ok_runs(results)
+    if results.empty or not metrics:
+        return ""
+    h = horizon_of(results, horizon)
+    groups = _order(results[by])
+    if len(groups) == 1:  # nothing to compare: the first metric's median
+        metric = metrics[0]
+        v = metric_values(results, metric, h)
+        v = v[~np.isnan(v)]
+        if not len(v):
+            return ""
+        med = milestone_median(v, h) if _is_day(metric) and h is not None else float(np.median(v))
+        return (f"{display_text(groups[0])}: {metric_label(metric, results)} "
+                f"{amount(metric, med, h, currency_of(results))} ({_median_text(len(v))})")
+    led = _leader(results, metrics, by, h)
+    if led:
+        return led
+    names = [display_text(g) for g in groups]
+    if len(names) == 2:
+        return f"{names[0]} and {names[1]} overlap: no clear difference on any metric shown"
+    return "No clear leader: the top two overlap on every metric shown"
+
+
+def _leader(results: pd.DataFrame, metrics: Sequence[str], by: str, h: int | None) -> str:
+    """"X leads on <metric>: a vs b for Y" for the first metric with a clear leader, else ""."""
+    currency = currency_of(results)
+    for metric in metrics:
+        samples = {}
+        for g in _order(results[by]):
+            v = metric_values(results[results[by] == g], metric, h)
+            v = v[~np.isnan(v)]
+            if len(v):
+                samples[display_text(g)] = v
+        day = _is_day(metric) and h is not None
+        medians = {g: milestone_median(v, h) if day else float(np.median(v))
+                   for g, v in samples.items()}
+        order, clear = clear_leader(samples, medians, lower_is_better(metric))
+        if not clear or (day and medians[order[0]] > h):
+            continue
+        best, nxt = order[0], order[1]
+        level = milestone_level(results, metric)
+        if day and level is not None:
+            if medians[nxt] > h:
+                others = f"{nxt} does not" if len(order) == 2 else "no other line does"
+                return (f"{best} reaches {level:,} members by day {medians[best]:,.0f}; "
+                        f"{others} by day {h:,}{_runs(samples)}")
+            return (f"{best} reaches {level:,} members first: day {medians[best]:,.0f} vs "
+                    f"{medians[nxt]:,.0f} for {nxt}{_runs(samples)}")
+        return (f"{best} {_verb(metric, results)}: "
+                f"{amount(metric, medians[best], h, currency)} vs "
+                f"{amount(metric, medians[nxt], h, currency)} for {nxt}{_runs(samples)}")
+    return ""
+
+
+def milestones_finding(results: pd.DataFrame,
+                       milestones: Sequence[str] = ("day_inflection", "day_explosion"), *,
+                       by: str = "scenario", horizon: int | None = None) -> str:
+    """What the milestone chart shows: the highest milestone reached and who gets there first.
+
+    Args:
+        results: One row per run with ``by`` and the ``day_*`` columns (missing = never).
+        milestones: The milestone columns shown, lowest level first.
+        by: Column naming the group of a run.
+        horizon: Run length in days; defaults to the ``steps`` column.
+
+    Returns:
+        The sentence ("" without runs or milestones): "1,000 members by day 45 (median of
+        20 runs)", "A reaches 1,000 members first: day 45 vs 60 for B", "Half the runs or
+        more never reach 1,000 members by day 90".
+
+    Example:
+        >>> runs = pd.DataFrame({"scenario": "a", "day_inflection": [40, 50, None],
+        ...                      "steps": 90})
+        >>> milestones_finding(runs, ["day_inflection"])
+        '1,000 members by day 50 (median of 3 runs)'
+    """
+    results = ok_runs(results)
+    milestones = list(milestones)
+    if results.empty or not milestones:
+        return ""
+    h = horizon_of(results, horizon)
+    if h is None:
+        seen = pd.to_numeric(results[milestones].stack(), errors="coerce")
+        h = int(seen.max()) if seen.notna().any() else 1
+    groups = _order(results[by])
+    done = [m for m in milestones
+            if any(milestone_median(metric_values(results[results[by] == g], m, h), h) <= h
+                   for g in groups)]
+    if not done:
+        level = milestone_level(results, milestones[0])
+        if not (metric_values(results, milestones[0], h) <= h).any():
+            return f"No run reaches {level:,} members by day {h:,}"
+        return f"Half the runs or more never reach {level:,} members by day {h:,}"
+    metric = done[-1]
+    level = milestone_level(results, metric)
+    if len(groups) == 1:
+        v = metric_values(results, metric, h)
+        text = f"{level:,} members by day {milestone_median(v, h):,.0f} ({_median_text(len(v))})"
+        later = milestones[milestones.index(metric) + 1:]
+        if later:
+            w = metric_values(results, later[0], h)
+            text += (f"; {milestone_level(results, later[0]):,} in {int((w <= h).sum())} of "
+                     f"{len(w)} runs by day {h:,}")
+        return text
+    led = _leader(results, [metric], by, h)
+    if led:
+        return led
+    names = [display_text(g) for g in groups]
+    pair = f"{names[0]} and {names[1]}" if len(names) == 2 else "The lines"
+    return f"{pair} overlap: no clear difference in the day they reach {level:,} members"
+
+
 # --- fan chart -----------------------------------------------------------------------
 
 @styled
@@ -134,6 +464,7 @@ def fan_chart(
     title: str | None = None,
     ax: Axes | None = None,
     note: str | None = None,
+    finding: str | None = None,
 ) -> Figure:
     """Members over time across replicates: median line, 50% and 90% bands, milestone levels.
 
@@ -144,7 +475,9 @@ def fan_chart(
     group's median day to each level: the median over all its runs of the first day the run
     reached the level, a run that never did counting as later than the horizon
     (:func:`sim.analysis.milestone_median`, the rule of every chart of a folder; a footnote
-    says so). No dot means half the runs or more never got there.
+    says so). No dot means half the runs or more never got there. Up to four lines are
+    labelled at their ends (the legend then explains the bands); more get a legend. The
+    headline above the title states the finding (:func:`fan_finding`).
 
     Args:
         timeseries: One row per run and day: ``run_id, day`` and ``metric``; the group column
@@ -155,9 +488,10 @@ def fan_chart(
         by: Column naming the group of a run; without one, all runs form one fan.
         milestones: Member levels to mark (MODEL.md §6).
         log: Logarithmic y axis (for groups of very different sizes).
-        title: Slide title.
+        title: The descriptive title (shown as the subtitle under the finding).
         ax: Axes to draw into; a new 16:9 figure when ``None``.
         note: Text to put first in the footnote (e.g. what the groups pool).
+        finding: The headline above the title; default :func:`fan_finding`; "" for none.
 
     Returns:
         The figure.
@@ -193,7 +527,7 @@ def fan_chart(
     bands = len(groups) <= 4
     horizon = horizon_of(runs, None) if runs is not None else None
     horizon = int(ts["day"].max()) if horizon is None else horizon
-    top, low, reached, never = 0.0, math.inf, [], {}
+    top, low, reached, never, ends = 0.0, math.inf, [], {}, []
     for i, group in enumerate(groups):
         wide = ts[ts[by] == group].pivot_table(index="day", columns="run_id", values=metric,
                                                aggfunc="first").sort_index()
@@ -206,9 +540,10 @@ def fan_chart(
             ax.fill_between(day, q[1], q[3], color=colour, alpha=0.32, linewidth=0,
                             gid=f"band50-{i}")
         runs_n = values.shape[1]
+        name = f"{display_text(group)} ({runs_n} run{'s' if runs_n != 1 else ''})"
         ax.plot(day, q[2], color=colour, linewidth=3 if bands else 2.2, linestyle=_dash(i),
-                gid=f"median-{i}",
-                label=f"{display_text(group)} ({runs_n} run{'s' if runs_n != 1 else ''})")
+                gid=f"median-{i}", label=name)
+        ends.append((name, float(q[2][-1]), colour))
         top = max(top, float(np.nanmax(q[4] if bands else q[2])))
         floor = q[0] if bands else q[2]
         low = min(low, float(np.nanmin(np.where(floor > 0, floor, np.inf))))
@@ -255,6 +590,10 @@ def fan_chart(
     handles, labels = ax.get_legend_handles_labels()
     if len(groups) == 1:
         labels = [f"median of {labels[0].rsplit('(', 1)[-1].rstrip(')')}"]
+    elif bands:  # few lines: labelled at their ends; the legend explains the bands
+        label_line_ends(ax, float(day_all.max()), [(t, y if y > 0 or not log else bottom, c)
+                                                  for t, y, c in ends])
+        handles, labels = [], []
     if bands:
         band = _colour(0) if len(groups) == 1 else GREY
         handles += [Patch(color=band, alpha=0.45), Patch(color=band, alpha=0.18)]
@@ -270,6 +609,8 @@ def fan_chart(
     footnote(fig, own, (f"Dots: median day each level was reached, over all the runs of a "
                          f"line. {never_rule(horizon)}" + (f" ({counts}.)" if counts else ""))
               if shown else None, note)
+    headline(ax, fan_finding(ts, by=by, metric=metric, horizon=horizon, milestones=milestones)
+             if finding is None else finding)
     return fig
 
 
@@ -287,6 +628,7 @@ def scenario_comparison(
     ncols: int | None = None,
     ax: Axes | None = None,
     note: str | None = None,
+    finding: str | None = None,
 ) -> Figure:
     """Scenarios side by side: dot = median, bar = 90% interval of the runs, one panel a metric.
 
@@ -299,10 +641,12 @@ def scenario_comparison(
         by: Column naming the group of a run.
         baseline: Group whose median is marked; the first group when ``None``.
         horizon: Run length in days (for "never"); defaults to the ``steps`` column.
-        title: Slide title.
+        title: The descriptive title (shown as the subtitle under the finding).
         ncols: Panels per row (default: all in one row up to 4, else two rows).
         ax: Axes for a single metric.
         note: Text to put first in the footnote (e.g. what the groups pool).
+        finding: The headline above the title; default :func:`comparison_finding`; ""
+            for none.
 
     Returns:
         The figure.
@@ -388,6 +732,9 @@ def scenario_comparison(
               "; the milestone chart gives the days and the runs that never got there")
     footnote(fig, not single, "Dot: median, bar: 90% interval (5th-95th percentile) of the "
               f"runs{counts}. {never_rule(h)}" if days else None, note)
+    headline(axes[0] if single else fig,
+             comparison_finding(results, metrics, by=by, horizon=h) if finding is None
+             else finding)
     return fig
 
 
@@ -422,6 +769,7 @@ def milestone_days(
     title: str | None = None,
     ax: Axes | None = None,
     note: str | None = None,
+    finding: str | None = None,
 ) -> Figure:
     """When each run reached each milestone: one dot a run, a box of the quartiles per scenario.
 
@@ -438,9 +786,11 @@ def milestone_days(
         milestones: Milestone columns, one panel each.
         by: Column naming the group of a run.
         horizon: Run length in days; defaults to the ``steps`` column, else the latest day seen.
-        title: Slide title.
+        title: The descriptive title (shown as the subtitle under the finding).
         ax: Axes for a single milestone.
         note: Text to put first in the footnote (e.g. what the groups pool).
+        finding: The headline above the title; default :func:`milestones_finding`; ""
+            for none.
 
     Returns:
         The figure.
@@ -516,4 +866,7 @@ def milestone_days(
         panel.tick_params(axis="y", length=0)
     footnote(fig, own, "Dots: runs; box: middle 50% of the runs; thick line and number: "
               f"median; 'k of n': runs that never got there. {never_rule(h)}", note)
+    headline(fig if ax is None else axes[0],
+             milestones_finding(results, milestones, by=by, horizon=h) if finding is None
+             else finding)
     return fig

@@ -26,9 +26,10 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, fontManager
 from matplotlib.ft2font import FT2Font
+from matplotlib.text import Annotation
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 
-from sim.analysis import PERCENT_METRICS
+from sim.analysis import PERCENT_METRICS, format_value
 from sim.errors import DataError
 
 __all__ = [
@@ -40,11 +41,17 @@ __all__ = [
     "SKY",
     "STYLE_PATH",
     "VERMILLION",
+    "MONEY_METRICS",
+    "amount",
     "axes_note",
+    "currency_of",
     "display_text",
     "footnote",
+    "fit_text",
     "format_axis",
+    "headline",
     "house_style",
+    "label_line_ends",
     "new_axes",
     "ok_runs",
     "require_columns",
@@ -272,6 +279,57 @@ def ok_runs(results: pd.DataFrame) -> pd.DataFrame:
     return results
 
 
+# --- numbers in words ------------------------------------------------------------------
+
+#: Metrics that are amounts of money (written with the scenario's currency).
+MONEY_METRICS = frozenset({"cost", "revenue", "cost_per_retained_member"})
+#: The currency when a table does not name one (``economics.currency``'s default).
+DEFAULT_CURRENCY = "CNY"
+
+
+def currency_of(table: pd.DataFrame | None) -> str:
+    """The currency of a table's amounts: its ``currency`` column where that names one.
+
+    Args:
+        table: Runs or trials (the run summary carries ``currency``), or None.
+
+    Returns:
+        The currency label; ``CNY`` when the table names none, or several.
+
+    Example:
+        >>> import pandas as pd
+        >>> currency_of(pd.DataFrame({"currency": ["EUR", "EUR"]})), currency_of(None)
+        ('EUR', 'CNY')
+    """
+    if table is None or "currency" not in table.columns:
+        return DEFAULT_CURRENCY
+    found = table["currency"].dropna().astype(str).unique()
+    return str(found[0]) if len(found) == 1 and found[0] else DEFAULT_CURRENCY
+
+
+def amount(metric: str, value: float, horizon: int | None = None,
+           currency: str = DEFAULT_CURRENCY) -> str:
+    """A metric's value as a title writes it: money with its currency, else as tables do.
+
+    Args:
+        metric: The metric (``cost``, ``members``, ``croi``, ``day_inflection`` ...).
+        value: Its value.
+        horizon: The run length, for milestone days past it ("never").
+        currency: The label of money metrics (:data:`MONEY_METRICS`).
+
+    Returns:
+        The text, e.g. ``151,008 CNY``, ``12,400``, ``35.0%``.
+
+    Example:
+        >>> amount("cost", 151008.4), amount("cost_per_retained_member", 2.5, currency="EUR")
+        ('151,008 CNY', '2.50 EUR')
+    """
+    if metric in MONEY_METRICS and value is not None and np.isfinite(value):
+        number = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2f}"
+        return f"{number} {currency}"
+    return format_value(metric, value, horizon)
+
+
 # --- axes --------------------------------------------------------------------------------
 
 def new_axes(ax: Axes | None) -> tuple[Figure, Axes]:
@@ -299,23 +357,85 @@ def new_axes(ax: Axes | None) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def headline(ax: Axes, finding: str | None) -> None:
+def headline(target: Axes | Figure, finding: str | None) -> None:
     """The chart's finding in bold above its descriptive title (which becomes the subtitle).
 
     A slide's title should say what the chart shows ("10,000 members on day 231; 60% of
-    them lurk"); the axes' own title keeps saying what is drawn.
+    them lurk"); the axes' own title (or, for a figure of several panels, its suptitle)
+    keeps saying what is drawn, smaller and grey, under the finding.
 
     Args:
-        ax: The axes (its title is the descriptive subtitle).
+        target: The axes (its title is the descriptive subtitle), or a figure of several
+            panels (its suptitle is).
         finding: One sentence; nothing is drawn when None or empty. Its artist has the gid
-            ``finding``.
+            ``finding`` (for a figure: the suptitle; the subtitle's artist has the gid
+            ``subtitle``).
     """
     if not finding:
         return
-    ax.set_title(ax.get_title(), color="#444444", fontsize=16, pad=8)
-    ax.annotate(finding, xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 34),
-                textcoords="offset points", ha="center", va="bottom", fontsize=22,
-                fontweight="bold", gid="finding", annotation_clip=False)
+    fig = new_axes(target)[0] if isinstance(target, Axes) else target
+    text, size = fit_text(finding, fig.get_figwidth() * 72 * 0.94, 22)
+    if isinstance(target, Axes):
+        target.set_title(target.get_title(), color="#444444", fontsize=16, pad=8)
+        target.annotate(text, xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 34),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=size,
+                        fontweight="bold", gid="finding", annotation_clip=False)
+        return
+    old = target.get_suptitle()
+    # the empty last line keeps room for the subtitle in the figure's layout
+    top = target.suptitle(text + ("\n" if old else ""), fontsize=size, fontweight="bold")
+    top.set_gid("finding")
+    if old:
+        target.add_artist(Annotation(old, xy=(0.5, 0.0), xycoords=top, xytext=(0, 3),
+                                     textcoords="offset points", ha="center", va="bottom",
+                                     fontsize=16, color="#444444", gid="subtitle",
+                                     annotation_clip=False))
+
+
+def fit_text(text: str, width: float, size: float = 22, smallest: float = 14) -> tuple[str, float]:
+    """``text`` broken and sized to fit ``width`` points in bold: one line, else two, else smaller.
+
+    Args:
+        text: The sentence.
+        width: The room, in points (a figure's width is ``get_figwidth() * 72``).
+        size: The font size wanted.
+        smallest: The least font size it may shrink to.
+
+    Returns:
+        ``(text, size)``: the text, with a line break where it needs one, and its font size.
+
+    Example:
+        >>> fit_text("short", 900)
+        ('short', 22)
+    """
+    from matplotlib.textpath import TextToPath
+
+    def wide(line: str, at: float) -> float:
+        prop = FontProperties(family=matplotlib.rcParams["font.family"], size=at, weight="bold")
+        return TextToPath().get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    if wide(text, size) <= width:
+        return text, size
+    cut = _break(text)
+    lines = text if cut is None else text[:cut].rstrip() + "\n" + text[cut:].lstrip()
+    longest = max(lines.split("\n"), key=lambda line: wide(line, size))
+    need = wide(longest, size)
+    return lines, size if need <= width else max(smallest, math.floor(size * width / need))
+
+
+def _break(text: str) -> int | None:
+    """Where to break ``text`` in two lines: the best mark nearest its middle.
+
+    "; " first, then ": " or ", ", then " (", none in the first or last quarter; else a space.
+    """
+    middle = len(text) / 2
+    for marks in (("; ",), (": ", ", "), (" (",)):
+        at = [i + 1 for i in range(len(text) - 1) if text[i:i + 2] in marks]
+        at = [i for i in at if len(text) / 4 < i < 3 * len(text) / 4]
+        if at:
+            return min(at, key=lambda i: abs(i - middle))
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    return min(spaces, key=lambda i: abs(i - middle)) if spaces else None
 
 
 def label_line_ends(ax: Axes, x: float, labels: Iterable[tuple[str, float, str]],
@@ -334,8 +454,9 @@ def label_line_ends(ax: Axes, x: float, labels: Iterable[tuple[str, float, str]]
     """
     from matplotlib.transforms import blended_transform_factory
 
-    bottom, top = ax.get_ylim()
-    rows = sorted(((y - bottom) / (top - bottom), text, colour) for text, y, colour in labels)
+    to_axes = ax.transAxes.inverted()
+    rows = sorted((float(to_axes.transform(ax.transData.transform((x, y)))[1]), text, colour)
+                  for text, y, colour in labels)  # axes fractions: right on log axes too
     where = blended_transform_factory(ax.transData, ax.transAxes)
     last = -1.0
     for frac, text, colour in rows:

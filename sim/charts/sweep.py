@@ -29,16 +29,25 @@ from sim.analysis import (
     never_rule,
     scenario_labels,
 )
-from sim.charts.deck import fan_chart, milestone_days, scenario_comparison
+from sim.charts.deck import (
+    clear_leader,
+    fan_chart,
+    lower_is_better,
+    milestone_days,
+    scenario_comparison,
+)
 from sim.charts.save import save_figures, write_atomically
 from sim.charts.style import (
     BLUE,
     GREY,
     ORANGE,
     VERMILLION,
+    amount,
     axes_note,
+    currency_of,
     footnote,
     format_axis,
+    headline,
     new_axes,
     ok_runs,
     require_columns,
@@ -48,7 +57,8 @@ from sim.errors import DataError, FishpondWarning
 from sim.sensitivity import sobol_problems
 
 __all__ = ["MAX_POINTS", "SAMPLED", "SOBOL_COLUMNS", "grid_heatmap", "group_runs",
-           "point_labels", "sobol_bars", "varying_parameters", "write_sweep_charts"]
+           "heatmap_finding", "parameter_finding", "point_labels", "sobol_bars",
+           "sobol_finding", "varying_parameters", "write_sweep_charts"]
 
 
 # --- heatmap -------------------------------------------------------------------------
@@ -75,6 +85,7 @@ def grid_heatmap(
     cmap: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
+    finding: str | None = None,
 ) -> Figure:
     """A two-parameter grid: the median (or ``stat``) of a metric in each cell, annotated.
 
@@ -86,8 +97,9 @@ def grid_heatmap(
         stat: Any pandas aggregation name (``median``, ``mean``, ``min`` ...).
         horizon: Run length in days; defaults to the ``steps`` column.
         cmap: Matplotlib colour map; default viridis (reversed for ``day_*`` metrics).
-        title: Slide title.
+        title: The descriptive title (shown as the subtitle under the finding).
         ax: Axes to draw into; a new 16:9 figure when ``None``.
+        finding: The headline above the title; default :func:`heatmap_finding`; "" for none.
 
     Returns:
         The figure (the heatmap and its colour bar).
@@ -109,6 +121,8 @@ def grid_heatmap(
     else:
         table = grouped.agg(stat)
     table = table.unstack(x).sort_index().sort_index(axis=1)
+    found = heatmap_finding(table, x, y, metric, h, stat=stat, currency=currency_of(results),
+                            results=results) if finding is None else finding
     own = ax is None
     fig, ax = new_axes(ax)
     if day:
@@ -146,7 +160,66 @@ def grid_heatmap(
                 text = format_value(metric, value, h)
             ax.text(c, r, text, ha="center", va="center", fontsize=size, color=colour,
                     gid=f"cell-{r}-{c}")
+    headline(ax, found)
     return fig
+
+
+def _short(key: str) -> str:
+    return str(key).split(".")[-1]
+
+
+def heatmap_finding(table: pd.DataFrame, x: str, y: str, metric: str,
+                    horizon: int | None = None, *, stat: str = "median",
+                    currency: str = "CNY", results: pd.DataFrame | None = None) -> str:
+    """What a heatmap shows: its best and worst cells, with their parameter values.
+
+    Args:
+        table: The cells: index the values of ``y``, columns those of ``x`` (NaN: no runs).
+        x: The horizontal parameter.
+        y: The vertical parameter.
+        metric: The metric in the cells (more is better, but for days and costs).
+        horizon: Run length, for milestone days past it ("never").
+        stat: The statistic of the cells, named when it is not the median.
+        currency: The label of amounts of money.
+        results: The runs, to name milestone levels from their columns.
+
+    Returns:
+        The sentence ("" when no cell has a value), e.g. "Most members at horizon (1,500)
+        at invite_rate 0.03, count 100; fewest (200) at invite_rate 0.005, count 10".
+
+    Example:
+        >>> t = pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], index=[5, 6], columns=[1, 2])
+        >>> heatmap_finding(t, "a.x", "a.y", "members")
+        'Most members at horizon (4) at x 2, y 6; fewest (1) at x 1, y 5'
+    """
+    values = table.to_numpy(float)
+    if not np.isfinite(values).any():
+        return ""
+    lower = lower_is_better(metric)
+    flat = np.where(np.isnan(values), np.inf if lower else -np.inf, values)
+    best = np.unravel_index(np.argmin(flat) if lower else np.argmax(flat), values.shape)
+    flat = np.where(np.isnan(values), -np.inf if lower else np.inf, values)
+    worst = np.unravel_index(np.argmax(flat) if lower else np.argmin(flat), values.shape)
+    label = metric_label(metric, results)
+    if stat != "median":
+        label = f"{stat} {label}"
+
+    def at(cell: tuple) -> str:
+        r, c = cell
+        return f"{_short(x)} {_param(table.columns[c])}, {_short(y)} {_param(table.index[r])}"
+
+    def show(cell: tuple) -> str:
+        return amount(metric, float(values[cell]), horizon, currency)
+
+    if values[best] == values[worst]:
+        return f"{label[0].upper() + label[1:]}: {show(best)} in every cell"
+    if metric.startswith("day_"):
+        words = (f"Earliest {label}", "latest")
+    elif metric == "members":
+        words = ("Most members at horizon", "fewest")
+    else:
+        words = (f"{'Lowest' if lower else 'Highest'} {label}", "highest" if lower else "lowest")
+    return f"{words[0]} ({show(best)}) at {at(best)}; {words[1]} ({show(worst)}) at {at(worst)}"
 
 
 # --- Sobol indices -------------------------------------------------------------------
@@ -158,6 +231,7 @@ def sobol_bars(
     metric: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
+    finding: str | None = None,
 ) -> Figure:
     """Sobol first-order (S1) and total-order (ST) indices per parameter, with confidence whiskers.
 
@@ -173,8 +247,9 @@ def sobol_bars(
             and ``output`` or ``metric`` (pick one with ``metric``; default: the first), as
             :func:`sim.experiments.analyze` returns them.
         metric: Which metric's indices to draw, when ``indices`` holds several.
-        title: Slide title.
+        title: The descriptive title (shown as the subtitle under the finding).
         ax: Axes to draw into; a new 16:9 figure when ``None``.
+        finding: The headline above the title; default :func:`sobol_finding`; "" for none.
 
     Returns:
         The figure.
@@ -239,7 +314,47 @@ def sobol_bars(
                 bbox={"facecolor": "white", "edgecolor": VERMILLION, "pad": 6})
     footnote(fig, own, "Bars: Sobol indices, the share of the output's variance a parameter "
               "explains (0-1); whiskers and [ ]: 95% confidence intervals (SALib bootstrap).")
+    headline(ax, sobol_finding(table, metric) if finding is None else finding)
     return fig
+
+
+def sobol_finding(indices: pd.DataFrame, metric: str | None = None) -> str:
+    """What the Sobol bars show: the parameter that drives the outcome, if the sample can tell.
+
+    Args:
+        indices: One metric's indices, one row per parameter: ``parameter, S1, ST`` and
+            optionally ``S1_conf, ST_conf`` (95% half-widths).
+        metric: The metric, to name it.
+
+    Returns:
+        "invite_rate drives 61% of the variance in members at horizon (74% with
+        interactions)"; "a and b matter most ..." when the top two total indices' intervals
+        overlap; "Sample too small ..." when the leading index is unreliable
+        (:func:`sim.sensitivity.sobol_problems`); "" without indices.
+
+    Example:
+        >>> idx = pd.DataFrame({"parameter": ["rules.a", "rules.b"], "S1": [0.61, 0.1],
+        ...                     "ST": [0.74, 0.2]})
+        >>> sobol_finding(idx, "members")
+        'a drives 61% of the variance in members at horizon (74% with interactions)'
+    """
+    if indices.empty:
+        return ""
+    table = indices.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+    about = metric_label(metric) if metric else "the outcome"
+    if sobol_problems(table.iloc[:2]).ne("").any():
+        return f"Sample too small to tell what drives {about}"
+    top = table.iloc[0]
+    conf = (lambda row: float(row["ST_conf"])) if "ST_conf" in table else (lambda row: 0.0)
+    if len(table) > 1:
+        second = table.iloc[1]
+        if float(top["ST"]) - conf(top) <= float(second["ST"]) + conf(second):
+            return (f"{_short(top['parameter'])} and {_short(second['parameter'])} matter most "
+                    f"for {about} ({float(top['ST']):.0%} and {float(second['ST']):.0%} of its "
+                    "variance with interactions)")
+    s1 = max(float(top["S1"]), 0.0)
+    return (f"{_short(top['parameter'])} drives {s1:.0%} of the variance in {about} "
+            f"({float(top['ST']):.0%} with interactions)")
 
 
 # --- sweeps and comparisons ----------------------------------------------------------
@@ -351,6 +466,63 @@ def group_runs(results: pd.DataFrame,
     return ok.assign(setting=point_labels(ok, params, scenario=several)), "setting", None
 
 
+def parameter_finding(results: pd.DataFrame, param: str, metrics: Iterable[str], *,
+                      horizon: int | None = None) -> str:
+    """How a metric changes from the lowest to the highest value of one swept parameter.
+
+    The first of ``metrics`` whose runs at the two ends differ clearly (their 90% intervals
+    do not overlap; with one run each, any difference, said so) is named; when none does,
+    the first metric with values is said not to change clearly.
+
+    Args:
+        results: The successful runs, one row each, with the numeric column ``param``.
+        param: The parameter (a key path such as ``rules.invite_rate``).
+        metrics: Metrics to try, in order.
+        horizon: Run length in days; defaults to the ``steps`` column.
+
+    Returns:
+        "Day of inflection (1,000) falls from 120 to 45 as invite_rate rises 0.005 -> 0.03",
+        or "" when the parameter is not numeric or does not vary.
+
+    Example:
+        >>> runs = pd.DataFrame({"rules.invite_rate": [0.01, 0.01, 0.03, 0.03],
+        ...                      "members": [100, 120, 900, 1000]})
+        >>> parameter_finding(runs, "rules.invite_rate", ["members"])
+        'Members at horizon rises from 110 to 950 as invite_rate rises 0.01 -> 0.03'
+    """
+    values = pd.to_numeric(results[param], errors="coerce") if param in results else None
+    if values is None or values.isna().any() or values.nunique() < 2:
+        return ""
+    h = horizon_of(results, horizon)
+    lo, hi = values.min(), values.max()
+    currency = currency_of(results)
+    rise = f"as {_short(param)} rises {_param(lo)} -> {_param(hi)}"
+    quiet = ""
+    for metric in metrics:
+        if metric not in results.columns:
+            continue
+        ends = []
+        for at in (lo, hi):
+            v = metric_values(results[values == at], metric, h)
+            ends.append(v[~np.isnan(v)])
+        if not len(ends[0]) or not len(ends[1]):
+            continue
+        day = metric.startswith("day_") and h is not None
+        a, b = (milestone_median(v, h) if day else float(np.median(v)) for v in ends)
+        if day and a > h and b > h:
+            continue  # never reached at either end: nothing to tell
+        label = metric_label(metric, results)
+        label = label[0].upper() + label[1:]
+        change = f"{amount(metric, a, h, currency)} to {amount(metric, b, h, currency)}"
+        _, clear = clear_leader({"lo": ends[0], "hi": ends[1]}, {"lo": a, "hi": b}, lower=False)
+        one = " (one run each)" if len(ends[0]) == 1 and len(ends[1]) == 1 else ""
+        if clear:
+            verb = "goes" if day and max(a, b) > h else "rises" if b > a else "falls"
+            return f"{label} {verb} from {change} {rise}{one}"
+        quiet = quiet or f"{label}: no clear change {rise} ({change})"
+    return quiet
+
+
 PANELS = 4  # panels of a comparison figure, at most (more metrics: more figures)
 
 
@@ -417,11 +589,20 @@ def write_sweep_charts(
         figures["members_fan"] = fan_chart(timeseries, ok, by=by, log=_spread(ok, by),
                                            note=pooled)
     shown = [m for m in MAIN_METRICS if m in ok]
+    # one numeric parameter swept, point by point: the findings say how the metrics follow it
+    param = params[0] if by == "setting" and not pooled and len(params) == 1 else None
+
+    def trend(metrics: list[str]) -> str | None:
+        return (parameter_finding(ok, param, metrics) or None) if param else None
+
     for part in range(0, len(shown), PANELS):  # at most PANELS panels a figure: one slide
         name = "comparison" if part == 0 else f"comparison_{part // PANELS + 1}"
-        figures[name] = scenario_comparison(ok, shown[part:part + PANELS], by=by, note=pooled)
-    figures["milestones"] = milestone_days(ok, [m for m in ("day_inflection", "day_explosion")
-                                                if m in ok], by=by, note=pooled)
+        metrics = shown[part:part + PANELS]
+        figures[name] = scenario_comparison(ok, metrics, by=by, note=pooled,
+                                            finding=trend(metrics))
+    days = [m for m in ("day_inflection", "day_explosion") if m in ok]
+    figures["milestones"] = milestone_days(ok, days, by=by, note=pooled,
+                                           finding=trend(days[::-1]))
     grid = _grid(ok, params, design_kind)
     if grid:
         figures["heatmap"] = grid_heatmap(ok, *grid, metric="members")
