@@ -71,10 +71,12 @@ def _calibration(folder: Path, table: pd.DataFrame, **data):
     return calibration_from_data({"observed": str(path), **data}, {}, "benchmark", folder)
 
 
-def _run(cal, folder: Path, workers: int = 1, cluster=None):
+def _run(cal, folder: Path, workers: int = 1, cluster=None, cpu: list | None = None):
     out = folder / f"out-{time.monotonic_ns()}"
-    start = time.perf_counter()
+    start, clock = time.perf_counter(), time.process_time()
     result = calibrate(cal, out, workers=workers, cluster=cluster)
+    if cpu is not None:  # this process's CPU time (all of it with 1 worker)
+        cpu.append(time.process_time() - clock)
     return result, time.perf_counter() - start
 
 
@@ -243,23 +245,27 @@ def speed(args, folder: Path) -> None:
                                   "rules.decay": [0.01, 0.06]})
     settings = {"scenario": "fish_pond", "free": free, "particles": args.particles,
                 "generations": args.generations, "forecast_draws": args.forecast_draws}
-    for label, workers, cluster in (("1 worker", 1, None), ("2 workers", 2, None),
-                                    ("Dask LocalCluster 2 workers", 1, "local")):
+    setups = (("1 worker", 1, None), ("2 workers", 2, None),
+              ("Dask LocalCluster 2 workers", 1, "local"))
+    for label, workers, cluster in setups[:args.speed_setups]:
         cal = _calibration(folder, _weeks(ts, 12), seed=0, horizon=84, **settings)
         client = None
         if cluster == "local":
             from distributed import Client, LocalCluster
 
             client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+        cpu: list[float] = []
         try:
-            result, wall = _run(cal, folder, workers, client)
+            result, wall = _run(cal, folder, workers, client, cpu)
         finally:
             if client is not None:
                 client.cluster.close()
                 client.close()
         runs = int(result.generations["runs"].sum())
         print(f"speed {label}: {wall:.0f} s in all, {runs} ABC runs, "
-              f"{runs / wall:.2f} runs/s (wall including the forecast)", flush=True)
+              f"{runs / wall:.2f} runs/s (wall including the forecast)"
+              + (f"; CPU time of this process {cpu[0]:.0f} s" if workers == 1 and
+                 cluster is None else ""), flush=True)
 
 
 def main() -> int:
@@ -273,6 +279,8 @@ def main() -> int:
     parser.add_argument("--generations", type=int, default=5)
     parser.add_argument("--forecast-draws", type=int, default=100)
     parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--speed-setups", type=int, default=3,
+                        help="speed: the first N of 1 worker, 2 workers, LocalCluster")
     parser.add_argument("--narrow-draws", type=int, default=3,
                         help="draws also calibrated on weeks 1-4 (the narrowing check)")
     parser.add_argument("--workers", type=int, default=1)
