@@ -78,6 +78,11 @@ class _Collector(mesa.DataCollector):
             values[:0] = [None] * (days - len(values))
         for name in own:
             self.model_vars[name].append(row[name])
+        if not extra and hasattr(self, "_collection_steps"):
+            # Mesa 3.5 notes the time of each collection there (Mesa's own collect does it
+            # with this same test, when it has model reporters to collect: here it is not
+            # called for them), and its batch_run reads the rows at those times
+            self._collection_steps.append(model.time)
         if extra or self.agent_reporters or getattr(self, "agenttype_reporters", None):
             every, self.model_reporters = self.model_reporters, extra  # Mesa's rules for them
             try:
@@ -228,6 +233,25 @@ class GrowthModel(mesa.Model):
         ScenarioError: invalid scenario or overrides.
         DataError: unreadable population data (edge list).
     """
+
+    # Mesa 3.5's Model has a ``scenario`` property of its own: Model.__init__ sets it to a
+    # ``mesa.experimental.scenarios.Scenario`` and marks it with ``scenario.model = self`` (a
+    # frozen fish-pond Scenario refuses that). Mesa 3.3 has none. This property keeps the
+    # fish-pond Scenario under that name on both; Mesa's own, where Mesa sets one, is kept
+    # as ``mesa_scenario`` (a feature test, not a version test: whatever Mesa assigns that
+    # is not a fish-pond Scenario is Mesa's).
+    @property
+    def scenario(self) -> Scenario:
+        """The run's scenario (validated; ``seed`` is the run seed)."""
+        return self._fishpond_scenario
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        if isinstance(value, Scenario):
+            self._fishpond_scenario = value
+        else:  # Mesa's own scenario object (Mesa 3.5 and later)
+            self.mesa_scenario = value
+            value.model = self
 
     def __init__(
         self,
