@@ -285,6 +285,13 @@ class GrowthModel(mesa.Model):
         if rng is not None and int(rng) != self.scenario.seed:
             self.scenario = self.scenario.model_copy(update={"seed": int(rng)})
         super().__init__(rng=self.scenario.seed)
+        # Mesa's Model.__init__ replaces ``step`` by its own wrapper (an instance attribute):
+        # Mesa 3.3 counts ``steps`` there; Mesa 3.5 runs the day as an event of its schedule,
+        # and a day that raised leaves that schedule stopped, so every later step() would
+        # silently do nothing. A day that cannot be taken (the horizon, bad params) is
+        # refused here, before Mesa's wrapper starts it; the model stays usable on both.
+        self._mesa_step = self.step
+        self.step = self._refusing_step
         self.engine = engine
         self._engine = ENGINES[engine]
         sc = self.scenario
@@ -490,12 +497,7 @@ class GrowthModel(mesa.Model):
                 ``model.params`` was replaced by something other than the model's
                 parameters with new rule values (see ``params`` in the class docstring).
         """
-        if self.day >= self.horizon:
-            raise FishpondError(
-                f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
-                "allowed: at most steps days; build the model with a larger steps=... to go on")
-        if self.params is not self._checked_params:
-            self._check_params()
+        self._check_step()
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
@@ -508,6 +510,20 @@ class GrowthModel(mesa.Model):
             self._record(self._engine.run_day(self))
         if self.day >= self.horizon:
             self.running = False
+
+    def _check_step(self) -> None:
+        """Refuse a day that cannot be taken (the reasons: see :meth:`step`)."""
+        if self.day >= self.horizon:
+            raise FishpondError(
+                f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
+                "allowed: at most steps days; build the model with a larger steps=... to go on")
+        if self.params is not self._checked_params:
+            self._check_params()
+
+    def _refusing_step(self) -> None:
+        """``model.step()``: Mesa's step (:meth:`step` inside), once the day can be taken."""
+        self._check_step()
+        self._mesa_step()
 
     def _nothing_can_change(self) -> bool:
         """No member, and no organic or ads channel: no day can change a person any more.
