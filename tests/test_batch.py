@@ -21,8 +21,8 @@ def test_iterations_are_distinct_reproducible_and_equal_to_single_runs():
     again = pd.DataFrame(batch_run(SMALL, iterations=4, seed=3, display_progress=False))
     pd.testing.assert_frame_equal(rows, again)
     # Mesa's last row: Mesa 3.3 reports collection number steps - 1 (day 11, the day before
-    # the last); Mesa 3.4 and later note the time of each collection (_collection_steps) and
-    # report the last one (day 12)
+    # the last); Mesa 3.5 notes the time of each collection (_collection_steps) and reports
+    # the last one (day 12)
     last = 12 if hasattr(mesa.DataCollector(), "_collection_steps") else 11
     for _, row in rows.iterrows():  # each row is the run of its seed, on day Step
         m = GrowthModel("fish_pond", rng=int(row.rng), population={"size": 300}, steps=12)
