@@ -72,7 +72,7 @@ class Person(mesa.Agent):
         ...                 seeding={"count": 3}, steps=5, engine="agents")
         >>> len(m.kols())
         3
-        >>> p = m.kols()[0]
+        >>> p = list(m.kols())[0]  # (Mesa 3.5 deprecates indexing an AgentSet)
         >>> p.is_member and p.role_name == "kol"
         True
     """

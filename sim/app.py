@@ -256,5 +256,7 @@ def Page():
         Levers_(model)
     # The panels are drawn beside SolaraViz rather than passed as its components: Mesa 3.3's
     # components view uses a Vuetify 2 widget (TabsItems) that Solara's Vuetify 3 lacks.
+    # Mesa 3.5's works (Window, WindowItem) but puts the panels in draggable grid tabs; one
+    # layout on both keeps the page (and its browser test) the same.
     SolaraViz(model, components=[], play_interval=150, name=f"fishpond: {BASE.name}")
     Panels(model.value)

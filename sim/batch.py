@@ -6,9 +6,12 @@ scenario's own (42). :func:`batch_run` derives one seed per iteration from a roo
 (``numpy.random.SeedSequence``, as sweeps do) and hands them over the way the installed
 Mesa expects: its ``rng=`` argument where it has one, else as a swept ``rng`` parameter.
 
-Mesa's rows are its collections at ``Step`` = the model's steps (days) so far; its last row
-is ``Step = steps - 1`` (Mesa's convention: the state after that many days; with
-``data_collection_period=1``, one row per day from day 0).
+Mesa's rows are the model's daily metrics, as collected. Which days differs between Mesa
+versions (``day`` always says which day a row is): Mesa 3.3 reports collections by number,
+``0 .. steps - 1`` (so ``data_collection_period=-1``, the default, gives the day before the
+last: ``Step = day = steps - 1``); Mesa 3.5 notes the time of each collection and reports
+those, ``0 .. steps`` (the default gives the last day; ``Step`` is Mesa's ``model.time``, a
+float: ``Step = 12.0, day = 12`` after 12 days).
 
 Parameters are key paths of the scenario (``"population.size": [5000, 20000]``); a nested
 mapping (``{"population": {"size": [5000, 20000]}}``) is read as the same key paths,

@@ -92,6 +92,11 @@ class _Collector(mesa.DataCollector):
         for name in extra:  # a reporter added after some days: None on the days before it
             values = self._model_vars.setdefault(name, [])
             values[:0] = [None] * (self.source.n_rows - 1 - len(values))
+        if not extra and hasattr(self, "_collection_steps"):
+            # Mesa 3.5 notes the time of each collection there (Mesa's own collect does it
+            # with this same test, when it has model reporters to collect: here it is not
+            # called for them), and its batch_run reads the rows at those times
+            self._collection_steps.append(model.time)
         if extra or self.agent_reporters or getattr(self, "agenttype_reporters", None):
             every, self.model_reporters = self.model_reporters, extra  # Mesa's rules for them
             try:
@@ -252,6 +257,25 @@ class GrowthModel(mesa.Model):
         DataError: unreadable population data (edge list).
     """
 
+    # Mesa 3.5's Model has a ``scenario`` property of its own: Model.__init__ sets it to a
+    # ``mesa.experimental.scenarios.Scenario`` and marks it with ``scenario.model = self`` (a
+    # frozen fish-pond Scenario refuses that). Mesa 3.3 has none. This property keeps the
+    # fish-pond Scenario under that name on both; Mesa's own, where Mesa sets one, is kept
+    # as ``mesa_scenario`` (a feature test, not a version test: whatever Mesa assigns that
+    # is not a fish-pond Scenario is Mesa's).
+    @property
+    def scenario(self) -> Scenario:
+        """The run's scenario (validated; ``seed`` is the run seed)."""
+        return self._fishpond_scenario
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        if isinstance(value, Scenario):
+            self._fishpond_scenario = value
+        else:  # Mesa's own scenario object (Mesa 3.5 and later)
+            self.mesa_scenario = value
+            value.model = self
+
     def __init__(
         self,
         scenario: Scenario | str | Path | dict | None = None,
@@ -284,6 +308,13 @@ class GrowthModel(mesa.Model):
         if rng is not None and int(rng) != self.scenario.seed:
             self.scenario = self.scenario.model_copy(update={"seed": int(rng)})
         super().__init__(rng=self.scenario.seed)
+        # Mesa's Model.__init__ replaces ``step`` by its own wrapper (an instance attribute):
+        # Mesa 3.3 counts ``steps`` there; Mesa 3.5 runs the day as an event of its schedule,
+        # and a day that raised leaves that schedule stopped, so every later step() would
+        # silently do nothing. A day that cannot be taken (the horizon, bad params) is
+        # refused here, before Mesa's wrapper starts it; the model stays usable on both.
+        self._mesa_step = self.step
+        self.step = self._refusing_step
         self.engine = engine
         self._engine = ENGINES[engine]
         sc = self.scenario
@@ -494,12 +525,7 @@ class GrowthModel(mesa.Model):
                 ``model.params`` was replaced by something other than the model's
                 parameters with new rule values (see ``params`` in the class docstring).
         """
-        if self.day >= self.horizon:
-            raise FishpondError(
-                f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
-                "allowed: at most steps days; build the model with a larger steps=... to go on")
-        if self.params is not self._checked_params:
-            self._check_params()
+        self._check_step()
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
@@ -515,6 +541,20 @@ class GrowthModel(mesa.Model):
             self._record(self._engine.run_day(self))
         if self.day >= self.horizon:
             self.running = False
+
+    def _check_step(self) -> None:
+        """Refuse a day that cannot be taken (the reasons: see :meth:`step`)."""
+        if self.day >= self.horizon:
+            raise FishpondError(
+                f"step(): the run is at day {self.day}, its horizon (steps = {self.horizon}); "
+                "allowed: at most steps days; build the model with a larger steps=... to go on")
+        if self.params is not self._checked_params:
+            self._check_params()
+
+    def _refusing_step(self) -> None:
+        """``model.step()``: Mesa's step (:meth:`step` inside), once the day can be taken."""
+        self._check_step()
+        self._mesa_step()
 
     def _nothing_can_change(self) -> bool:
         """No member, and no organic or ads channel: no day can change a person any more.

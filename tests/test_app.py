@@ -59,5 +59,8 @@ def test_page_renders_with_solara(app):
             expected.step()
         shown = rc.find(v.Html, class_="fishpond-members").widget.children
         assert shown == [str(int(expected.a.timeseries().members.iloc[-1]))]
+        rc.find(v.Btn, children=["Reset"]).widget.click()  # Mesa's reset builds it again
+        assert rc.find(v.Html, class_="fishpond-day").widget.children == ["0"]
+        assert rc.find(v.Html, class_="fishpond-members").widget.children == ["100"]
     finally:
         rc.close()

@@ -101,7 +101,7 @@ def test_agent_views_and_selection():
     m = GrowthModel("fish_pond", rng=3, **SMALL, seeding={"count": 10})
     assert len(m.kols()) == 10 and len(m.members()) == 10
     assert len(m.non_users()) == 390 and len(m.churned()) == 0
-    kol = m.kols()[0]
+    kol = list(m.kols())[0]  # (Mesa 3.5 deprecates indexing an AgentSet)
     assert kol.is_kol and kol.role == KOL and kol.source_name == "seed"
     kol.intimacy = 0.123
     assert m.state.intimacy[kol.idx] == 0.123  # properties are views on the state arrays
@@ -157,6 +157,33 @@ def test_run_stops_at_the_horizon_and_mesa_counts_steps():
     assert m.day == 60 and m.steps == 60 and not m.running  # Mesa's own step counter agrees
     m.run()  # nothing left to do
     assert m.day == 60
+
+
+def test_a_refused_step_leaves_the_model_usable():
+    # Mesa 3.5 runs a step as an event of its schedule, which a step that raised would leave
+    # stopped (every later step() a silent no-op): a refused day must never reach it
+    import dataclasses
+
+    from sim.errors import FishpondError
+
+    m = GrowthModel("fish_pond", rng=3, **{**SMALL, "steps": 5})
+    m.step()
+    good = m.params
+    m.params = dataclasses.replace(good, n=7)
+    with pytest.raises(FishpondError, match="model.params.n = 7"):
+        m.step()
+    m.params = good
+    m.step()
+    assert m.day == 2 and m.steps == 2  # the refused day is not counted
+    m.run()
+    assert m.day == 5 and m.steps == 5 and len(m.timeseries()) == 6
+    for _ in range(2):  # past the horizon: refused every time, never silently ignored
+        with pytest.raises(FishpondError, match="its horizon"):
+            m.step()
+    assert m.day == m.steps == 5
+    same = GrowthModel("fish_pond", rng=3, **{**SMALL, "steps": 5})
+    same.run()
+    pd.testing.assert_frame_equal(m.timeseries(), same.timeseries())
 
 
 # --- idle days (no member, no organic or ads channel) ----------------------------------------
