@@ -114,7 +114,28 @@ _DESIGNS = {"grid": GridDesign, "scenarios": ScenariosDesign, "sobol": SobolDesi
             "morris": MorrisDesign, "lhs": SampledDesign, "random": SampledDesign}
 
 
-class Experiment(_Strict):
+class FileLabelled:
+    """``label`` and ``stem`` of a file model with a ``name`` and a private ``_label``.
+
+    Serves experiment and goal files; ``STEM_FALLBACK`` names an unnamed one read from no file.
+    """
+
+    STEM_FALLBACK = "experiment"
+
+    @property
+    def label(self) -> str:
+        """The file the model was read from (as shown in messages)."""
+        return self._label
+
+    @property
+    def stem(self) -> str:
+        """Short name for output folders: the file's stem, else ``name``, else the fallback."""
+        if self._label.endswith((".yaml", ".yml")):
+            return Path(self._label).stem
+        return self.name or self.STEM_FALLBACK
+
+
+class Experiment(FileLabelled, _Strict):
     """A validated experiment file (see the module docstring).
 
     Build it with :func:`load_experiment` or :func:`experiment_from_dict`.
@@ -136,17 +157,6 @@ class Experiment(_Strict):
     _matrix: np.ndarray | None = PrivateAttr(None)
     _texts: dict = PrivateAttr(default_factory=dict)
 
-    @property
-    def label(self) -> str:
-        """The file the experiment was read from (as shown in messages)."""
-        return self._label
-
-    @property
-    def stem(self) -> str:
-        """Short name for output folders: the file's stem, else ``name``, else "experiment"."""
-        if self._label.endswith((".yaml", ".yml")):
-            return Path(self._label).stem
-        return self.name or "experiment"
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from . import scenario_io as sio
 from .config import Scenario
 from .errors import ScenarioError
-from .experiments import EXPERIMENTS_DIR, key_path, scenario_path
+from .experiments import EXPERIMENTS_DIR, FileLabelled, key_path, scenario_path
 from .rng import spawn_seeds
 from .yamlio import UNSET, Problem, describe, first_error, label, nested, read_yaml, sub_positions
 from .yamlio import what as what_is_wrong
@@ -99,7 +99,7 @@ class Check(_Strict):
     candidates: int = Field(3, ge=1, le=100)
 
 
-class Goal(_Strict):
+class Goal(FileLabelled, _Strict):
     """A validated goal file (see the module docstring); build it with :func:`load_goal`."""
 
     name: str = Field("", max_length=200)
@@ -115,6 +115,7 @@ class Goal(_Strict):
     trials: int = Field(50, ge=1, le=1_000_000)
     check: Check = Field(default_factory=Check)
     _label: str = PrivateAttr("<goal>")
+    STEM_FALLBACK: ClassVar[str] = "goal"
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _pos: dict = PrivateAttr(default_factory=dict)
     _data: dict = PrivateAttr(default_factory=dict)
@@ -124,17 +125,6 @@ class Goal(_Strict):
     _constraints: list = PrivateAttr(default_factory=list)
     _base_scenario: Scenario | None = PrivateAttr(None)
 
-    @property
-    def label(self) -> str:
-        """The file the goal was read from (as shown in messages)."""
-        return self._label
-
-    @property
-    def stem(self) -> str:
-        """Short name for output folders and the study: the file's stem, else ``name``."""
-        if self._label.endswith((".yaml", ".yml")):
-            return Path(self._label).stem
-        return self.name or "goal"
 
     @property
     def lever_list(self) -> list[Lever]:
