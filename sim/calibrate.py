@@ -49,6 +49,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -280,14 +281,20 @@ def _evaluation_seed(root: int, t: int, k: int) -> int:
                .generate_state(1)[0])
 
 
-def _evaluate(job: tuple[int, int, int]):
+_EVALUATING = threading.Lock()  # numpy's global generator: one evaluation at a time
+
+
+def _evaluate(job: tuple[int, int, int], simulate_one: Callable | None = None):
     """Evaluation ``k`` of generation ``t``: one particle proposed, simulated and judged.
 
-    numpy's global generator is seeded first; ``simulate_one`` is pyabc's.
+    numpy's global generator is seeded first; ``simulate_one`` is pyabc's (default: the
+    generation's, inherited by forked workers). Evaluations in one process run one at a
+    time, so that a Dask worker with several threads draws each from its own seed.
     """
     root, t, k = job
-    np.random.seed(_evaluation_seed(root, t, k))
-    return _SIMULATE_ONE()
+    with _EVALUATING:
+        np.random.seed(_evaluation_seed(root, t, k))
+        return (simulate_one or _SIMULATE_ONE)()
 
 
 def _ordered_sampler_class():
@@ -353,9 +360,7 @@ def _ordered_sampler_class():
 def _evaluate_with(simulate_one: Callable) -> Callable:
     """:func:`_evaluate` carrying ``simulate_one`` (for a Dask cluster: shipped, not forked)."""
     def evaluate(job: tuple[int, int, int]):
-        global _SIMULATE_ONE
-        _SIMULATE_ONE = simulate_one
-        return _evaluate(job)
+        return _evaluate(job, simulate_one)
 
     return evaluate
 
