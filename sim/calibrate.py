@@ -16,7 +16,12 @@ Method: likelihood-free ABC-SMC with pyabc (imported only here, inside functions
   missing values are left out. Distance: Euclidean (``pyabc.PNormDistance(p=2)``) between
   the simulated and the observed statistics. Acceptance thresholds: the median distance of
   the previous generation (``pyabc.MedianEpsilon``).
-- Stopping: ``generations`` generations, or epsilon <= ``min_epsilon``, or ``max_minutes``.
+- Stopping: ``generations`` generations, or epsilon <= ``min_epsilon``, or after a generation
+  whose acceptance rate (particles / runs) is below ``min_acceptance``, or ``max_minutes``.
+  With a fixed number of generations, how narrow the posterior gets depends on how far
+  epsilon got as well as on the data; ``min_acceptance`` instead runs each calibration to the
+  same depth of the ABC approximation (the same acceptance rate), so two calibrations of
+  different data can be compared.
 - Reproducible: the evaluations of a generation are numbered, and numpy's global generator
   (the one pyabc proposes with) is seeded from ``(seed, generation, evaluation)`` before each;
   each simulation's run seed is derived from the particle's parameter values and the root
@@ -411,6 +416,12 @@ def run_abc(cal: Calibration, db_file: Path, *, resume: bool = False, workers: i
         if t > 0:
             last = history.get_all_populations().iloc[-1]
             if last["epsilon"] <= cal.min_epsilon:
+                break
+            rate = cal.particles / max(1, int(last["samples"]))
+            if t > 1 and rate < cal.min_acceptance:  # (generation 0 samples the prior)
+                if progress:
+                    progress(f"calibrate: acceptance {100 * rate:.1f}% is below "
+                             f"min_acceptance {100 * cal.min_acceptance:g}%: stopped")
                 break
         if cal.max_minutes is not None and time.monotonic() - start > 60 * cal.max_minutes:
             if progress:

@@ -50,6 +50,7 @@ class CalibrationFile(_Strict):
     particles: int = Field(100, ge=2, le=100_000)
     generations: int = Field(6, ge=1, le=1000)
     min_epsilon: float = Field(0.0, ge=0)
+    min_acceptance: float = Field(0.0, ge=0, lt=1)
     max_minutes: float | None = Field(None, gt=0)
     forecast_draws: int = Field(100, ge=2, le=100_000)
 
@@ -102,6 +103,7 @@ class Calibration:
     forecast_draws: int = 100
     name: str = "calibration"
     inputs: tuple[str, ...] = field(default=())
+    min_acceptance: float = 0.0
 
     @property
     def keys(self) -> list[str]:
@@ -151,7 +153,8 @@ def load_calibration(path: str | os.PathLike, *, free: list[str] | None = None,
     the file), ``scenario`` (a shipped name or a YAML relative to the file), ``overrides`` (a
     mapping of scenario keys), ``free`` (key path -> ``[low, high]``, ``[low, high, log]`` or
     ``"low:high:log"``), ``period_days``, ``horizon``, ``seed``, ``particles``,
-    ``generations``, ``min_epsilon``, ``max_minutes``, ``forecast_draws``.
+    ``generations``, ``min_epsilon``, ``min_acceptance``, ``max_minutes``,
+    ``forecast_draws``.
 
     Args:
         path: The YAML file (or a bare name looked up in ``experiments/`` and
@@ -239,7 +242,7 @@ def calibration_from_data(data: dict, pos: dict, source: str, base_dir: Path, *,
     name = spec.name or Path(str(obs_file)).stem
     return Calibration(scenario, priors, observed, horizon, spec.seed, spec.particles,
                        spec.generations, spec.min_epsilon, spec.max_minutes, spec.forecast_draws,
-                       name, (str(obs_file), str(scenario_file)))
+                       name, (str(obs_file), str(scenario_file)), spec.min_acceptance)
 
 
 def _scenario_file(value: str, base_dir: Path) -> Path:

@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--generations", type=int, help="most ABC-SMC generations (default 6)")
     cal.add_argument("--min-epsilon", type=float,
                      help="stop once the acceptance threshold is this low (default 0)")
+    cal.add_argument("--min-acceptance", type=float, metavar="RATE",
+                     help="stop after a generation that accepts fewer than this share of its "
+                          "runs (0-1, default 0: off)")
     cal.add_argument("--max-minutes", type=float, help="stop starting generations after this")
     cal.add_argument("--forecast-draws", type=int,
                      help="posterior draws run to the horizon (default 100)")
@@ -352,7 +355,8 @@ def _calibrate(args) -> int:
     options = {"scenario": args.scenario, "period_days": args.period_days,
                "horizon": args.horizon, "seed": args.seed, "particles": args.particles,
                "generations": args.generations, "min_epsilon": args.min_epsilon,
-               "max_minutes": args.max_minutes, "forecast_draws": args.forecast_draws}
+               "min_acceptance": args.min_acceptance, "max_minutes": args.max_minutes,
+               "forecast_draws": args.forecast_draws}
     given = Path(args.observed)
     if given.suffix.lower() in (".yaml", ".yml") or (not given.suffix and not given.exists()):
         cal = load_calibration(args.observed, free=args.free, overrides=args.overrides,

@@ -157,6 +157,23 @@ def test_resume_continues_to_the_same_posterior(observed, tmp_path):
         calibrate(_cal(observed), tmp_path / "empty", resume=True)
 
 
+def test_min_acceptance_stops_after_the_first_generation_below_it(observed, tmp_path):
+    lines = []
+    stopped = calibrate(_cal(observed, generations=4, min_acceptance=0.99), tmp_path / "a",
+                        progress=lines.append)
+    # generation 2 accepts at most half its runs (MedianEpsilon): below 99%, so no generation 3
+    assert stopped.generations["generation"].tolist() == [1, 2]
+    assert stopped.generations["runs"].iloc[1] > 8
+    assert any("below min_acceptance 99%: stopped" in line for line in lines)
+    two = calibrate(_cal(observed, generations=2), tmp_path / "b")
+    pd.testing.assert_frame_equal(stopped.particles, two.particles)
+    # a rate the generations stay above changes nothing
+    assert calibrate(_cal(observed, generations=3, min_acceptance=0.001), tmp_path / "c"
+                     ).generations["generation"].tolist() == [1, 2, 3]
+    with pytest.raises(Exception, match="min_acceptance"):
+        _cal(observed, min_acceptance=1.5)
+
+
 def test_output_folder_is_never_clobbered(observed, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
