@@ -15,12 +15,13 @@ Cases (``--case``, default all but speed):
   nonlinear least-squares fit of the continuous Bass curve ``N(t) = m (1 - e^{-(p+q)t}) /
   (1 + (q/p) e^{-(p+q)t})`` to the cumulative sales gives p and q per year. The
   ``bass_mean_field`` reduction is calibrated to the same cumulative series with
-  ``rules.organic_rate``, ``rules.invite_rate`` and ``population.size`` free; one model step
-  is a quarter of a year (4 steps a year: yearly steps would add a discretisation error, daily
-  ones cost 90 times more) and one person stands for 10,000 units. Then p = 4 x organic_rate
-  and q = 4 x contacts x invite_rate x convert_prob per year (hazards per step x steps per
-  year). p and q must be within 25% of the least-squares fit, and a calibration on the first
-  7 years must hold years 8-13 in its forecast's 90% band.
+  ``rules.organic_rate``, ``rules.invite_rate`` and ``population.size`` free; one year is 365
+  model days (``--steps-per-year``; ``--quick`` uses 4, quarter years) and one person stands
+  for 10,000 units. Then p = 365 x organic_rate and q = 365 x contacts x invite_rate x
+  convert_prob per year (hazards per step x steps per year). p and q must be within 25% of
+  the least-squares fit, and a calibration on the first 7 years must hold years 8-13 in its
+  forecast's 90% band. ``--bass-part 13`` or ``7`` runs one of the two calibrations (two
+  processes can share the case).
 - ``speed``: a 4-parameter calibration of a 20,000-person fish pond to 12 weekly points,
   with 1 and 2 workers and on a Dask ``LocalCluster`` of 2 workers: wall time and runs per
   second (the runs of the ABC generations over their time).
@@ -56,11 +57,11 @@ from sim.calibrate import calibrate, calibration_from_data  # noqa: E402
 from sim.model import GrowthModel  # noqa: E402
 
 BASS_DATA = ROOT.parent / "shared" / "data" / "bass1969_durables.csv"
-for _cand in (ROOT / ".." / ".." / "shared" / "data" / "bass1969_durables.csv",
+for _cand in (ROOT / "shared" / "data" / "bass1969_durables.csv",
+              ROOT / ".." / ".." / "shared" / "data" / "bass1969_durables.csv",
               Path("/work/shared/data/bass1969_durables.csv")):
     if not BASS_DATA.is_file() and _cand.is_file():
         BASS_DATA = _cand
-STEPS_PER_YEAR = 4
 UNITS_PER_PERSON = 10.0  # thousands of units per person: one person = 10,000 units
 RECOVERY_FREE = {"rules.invite_rate": [0.005, 0.05, "log"], "rules.churn_base": [0.005, 0.05]}
 
@@ -106,9 +107,10 @@ def recovery_and_partial(args, folder: Path, cases: set[str]) -> None:
     """Cases ``recovery`` and ``partial`` (see the module docstring)."""
     settings = {"scenario": "fish_pond", "overrides": {"population": {"size": args.size}},
                 "free": RECOVERY_FREE, "particles": args.particles,
-                "generations": args.generations, "forecast_draws": args.forecast_draws}
+                "generations": args.generations, "forecast_draws": args.forecast_draws,
+                "min_acceptance": args.min_acceptance}
     covered, cells, held, widths = 0, 0, 0, {}
-    for i in range(args.draws):
+    for i in range(args.first_draw, args.first_draw + args.draws):
         truth = _truth(i, RECOVERY_FREE)
         ts = _simulate(truth, args.size, seed=1000 + i, days=182)
         if "recovery" in cases:
@@ -122,7 +124,7 @@ def recovery_and_partial(args, folder: Path, cases: set[str]) -> None:
                 f"{k} true {v:.4g}, median {s.loc[k, 'median']:.4g}, 90% [{s.loc[k, 'q05']:.4g}, "
                 f"{s.loc[k, 'q95']:.4g}] {'in' if inside[k] else 'OUT'}" for k, v in truth.items())
                 + f" ({int(result.generations['runs'].sum())} runs, {wall:.0f} s)", flush=True)
-            if i < args.narrow_draws:
+            if i - args.first_draw < args.narrow_draws:
                 short = _calibration(folder, _weeks(ts, 4), seed=i, horizon=84, **settings)
                 s4 = _run(short, folder, args.workers)[0].summary.set_index("parameter")
                 pairs = {k: (_width(s4, k), _width(s, k)) for k in truth}
@@ -193,6 +195,7 @@ def bass_least_squares(years: np.ndarray, cumulative: np.ndarray) -> tuple[float
 
 def bass(args, folder: Path) -> None:
     """Case ``bass`` (see the module docstring)."""
+    steps = args.steps_per_year
     data = pd.read_csv(BASS_DATA, comment="#")
     rac = data[data["product"] == "room_air_conditioners"].sort_values("year")
     cumulative = rac["sales_thousands"].cumsum().to_numpy(np.float64)
@@ -200,41 +203,51 @@ def bass(args, folder: Path) -> None:
     m, p_ls, q_ls = bass_least_squares(years, cumulative)
     print(f"bass least squares (room air conditioners 1949-1961): m {m:,.0f} thousand, "
           f"p {p_ls:.4f}, q {q_ls:.4f} per year", flush=True)
-    table = pd.DataFrame({"day": (years * STEPS_PER_YEAR).astype(int),
+    table = pd.DataFrame({"day": (years * steps).astype(int),
                           "ever_members": cumulative / UNITS_PER_PERSON})
     sc_contacts, convert = 10, 0.5  # bass_mean_field: well_mixed contacts 10, convert_prob 0.5
+    per_step = 4.0 / steps  # the priors: per quarter-year [0.0005, 0.02] and [0.002, 0.05]
     settings = {"scenario": "bass_mean_field",
-                "free": {"rules.organic_rate": [0.0005, 0.02, "log"],
-                         "rules.invite_rate": [0.002, 0.05, "log"],
+                "free": {"rules.organic_rate": [0.0005 * per_step, 0.02 * per_step, "log"],
+                         "rules.invite_rate": [0.002 * per_step, 0.05 * per_step, "log"],
                          "population.size": [1000, 4000]},
                 "particles": args.bass_particles, "generations": args.generations + 1,
-                "forecast_draws": args.forecast_draws, "period_days": STEPS_PER_YEAR}
-    cal = _calibration(folder, table, seed=0, horizon=int(years[-1]) * STEPS_PER_YEAR,
-                       **settings)
-    result, wall = _run(cal, folder, args.workers)
-    s = result.summary.set_index("parameter")
-    p = STEPS_PER_YEAR * -math.log1p(-s.loc["rules.organic_rate", "median"])
-    q = STEPS_PER_YEAR * sc_contacts * convert * s.loc["rules.invite_rate", "median"]
-    size = s.loc["population.size", "median"]
-    dp, dq = p / p_ls - 1, q / q_ls - 1
-    print(f"bass calibrated (13 years, {int(result.generations['runs'].sum())} runs, "
-          f"{wall:.0f} s): p {p:.4f} ({100 * dp:+.0f}%), q {q:.4f} ({100 * dq:+.0f}%), "
-          f"market {size * UNITS_PER_PERSON:,.0f} thousand", flush=True)
-    ok = abs(dp) <= 0.25 and abs(dq) <= 0.25
-    print(f"RESULT bass p, q within 25% of least squares: {'PASS' if ok else 'FAIL'}", flush=True)
-    cal7 = _calibration(folder, table.iloc[:7], seed=0, horizon=int(years[-1]) * STEPS_PER_YEAR,
-                        **settings)
-    forecast = _run(cal7, folder, args.workers)[0].forecast.set_index("day")
-    inside = []
-    for year in range(8, 14):
-        row = forecast.loc[year * STEPS_PER_YEAR]
-        actual = cumulative[year - 1] / UNITS_PER_PERSON
-        inside.append(row["ever_members_q05"] <= actual <= row["ever_members_q95"])
-        print(f"bass forecast year {year} ({1948 + year}): actual {actual:,.0f}, 90% band "
-              f"[{row['ever_members_q05']:,.0f}, {row['ever_members_q95']:,.0f}] "
-              f"{'in' if inside[-1] else 'OUT'}", flush=True)
-    print(f"RESULT bass forecast from 7 years holds years 8-13 in its 90% band: "
-          f"{sum(inside)} of 6: {'PASS' if all(inside) else 'FAIL'}", flush=True)
+                "forecast_draws": args.forecast_draws, "period_days": steps,
+                "max_minutes": args.bass_max_minutes}
+    horizon = int(years[-1]) * steps
+    if args.bass_part in ("both", "13"):
+        cal = _calibration(folder, table, seed=0, horizon=horizon, **settings)
+        result, wall = _run(cal, folder, args.workers)
+        s = result.summary.set_index("parameter")
+        p = steps * -math.log1p(-s.loc["rules.organic_rate", "median"])
+        q = steps * sc_contacts * convert * s.loc["rules.invite_rate", "median"]
+        size = s.loc["population.size", "median"]
+        dp, dq = p / p_ls - 1, q / q_ls - 1
+        gens = result.generations
+        print(f"bass calibrated ({steps} steps a year, 13 years, {len(gens)} generations, "
+              f"{int(gens['runs'].sum())} runs, {wall:.0f} s): p {p:.4f} ({100 * dp:+.0f}%), "
+              f"q {q:.4f} ({100 * dq:+.0f}%), market {size * UNITS_PER_PERSON:,.0f} thousand",
+              flush=True)
+        ok = abs(dp) <= 0.25 and abs(dq) <= 0.25
+        print(f"RESULT bass p, q within 25% of least squares: {'PASS' if ok else 'FAIL'}",
+              flush=True)
+    if args.bass_part in ("both", "7"):
+        cal7 = _calibration(folder, table.iloc[:7], seed=0, horizon=horizon, **settings)
+        result7, wall = _run(cal7, folder, args.workers)
+        forecast = result7.forecast.set_index("day")
+        gens = result7.generations
+        print(f"bass calibrated on years 1-7 ({steps} steps a year, {len(gens)} generations, "
+              f"{int(gens['runs'].sum())} runs, {wall:.0f} s)", flush=True)
+        inside = []
+        for year in range(8, 14):
+            row = forecast.loc[year * steps]
+            actual = cumulative[year - 1] / UNITS_PER_PERSON
+            inside.append(row["ever_members_q05"] <= actual <= row["ever_members_q95"])
+            print(f"bass forecast year {year} ({1948 + year}): actual {actual:,.0f}, 90% band "
+                  f"[{row['ever_members_q05']:,.0f}, {row['ever_members_q95']:,.0f}] "
+                  f"{'in' if inside[-1] else 'OUT'}", flush=True)
+        print(f"RESULT bass forecast from 7 years holds years 8-13 in its 90% band: "
+              f"{sum(inside)} of 6: {'PASS' if all(inside) else 'FAIL'}", flush=True)
 
 
 def speed(args, folder: Path) -> None:
@@ -283,12 +296,25 @@ def main() -> int:
                         help="speed: the first N of 1 worker, 2 workers, LocalCluster")
     parser.add_argument("--narrow-draws", type=int, default=3,
                         help="draws also calibrated on weeks 1-4 (the narrowing check)")
+    parser.add_argument("--first-draw", type=int, default=0,
+                        help="recovery/partial: run draws FIRST .. FIRST + DRAWS - 1 (so that "
+                        "several processes can share the draws)")
+    parser.add_argument("--min-acceptance", type=float, default=0.0,
+                        help="recovery/partial: stop each calibration after a generation "
+                        "accepting less than this share of its runs (with --generations as "
+                        "the most)")
+    parser.add_argument("--steps-per-year", type=int, default=365,
+                        help="bass: model days per year (365: one step is a day)")
+    parser.add_argument("--bass-part", choices=("both", "13", "7"), default="both",
+                        help="bass: the 13-year calibration, the 7-year forecast, or both")
+    parser.add_argument("--bass-max-minutes", type=float, default=None,
+                        help="bass: stop starting generations after this many minutes")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
         args.draws, args.particles, args.bass_particles = 1, 10, 12
         args.generations, args.forecast_draws, args.size = 1, 10, 400
-        args.narrow_draws = 1
+        args.narrow_draws, args.steps_per_year = 1, 4
     cases = set(args.case.split(","))
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
