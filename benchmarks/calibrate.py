@@ -258,9 +258,9 @@ def speed(args, folder: Path) -> None:
                                   "rules.decay": [0.01, 0.06]})
     settings = {"scenario": "fish_pond", "free": free, "particles": args.particles,
                 "generations": args.generations, "forecast_draws": args.forecast_draws}
-    setups = (("1 worker", 1, None), ("2 workers", 2, None),
-              ("Dask LocalCluster 2 workers", 1, "local"))
-    for label, workers, cluster in setups[:args.speed_setups]:
+    setups = {"1": ("1 worker", 1, None), "2": ("2 workers", 2, None),
+              "dask": ("Dask LocalCluster 2 workers", 1, "local")}
+    for label, workers, cluster in (setups[name] for name in args.speed_setups.split(",")):
         cal = _calibration(folder, _weeks(ts, 12), seed=0, horizon=84, **settings)
         client = None
         if cluster == "local":
@@ -292,8 +292,9 @@ def main() -> int:
     parser.add_argument("--generations", type=int, default=5)
     parser.add_argument("--forecast-draws", type=int, default=100)
     parser.add_argument("--size", type=int, default=2000)
-    parser.add_argument("--speed-setups", type=int, default=3,
-                        help="speed: the first N of 1 worker, 2 workers, LocalCluster")
+    parser.add_argument("--speed-setups", default="1,2,dask",
+                        help="speed: which of 1 worker (1), 2 workers (2) and a Dask "
+                        "LocalCluster of 2 workers (dask) to time")
     parser.add_argument("--narrow-draws", type=int, default=3,
                         help="draws also calibrated on weeks 1-4 (the narrowing check)")
     parser.add_argument("--first-draw", type=int, default=0,

@@ -28,9 +28,10 @@ Method: likelihood-free ABC-SMC with pyabc (imported only here, inside functions
   seed (:func:`particle_seed`); a generation keeps the evaluations in their order until it has
   its particles. So the same seed gives the same posterior with 1 worker, N workers or a Dask
   cluster, and a resumed calibration continues exactly.
-- Sampler: one of pyabc's ``Sampler`` interface that evaluates in rounds, in this process
-  (1 worker), in forked processes (N workers, after the kernels are loaded here, so the
-  forks inherit them) or on a Dask cluster (``cluster``), and keeps the evaluations in order.
+- Sampler: one of pyabc's ``Sampler`` interface that evaluates in this process (1 worker),
+  in forked processes (N workers, after the kernels are loaded here, so the forks inherit
+  them) or on a Dask cluster (``cluster``), keeping every worker busy (a new evaluation starts
+  whenever one finishes) and taking the evaluations in their order.
   The history is a SQLite database in the output folder (``calibration.db``): ``resume``
   continues the generations after Ctrl-C or kill -9.
 - Identifiability: one-at-a-time runs at the prior's centre before the calibration, and the
@@ -306,13 +307,15 @@ def _ordered_sampler_class():
     import pyabc
 
     class OrderedSampler(pyabc.sampler.Sampler):
-        """Evaluations numbered 0, 1, 2, ... each drawn from its own seed, kept in order.
+        """Evaluations numbered 0, 1, 2, ... each drawn from its own seed, taken in order.
 
         A generation takes the evaluations in their order until ``n`` are accepted, however
         many run at once: so 1 worker, N forked workers and a Dask cluster give the same
-        particles, the same posterior, for the same root seed. Evaluations run in rounds of
-        ``2 x workers``; those after the ``n``-th acceptance are discarded (as pyabc's
-        evaluation-parallel samplers do).
+        particles, the same posterior, for the same root seed. With several workers the
+        evaluations stream: ``2 x workers`` (threads on a cluster) are kept running, and a
+        new one starts as soon as any finishes, so a slow evaluation holds up no worker;
+        the finished ones wait until their turn. Those after the ``n``-th acceptance are
+        discarded (as pyabc's evaluation-parallel samplers do).
         """
 
         def __init__(self, workers: int, client: Any, root: int) -> None:
@@ -325,39 +328,68 @@ def _ordered_sampler_class():
             _SIMULATE_ONE = simulate_one
             sample = self._create_empty_sample()
             k = 0
-            pool = None
             try:
-                while sample.n_accepted < n and k < max_eval:
-                    if self.client is not None:
-                        size = 2 * max(1, len(self.client.scheduler_info()["workers"]))
-                    else:
-                        size = 1 if self.workers <= 1 else 2 * self.workers
-                    jobs = [(self.root, t, k + j) for j in range(size)]
-                    if self.client is not None:
-                        futures = self.client.map(_evaluate_with(simulate_one), jobs,
-                                                  pure=False)
-                        results = self.client.gather(futures)
-                    elif self.workers <= 1:
-                        results = [_evaluate(job) for job in jobs]
-                    else:
-                        if pool is None:  # forked now: the workers inherit simulate_one
-                            import multiprocessing
-
-                            pool = multiprocessing.get_context("fork").Pool(self.workers)
-                        results = pool.map(_evaluate, jobs, chunksize=1)
-                    for particle in results:
-                        sample.append(particle)
+                if self.client is None and self.workers <= 1:
+                    while sample.n_accepted < n and k < max_eval:
+                        sample.append(_evaluate((self.root, t, k)))
                         k += 1
-                        if sample.n_accepted >= n:
-                            break
+                else:
+                    k = self._stream(sample, n, simulate_one, t, max_eval)
             finally:
-                if pool is not None:
-                    pool.terminate()
                 _SIMULATE_ONE = None
             self.nr_evaluations_ = k
             if sample.n_accepted < n:
                 sample.ok = False
             return sample
+
+        def _stream(self, sample, n, simulate_one, t, max_eval) -> int:
+            """Evaluate on the workers, keeping them busy; append in order; return the count."""
+            import queue
+
+            finished: queue.Queue = queue.Queue()  # (j, result or Dask future, error)
+            pool = None
+            if self.client is not None:
+                info = self.client.scheduler_info()["workers"].values()
+                width = 2 * max(1, sum(int(w.get("nthreads", 1)) for w in info))
+                evaluate = _evaluate_with(simulate_one)
+
+                def submit(j):
+                    future = self.client.submit(evaluate, (self.root, t, j), pure=False)
+                    future.add_done_callback(lambda f, j=j: finished.put((j, f, None)))
+                    return future
+            else:  # forked now: the workers inherit simulate_one
+                import multiprocessing
+
+                pool = multiprocessing.get_context("fork").Pool(self.workers)
+                width = 2 * self.workers
+
+                def submit(j):
+                    return pool.apply_async(
+                        _evaluate, ((self.root, t, j),),
+                        callback=lambda r, j=j: finished.put((j, r, None)),
+                        error_callback=lambda e, j=j: finished.put((j, None, e)))
+            running: dict[int, Any] = {}
+            done: dict[int, Any] = {}
+            k = nxt = 0
+            try:
+                while sample.n_accepted < n and k < max_eval:
+                    while len(running) < width and nxt < max_eval:
+                        running[nxt] = submit(nxt)
+                        nxt += 1
+                    j, result, error = finished.get()
+                    running.pop(j, None)
+                    if error is not None:
+                        raise error
+                    done[j] = result.result() if self.client is not None else result
+                    while k in done and sample.n_accepted < n:
+                        sample.append(done.pop(k))
+                        k += 1
+            finally:
+                if pool is not None:
+                    pool.terminate()
+                elif running:
+                    self.client.cancel(list(running.values()))
+            return k
 
     return OrderedSampler
 
