@@ -22,13 +22,17 @@ Cases (``--case``, default all but speed):
   the least-squares fit, and a calibration on the first 7 years must hold years 8-13 in its
   forecast's 90% band. ``--bass-part 13`` or ``7`` runs one of the two calibrations (two
   processes can share the case).
+- ``identifiability``: a Morris screening (SALib, through a ``morris`` sweep and
+  :func:`sim.experiments.analyze`) of the recovery case's two parameters over their prior
+  ranges, on the members and ever-members of day 84: each must move them by more than twice
+  the replicate noise (else the data could not pin it down).
 - ``speed``: a 4-parameter calibration of a 20,000-person fish pond to 12 weekly points,
   with 1 and 2 workers and on a Dask ``LocalCluster`` of 2 workers: wall time and runs per
   second (the runs of the ABC generations over their time).
 
 Usage::
 
-    python benchmarks/calibrate.py [--quick] [--case recovery,partial,bass,speed]
+    python benchmarks/calibrate.py [--quick] [--case recovery,partial,bass,identifiability,speed]
         [--draws 10] [--particles 100] [--generations 5] [--size 2000] [--workers 1]
 
 ``--quick`` (the test's mode) is tiny: 1 draw, 10 particles, 1 generation, 400 persons,
@@ -250,6 +254,45 @@ def bass(args, folder: Path) -> None:
               f"{sum(inside)} of 6: {'PASS' if all(inside) else 'FAIL'}", flush=True)
 
 
+def identifiable(args, folder: Path) -> None:
+    """Case ``identifiability``: can the recovery case's data pin down its two parameters?
+
+    A Morris screening with the project's SALib tools (a ``morris`` sweep over the recovery
+    priors' ranges, analysed by :func:`sim.experiments.analyze`) of the statistics the
+    calibration sees last: members and ever-members on day 84. A parameter is identifiable
+    from them when its mean absolute elementary effect (``mu_star``) is well above the
+    replicate noise (the standard deviation of the statistic between replicate runs of one
+    design point): here, more than twice.
+    """
+    from sim.experiments import analyze, experiment_from_dict, run_sweep
+    from sim.store import read_results
+
+    outputs = ["members", "ever_members"]
+    exp = experiment_from_dict({
+        "name": "identifiability", "scenario": "fish_pond", "replicates": args.morris_replicates,
+        "seed": 5, "overrides": {"population": {"size": args.size}, "steps": 84},
+        "outputs": outputs,
+        "design": {"kind": "morris", "samples": args.morris_trajectories,
+                   "parameters": {k: [lo, hi] for k, (lo, hi, *_) in RECOVERY_FREE.items()}}})
+    out = run_sweep(exp, folder / f"morris-{time.monotonic_ns()}", workers=args.workers,
+                    progress=False)
+    results = read_results(out)
+    ok = results[results["status"] == "ok"]
+    table = analyze(results, exp)
+    verdicts = []
+    for metric in outputs:
+        noise = float(ok.groupby("point")[metric].std().mean())
+        for row in table[table["output"] == metric].itertuples(index=False):
+            good = row.mu_star > 2 * noise
+            verdicts.append(good)
+            print(f"identifiability {row.parameter} on {metric} (day 84): mu_star "
+                  f"{row.mu_star:,.1f} +- {row.mu_star_conf:,.1f}, sigma {row.sigma:,.1f}; "
+                  f"replicate noise {noise:,.1f}: {'identifiable' if good else 'NOT identifiable'}",
+                  flush=True)
+    print(f"RESULT identifiability ({len(ok)} runs, Morris with SALib): every parameter moves "
+          f"the statistics beyond the noise: {'PASS' if all(verdicts) else 'FAIL'}", flush=True)
+
+
 def speed(args, folder: Path) -> None:
     """Case ``speed``: 4 free parameters, 20,000 persons, 12 weekly points."""
     truth = {"rules.invite_rate": 0.021, "rules.churn_base": 0.025}
@@ -285,7 +328,9 @@ def main() -> int:
     """Parse the options and run the cases."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--case", default="recovery,partial,bass")
+    parser.add_argument("--case", default="recovery,partial,bass,identifiability")
+    parser.add_argument("--morris-trajectories", type=int, default=10)
+    parser.add_argument("--morris-replicates", type=int, default=3)
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--particles", type=int, default=100)
     parser.add_argument("--bass-particles", type=int, default=100)
@@ -316,6 +361,7 @@ def main() -> int:
         args.draws, args.particles, args.bass_particles = 1, 10, 12
         args.generations, args.forecast_draws, args.size = 1, 10, 400
         args.narrow_draws, args.steps_per_year = 1, 4
+        args.morris_trajectories, args.morris_replicates = 3, 2
     cases = set(args.case.split(","))
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -324,6 +370,8 @@ def main() -> int:
             recovery_and_partial(args, folder, cases)
         if "bass" in cases:
             bass(args, folder)
+        if "identifiability" in cases:
+            identifiable(args, folder)
         if "speed" in cases:
             speed(args, folder)
     return 0

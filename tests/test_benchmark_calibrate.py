@@ -46,3 +46,15 @@ def test_quick_mode_runs_the_partial_window_case():
     assert any(line.startswith("partial draw 0: week 26 members ") for line in lines)
     assert any(line.startswith("RESULT partial: week 26 inside the 90% band in ")
                for line in lines), proc.stdout
+
+
+def test_quick_mode_runs_the_identifiability_case():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--case", "identifiability"],
+                          capture_output=True, text=True, timeout=600,
+                          cwd=SCRIPT.parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    for key in ("rules.invite_rate", "rules.churn_base"):
+        assert any(line.startswith(f"identifiability {key} on members (day 84): mu_star ")
+                   for line in lines), proc.stdout
+    assert any(line.startswith("RESULT identifiability (") for line in lines), proc.stdout
