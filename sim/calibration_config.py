@@ -99,11 +99,11 @@ class Calibration:
     particles: int = 100
     generations: int = 6
     min_epsilon: float = 0.0
+    min_acceptance: float = 0.0
     max_minutes: float | None = None
     forecast_draws: int = 100
     name: str = "calibration"
     inputs: tuple[str, ...] = field(default=())
-    min_acceptance: float = 0.0
 
     @property
     def keys(self) -> list[str]:
@@ -240,9 +240,11 @@ def calibration_from_data(data: dict, pos: dict, source: str, base_dir: Path, *,
         raise Problem(("horizon",), horizon, f"before the last observed day {observed.last_day}",
                       f"a day >= {observed.last_day}").error(pos, (source, None))
     name = spec.name or Path(str(obs_file)).stem
-    return Calibration(scenario, priors, observed, horizon, spec.seed, spec.particles,
-                       spec.generations, spec.min_epsilon, spec.max_minutes, spec.forecast_draws,
-                       name, (str(obs_file), str(scenario_file)), spec.min_acceptance)
+    return Calibration(scenario, priors, observed, horizon, seed=spec.seed,
+                       particles=spec.particles, generations=spec.generations,
+                       min_epsilon=spec.min_epsilon, min_acceptance=spec.min_acceptance,
+                       max_minutes=spec.max_minutes, forecast_draws=spec.forecast_draws,
+                       name=name, inputs=(str(obs_file), str(scenario_file)))
 
 
 def _scenario_file(value: str, base_dir: Path) -> Path:

@@ -36,25 +36,26 @@ def test_bass_least_squares_recovers_a_known_curve(bench):
     assert p == pytest.approx(0.01, rel=0.25) and q == pytest.approx(0.42, rel=0.1)
 
 
-def test_quick_mode_runs_the_partial_window_case():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--case", "partial"],
+def _quick(case: str) -> tuple[list[str], str]:
+    """Run the script's quick mode on one case; its output lines (and all of it, for messages)."""
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--case", case],
                           capture_output=True, text=True, timeout=600,
                           cwd=SCRIPT.parents[1])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
+    return proc.stdout.splitlines(), proc.stdout
+
+
+def test_quick_mode_runs_the_partial_window_case():
+    lines, out = _quick("partial")
     assert lines[0].startswith("machine: ")
     assert any(line.startswith("partial draw 0: week 26 members ") for line in lines)
     assert any(line.startswith("RESULT partial: week 26 inside the 90% band in ")
-               for line in lines), proc.stdout
+               for line in lines), out
 
 
 def test_quick_mode_runs_the_identifiability_case():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--case", "identifiability"],
-                          capture_output=True, text=True, timeout=600,
-                          cwd=SCRIPT.parents[1])
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
+    lines, out = _quick("identifiability")
     for key in ("rules.invite_rate", "rules.churn_base"):
         assert any(line.startswith(f"identifiability {key} on members (day 84): mu_star ")
-                   for line in lines), proc.stdout
-    assert any(line.startswith("RESULT identifiability (") for line in lines), proc.stdout
+                   for line in lines), out
+    assert any(line.startswith("RESULT identifiability (") for line in lines), out
