@@ -34,6 +34,7 @@ import operator
 import threading
 from pathlib import Path
 
+import numpy as np
 from numba import njit
 
 from .errors import FishpondError
@@ -138,6 +139,30 @@ def entry_point(dispatcher, *args):
     return getattr(compiled, "entry_point", None)
 
 
+def type_key(value) -> object:
+    """What fixes Numba's type of ``value``, cheaply: equal keys, equal Numba types.
+
+    An array by its class, dtype, dimensions and flags (contiguity, writeable, aligned:
+    Numba's layout, mutability and alignment), a tuple by its class and its items' keys,
+    an int by whether it fits in int64 (Numba types a larger one as uint64), anything else
+    by its class. A key may be finer than Numba's type (two keys, one type), never coarser.
+    """
+    cls = type(value)
+    if cls is int:
+        return (int, -(1 << 63) <= value < (1 << 63))
+    if isinstance(value, np.ndarray):
+        f = value.flags
+        return (cls, value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable,
+                f.aligned)
+    if isinstance(value, tuple):
+        return (cls, *map(type_key, value))
+    return cls
+
+
+# (dispatcher, the arguments' type keys) -> the compiled function, for every Direct
+_ENTRY_POINTS: dict[tuple, object] = {}
+
+
 class Direct:
     """Calls a dispatcher, then its compiled function without dispatch while it may.
 
@@ -145,6 +170,9 @@ class Direct:
     arrays and tuples of arrays, by identity): while they are the very same objects as on
     the last call, the compiled function found by :func:`entry_point` is called directly.
     Every other argument must keep its Python type from call to call (an int stays an int).
+    When they are other objects (a new model's arrays), the compiled function is looked up
+    by the arguments' :func:`type_key` (shared by every ``Direct`` of the process), so a new
+    model does not pay Numba's typing of its tuples again.
 
     Args:
         dispatcher: a Numba dispatcher (from :func:`cached` or :func:`threaded`).
@@ -162,7 +190,14 @@ class Direct:
         if call is not None and len(same) == len(self._same) and all(
                 map(operator.is_, same, self._same)):
             return call(*args)
-        out = self.dispatcher(*args)
-        self._call = entry_point(self.dispatcher, *args)
-        self._same = same
+        key = (self.dispatcher, tuple(map(type_key, args)))
+        call = _ENTRY_POINTS.get(key)
+        if call is None:
+            out = self.dispatcher(*args)
+            call = entry_point(self.dispatcher, *args)
+            if call is not None:
+                _ENTRY_POINTS[key] = call
+        else:
+            out = call(*args)
+        self._call, self._same = call, same
         return out

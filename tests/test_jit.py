@@ -101,3 +101,43 @@ def test_entry_point_after_a_call_and_none_before():
     assert ep is not None and ep(5) == 15
     assert jit.entry_point(fn, 3.0) is None  # other types: not compiled
     assert jit.entry_point(object(), 1) is None  # not a dispatcher
+
+
+def _first_plus(t, a):
+    return t[0][0] + a[0]
+
+
+def test_type_key_tells_apart_what_numba_types_apart():
+    a = np.zeros(4)
+    assert jit.type_key(a) == jit.type_key(np.ones(4))  # same type, other values
+    b = np.zeros(4)
+    b.setflags(write=False)
+    others = (np.zeros(4, np.float32), np.zeros((2, 2)), np.zeros((4, 2))[:, 0], b,
+              np.zeros((2, 2), order="F"))
+    assert len({jit.type_key(x) for x in (a, *others)}) == 1 + len(others)
+    assert jit.type_key(1) != jit.type_key(1 << 63)  # int64 and uint64 to Numba
+    assert jit.type_key(1) != jit.type_key(1.0) != jit.type_key(True)
+    assert jit.type_key((a, 1)) == jit.type_key((np.ones(4), 2))
+    assert jit.type_key((a, 1)) != jit.type_key((a, 1.0))
+
+
+def test_direct_shares_entry_points_across_instances_by_type():
+    fn = jit.cached(_first_plus)
+    one, two = jit.Direct(fn), jit.Direct(fn)
+    t, a = (np.array([1.0]),), np.array([2.0])
+    assert one((t, a), t, a) == 3.0
+    assert (fn, (jit.type_key(t), jit.type_key(a))) in jit._ENTRY_POINTS
+    calls = []
+    real = fn.__class__.__call__
+    # a second instance with new arrays of the same types: no dispatch
+    t2, a2 = (np.array([5.0]),), np.array([1.0])
+    try:
+        fn.__class__.__call__ = lambda self, *args: calls.append(args) or real(self, *args)
+        assert two((t2, a2), t2, a2) == 6.0
+        assert calls == []
+        # other types (int arrays): dispatched, and the right answer
+        t3, a3 = (np.array([5]),), np.array([1])
+        assert two((t3, a3), t3, a3) == 6
+        assert len(calls) == 1
+    finally:
+        fn.__class__.__call__ = real
