@@ -561,6 +561,16 @@ class Recorder:
                      float(revenue), float(cost), st, self.indptr, self.contacts, threshold,
                      self.arrays, self.table)
 
+    def record_idle(self, model: GrowthModel, posts: int, operator_activities: int,
+                    cost: float) -> None:
+        """Record the row of an idle day of ``model`` (no person changed; see
+        :func:`sim.model.idle_day`): its posts, operator activities and cost, nothing else."""
+        flows = self.flows
+        flows[:] = 0
+        flows[FLOW.posts] = posts
+        flows[FLOW.operator_activities] = operator_activities
+        self.record_row(model, flows, 0.0, cost, unchanged=True)
+
     def record(self, model: GrowthModel, counts: DayCounts | None,
                unchanged: bool = False) -> dict:
         """Record the row of ``model.day`` (day 0: after seeding) and return it as a dict.
@@ -598,7 +608,7 @@ class Recorder:
 
     def value(self, name: str) -> float:
         """Column ``name`` of the last row (a float)."""
-        return float(self.table[self.n_rows - 1, COL._fields.index(name)])
+        return float(self.table[self.n_rows - 1, getattr(COL, name)])
 
     def column(self, name: str, start: int = 0) -> np.ndarray:
         """Column ``name`` of rows ``start`` on (int64 for counts, float64 otherwise)."""
@@ -744,6 +754,29 @@ def _bass_shape(t: np.ndarray, p, q):
 
 
 BASS_GRID = np.logspace(-3, 2, 41)  # per year: the starting grid of p and of q
+_BASS_GRIDS: dict[bytes, tuple] = {}  # the grid's curves for the last few sets of days
+
+
+def _bass_grid(ts: np.ndarray) -> tuple:
+    """``(p, q, g, gg)``: the grid of :data:`BASS_GRID`, its Bass curves ``g`` at the times
+    ``ts`` (p x q x t) and their squared norms ``gg`` (at least 1e-300).
+
+    They depend on the times only, so the runs of a sweep or a calibration (the same days)
+    share them: kept for the last few sets of times, read-only.
+    """
+    key = ts.tobytes()
+    grid = _BASS_GRIDS.get(key)
+    if grid is None:
+        with np.errstate(all="ignore"):
+            p, q = np.meshgrid(BASS_GRID, BASS_GRID, indexing="ij")
+            g = _bass_shape(ts[None, None, :], p[..., None], q[..., None])
+            gg = np.maximum((g * g).sum(axis=2), 1e-300)
+        for a in (p, q, g, gg):
+            a.setflags(write=False)
+        if len(_BASS_GRIDS) >= 4:
+            _BASS_GRIDS.pop(next(iter(_BASS_GRIDS)))
+        grid = _BASS_GRIDS[key] = (p, q, g, gg)
+    return grid
 
 
 def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
@@ -781,10 +814,9 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
     # the grid search on at most 400 of the days (a long run would need much memory)
     pick = np.unique(np.linspace(0, len(t) - 1, min(len(t), 400)).astype(np.int64))
     ts, ys = t[pick], y[pick]
+    p, q, g, gg = _bass_grid(ts)
     with np.errstate(all="ignore"):
-        p, q = np.meshgrid(BASS_GRID, BASS_GRID, indexing="ij")
-        g = _bass_shape(ts[None, None, :], p[..., None], q[..., None])
-        m = np.clip((g @ ys) / np.maximum((g * g).sum(axis=2), 1e-300), lo_m, hi_m)
+        m = np.clip((g @ ys) / gg, lo_m, hi_m)
         sse = ((m[..., None] * g - ys) ** 2).sum(axis=2)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     a, b = np.unravel_index(int(np.argmin(sse)), sse.shape)

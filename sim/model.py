@@ -88,7 +88,9 @@ class _Collector(mesa.DataCollector):
         self._flushed = 0
 
     def collect(self, model) -> None:
-        extra = {name: r for name, r in self.model_reporters.items() if name not in self.own}
+        reporters = self.model_reporters
+        extra = ({} if reporters.keys() <= self.own else
+                 {name: r for name, r in reporters.items() if name not in self.own})
         for name in extra:  # a reporter added after some days: None on the days before it
             values = self._model_vars.setdefault(name, [])
             values[:0] = [None] * (self.source.n_rows - 1 - len(values))
@@ -197,18 +199,19 @@ def named_codes(agent_reporters: dict) -> dict:
             for name, r in agent_reporters.items()}
 
 
-def idle_day(day: int, p: Params) -> DayCounts:
-    """The counts of a day on which no person can change (no member, no organic or ads channel).
+def idle_day(day: int, p: Params) -> tuple[int, int, float]:
+    """What happens on a day on which no person can change (no member, no organic or ads
+    channel): ``(posts, operator_activities, cost)``.
 
     The operator still publishes its posts and holds its activities, and pays for them;
-    nothing else happens. Both engines give exactly these counts on such a day
-    (tests/test_model.py runs with and without idle days skipped).
+    nothing else happens (no revenue, every other count 0). Both engines give exactly these
+    counts on such a day (tests/test_model.py runs with and without idle days skipped).
     """
-    log = DayCounts(posts=rules.events_on_day(day, p.content_per_week, 7.0),
-                    operator_activities=rules.events_on_day(day, p.activities_per_month, 30.0))
-    log.cost = rules.daily_cost(log.posts, log.operator_activities, 0, 0, p.cost_per_post,
-                                p.cost_per_activity, p.cost_per_kol_month, p.ads_cost_per_join)
-    return log
+    posts = rules.events_on_day(day, p.content_per_week, 7.0)
+    activities = rules.events_on_day(day, p.activities_per_month, 30.0)
+    return posts, activities, rules.daily_cost(posts, activities, 0, 0, p.cost_per_post,
+                                               p.cost_per_activity, p.cost_per_kol_month,
+                                               p.ads_cost_per_join)
 
 
 class GrowthModel(mesa.Model):
@@ -533,7 +536,8 @@ class GrowthModel(mesa.Model):
         self._idle = self._may_idle and self.skip_idle and self._nothing_can_change()
         if self._idle:  # nobody can change: the day's flows only, no engine, no census
             self.idle_days += 1
-            self._record(idle_day(self.day, self.params), unchanged=True)
+            self.recorder.record_idle(self, *idle_day(self.day, self.params))
+            self.datacollector.collect(self)
         elif hasattr(self._engine, "run_day_flows"):  # the counts as arrays, no DayCounts
             self.recorder.record_row(self, *self._engine.run_day_flows(self))
             self.datacollector.collect(self)
