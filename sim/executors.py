@@ -8,9 +8,12 @@ sink writes batch files, see :class:`sim.experiments.RunRecorder`). This module 
 only as objects with a ``run_id`` and a ``scenario``: it imports nothing of the designs.
 
 - :class:`LocalRunner`: ``workers == 1`` runs in this process; more workers use a
-  ``ProcessPoolExecutor`` with the "spawn" context, each worker warming the Numba kernels
-  once (the first worker alone, the others after it), ignoring Ctrl-C (the parent handles
-  it) and dying with the parent, even when the parent is killed with kill -9. A crashed
+  ``ProcessPoolExecutor``. On Linux, while Numba's thread pool is not started here
+  (:func:`can_fork`), this process loads the Numba kernels once and the workers are forked
+  from it, starting with them loaded; otherwise the "spawn" context, each worker warming
+  the kernels once (the first worker alone, the others after it). The workers ignore
+  Ctrl-C (the parent handles it) and die with the parent, even when it is killed with
+  kill -9. A crashed
   worker breaks the pool: the runs that were in flight are re-run one at a time, so a run
   that crashes its worker is identified and recorded as failed without blaming the others.
 - :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``, after checking
@@ -153,13 +156,33 @@ def warm_after_first(first: Any, warmed: Any, warm_up: Callable[[], None] | None
         warm_up()
 
 
-def _init_worker(parent: int, first: Any, warmed: Any) -> None:
+def _init_worker(parent: int, first: Any = None, warmed: Any = None) -> None:
+    """A worker's start: dies with ``parent``, leaves Ctrl-C to it, runs on one thread, and
+    warms its kernels (a spawned worker; ``first`` and ``warmed``: see
+    :func:`warm_after_first`) or has them already (a forked one: both None)."""
     from .threads import single_threaded
 
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     single_threaded()  # the worker processes already fill the cores
-    warm_after_first(first, warmed)  # a broken warm-up shows up in the first run instead
+    if first is not None:
+        warm_after_first(first, warmed)  # a broken warm-up shows up in the first run instead
+
+
+def can_fork() -> bool:
+    """Whether local workers may be forked from this process, inheriting its loaded kernels.
+
+    On Linux only (elsewhere fork is unsafe or missing), and only while Numba's thread pool
+    has not been started in this process (a run of at least ``PARALLEL_MIN`` persons starts
+    it): a forked child would inherit a pool without its threads.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:  # pragma: no cover (Numba is a dependency)
+        return False
+    return not getattr(parallel, "_is_initialized", True)
 
 
 # --- executors -------------------------------------------------------------------------------
@@ -170,7 +193,8 @@ def _crash_text(e: BaseException) -> str:
 
 
 class LocalRunner:
-    """Runs in this process (``workers == 1``) or in a pool of spawned local processes."""
+    """Runs in this process (``workers == 1``) or in a pool of local processes (forked or
+    spawned: see the module docstring)."""
 
     shared_crashes = True  # a crashed worker fails every run in flight
 
@@ -186,10 +210,16 @@ class LocalRunner:
 
     def _start(self) -> None:
         self.close()
-        context = multiprocessing.get_context("spawn")
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_init_worker,
-            initargs=(os.getpid(), context.Lock(), context.Event()))
+        if can_fork():  # warmed here once; the workers start with the kernels loaded
+            _warm_quietly()
+        if can_fork():
+            context = multiprocessing.get_context("fork")
+            initargs: tuple = (os.getpid(),)
+        else:
+            context = multiprocessing.get_context("spawn")
+            initargs = (os.getpid(), context.Lock(), context.Event())
+        self.pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                           initializer=_init_worker, initargs=initargs)
         self.broken = False
 
     def submit(self, job: tuple) -> cf.Future:

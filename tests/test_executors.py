@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import socket
 import struct
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +65,35 @@ def test_local_runner_reports_a_lost_worker():
     assert runner.outcome(fut) == (None, "worker lost (BrokenProcessPool: a child process "
                                          "terminated)")
     assert runner.broken
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+def test_can_fork_until_numba_threads_are_started():
+    code = ("import numba; from sim.executors import can_fork; a = can_fork(); "
+            "numba.set_num_threads(1); print(a, can_fork())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_local_workers_forked_or_spawned_give_the_same_runs(monkeypatch):
+    results = {}
+    for forked in (True, False):
+        monkeypatch.setattr(executors, "can_fork", lambda forked=forked: forked)
+        runner = LocalRunner(2)
+        try:
+            futs = [runner.submit((i, Scenario.model_validate({**TINY, "seed": i})))
+                    for i in range(3)]
+            assert runner.pool._mp_context.get_start_method() == (
+                "fork" if forked else "spawn")
+            outs = [runner.outcome(f) for f in futs]
+        finally:
+            runner.close()
+        assert all(lost is None and r["status"] == "ok" for r, lost in outs)
+        results[forked] = [(json.dumps(r["summary"], sort_keys=True),
+                            {k: v.tolist() for k, v in r["series"].items()})
+                           for r, _ in outs]
+    assert results[True] == results[False]
 
 
 def test_make_without_a_cluster_is_local():
