@@ -26,7 +26,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import DataError
 
@@ -275,6 +274,8 @@ def min_replicates(metrics: int, alpha: float = ALPHA, paired: bool = True) -> i
 
 def _test(x: np.ndarray, y: np.ndarray, paired: bool) -> tuple[float, float]:
     """(statistic, two-sided p) of Wilcoxon signed-rank (paired) or Mann–Whitney U."""
+    from scipy import stats  # (a second to import: only the comparisons need it)
+
     if paired:
         d = y - x
         if len(d) == 0:

@@ -1,0 +1,60 @@
+"""benchmarks/tax.py: its bare SIR kernel is the SIR that Fishpond's pure_sir reduces to."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tax.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_tax", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return module
+
+
+def _path_graph(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the path 0 - 1 - ... - n-1."""
+    nbrs = [[j for j in (i - 1, i + 1) if 0 <= j < n] for i in range(n)]
+    indptr = np.cumsum([0] + [len(x) for x in nbrs]).astype(np.int64)
+    return indptr, np.array([j for x in nbrs for j in x], np.int32)
+
+
+def test_bare_kernel_spreads_one_hop_a_day_then_recovers(bench):
+    indptr, indices = _path_graph(6)
+    # q = 1, gamma = 1: day d infects the persons d hops away; each is infectious one day
+    c = bench.bare_sir(indptr, indices, np.array([0]), 1.0, 1.0, 7, 0)
+    assert c[:, 1].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]  # infected: one at a time
+    assert c[:, 2].tolist() == [0, 1, 2, 3, 4, 5, 6, 6]  # recovered
+    assert (c.sum(axis=1) == 6).all()
+    # q = 0: nobody is infected; gamma = 0: nobody recovers
+    c = bench.bare_sir(indptr, indices, np.array([2]), 0.0, 0.0, 5, 0)
+    assert c[-1].tolist() == [5, 1, 0]
+
+
+def test_bare_kernel_and_fishpond_have_the_same_final_size_in_distribution(bench):
+    from sim import GrowthModel
+
+    g = GrowthModel("pure_sir", rng=0, steps=1, population={
+        "size": 3000, "graph": {"kind": "barabasi_albert", "m": 2}}).graph
+    fish, bare = [], []
+    for r in range(30):
+        m = GrowthModel("pure_sir", rng=r, graph=g, steps=30,
+                        seeding={"count": 5, "strategy": "random"})
+        m.run()
+        fish.append(m.today["members"] + m.today["churned"])
+        c = bench.bare_sir(g.indptr, g.indices, np.asarray(m.seeds, np.int64), 0.05, 0.1, 30, r)
+        bare.append(c[-1, 1] + c[-1, 2])
+    se = np.hypot(np.std(fish, ddof=1), np.std(bare, ddof=1)) / np.sqrt(30)
+    assert abs(np.mean(fish) - np.mean(bare)) < 4 * se
