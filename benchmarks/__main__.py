@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("engines.py", "startup.py", "scale.py", "peers.py", "sweep.py")
+SCRIPTS = ("engines.py", "startup.py", "scale.py", "peers.py", "sweep.py", "tax.py")
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ bare      a plain ``@njit`` loop written here: a person infected on day t transm
           standard error).
 
     python benchmarks/tax.py                 # 100,000 and 1,000,000 persons, 5 runs each
-    python benchmarks/tax.py --sizes 20000 --repeats 3   # a quick look
+    python benchmarks/tax.py --quick         # 20,000 persons, 3 runs (a smoke test)
 
 Times are medians of the runs, the two alternating run by run; the ratio fishpond / bare is
 the tax.
@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 from common import machine  # noqa: I001  (run as a script from benchmarks/)
-from numba import njit, set_num_threads, config
+from numba import config, njit, set_num_threads
 
 from sim import GrowthModel
 
@@ -125,7 +125,10 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100000,1000000", help="comma list of populations")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="20,000 persons, 3 runs (a smoke test)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeats = "20000", 3
     threads = sorted({1, config.NUMBA_NUM_THREADS})
     print(machine())
     print(f"pure SIR, BA m={M}, {SEEDS} seeds, {DAYS} days, q={Q}, gamma={GAMMA}; "

@@ -13,9 +13,9 @@ only as objects with a ``run_id`` and a ``scenario``: it imports nothing of the 
   from it, starting with them loaded; otherwise the "spawn" context, each worker warming
   the kernels once (the first worker alone, the others after it). The workers ignore
   Ctrl-C (the parent handles it) and die with the parent, even when it is killed with
-  kill -9. A crashed
-  worker breaks the pool: the runs that were in flight are re-run one at a time, so a run
-  that crashes its worker is identified and recorded as failed without blaming the others.
+  kill -9. A crashed worker breaks the pool: the runs that were in flight are re-run one at
+  a time, so a run that crashes its worker is identified and recorded as failed without
+  blaming the others.
 - :class:`DaskRunner`: ``distributed.Client(address)`` with ``client.submit``, after checking
   within a timeout that a Dask scheduler answers at the address; the workers are warmed one
   first, then the others. Dask itself reschedules the runs of a lost worker (``KilledWorker``
@@ -157,9 +157,11 @@ def warm_after_first(first: Any, warmed: Any, warm_up: Callable[[], None] | None
 
 
 def _init_worker(parent: int, first: Any = None, warmed: Any = None) -> None:
-    """A worker's start: dies with ``parent``, leaves Ctrl-C to it, runs on one thread, and
-    warms its kernels (a spawned worker; ``first`` and ``warmed``: see
-    :func:`warm_after_first`) or has them already (a forked one: both None)."""
+    """A worker's start: dies with ``parent``, leaves Ctrl-C to it, runs on one thread.
+
+    A spawned worker also warms its kernels (``first`` and ``warmed``: see
+    :func:`warm_after_first`); a forked one has them already (both None).
+    """
     from .threads import single_threaded
 
     die_with_parent(parent)
@@ -193,8 +195,10 @@ def _crash_text(e: BaseException) -> str:
 
 
 class LocalRunner:
-    """Runs in this process (``workers == 1``) or in a pool of local processes (forked or
-    spawned: see the module docstring)."""
+    """Runs in this process (``workers == 1``) or in a pool of local processes.
+
+    The pool's processes are forked or spawned: see the module docstring.
+    """
 
     shared_crashes = True  # a crashed worker fails every run in flight
 
@@ -212,7 +216,7 @@ class LocalRunner:
         self.close()
         if can_fork():  # warmed here once; the workers start with the kernels loaded
             _warm_quietly()
-        if can_fork():
+        if can_fork():  # (asked again: the warm-up must not have started Numba's threads)
             context = multiprocessing.get_context("fork")
             initargs: tuple = (os.getpid(),)
         else:

@@ -587,8 +587,10 @@ class Recorder:
 
     def record_idle(self, model: GrowthModel, posts: int, operator_activities: int,
                     cost: float) -> None:
-        """Record the row of an idle day of ``model`` (no person changed; see
-        :func:`sim.model.idle_day`): its posts, operator activities and cost, nothing else."""
+        """Record the row of an idle day of ``model``: its posts, activities and cost only.
+
+        No person changed that day (see :func:`sim.model.idle_day`).
+        """
         flows = self.flows
         flows[:] = 0
         flows[FLOW.posts] = posts
@@ -782,11 +784,11 @@ _BASS_GRIDS: dict[bytes, tuple] = {}  # the grid's curves for the last few sets 
 
 
 def _bass_grid(ts: np.ndarray) -> tuple:
-    """``(p, q, g, gg)``: the grid of :data:`BASS_GRID`, its Bass curves ``g`` at the times
-    ``ts`` (p x q x t) and their squared norms ``gg`` (at least 1e-300).
+    """``(p, q, g, gg)``: the grid of :data:`BASS_GRID`, its curves and their squared norms.
 
-    They depend on the times only, so the runs of a sweep or a calibration (the same days)
-    share them: kept for the last few sets of times, read-only.
+    ``g`` holds the Bass curves at the times ``ts`` (p x q x t) and ``gg`` their squared
+    norms (at least 1e-300). They depend on the times only, so the runs of a sweep or a
+    calibration (the same days) share them: kept for the last few sets of times, read-only.
     """
     key = ts.tobytes()
     grid = _BASS_GRIDS.get(key)

@@ -200,12 +200,12 @@ def named_codes(agent_reporters: dict) -> dict:
 
 
 def idle_day(day: int, p: Params) -> tuple[int, int, float]:
-    """What happens on a day on which no person can change (no member, no organic or ads
-    channel): ``(posts, operator_activities, cost)``.
+    """``(posts, operator_activities, cost)`` of a day on which no person can change.
 
-    The operator still publishes its posts and holds its activities, and pays for them;
-    nothing else happens (no revenue, every other count 0). Both engines give exactly these
-    counts on such a day (tests/test_model.py runs with and without idle days skipped).
+    No member is left, and neither the organic nor the ads channel is open. The operator
+    still publishes its posts and holds its activities, and pays for them; nothing else
+    happens (no revenue, every other count 0). Both engines give exactly these counts on
+    such a day (tests/test_model.py runs with and without idle days skipped).
     """
     posts = rules.events_on_day(day, p.content_per_week, 7.0)
     activities = rules.events_on_day(day, p.activities_per_month, 30.0)

@@ -58,3 +58,17 @@ def test_bare_kernel_and_fishpond_have_the_same_final_size_in_distribution(bench
         bare.append(c[-1, 1] + c[-1, 2])
     se = np.hypot(np.std(fish, ddof=1), np.std(bare, ddof=1)) / np.sqrt(30)
     assert abs(np.mean(fish) - np.mean(bare)) < 4 * se
+
+
+def test_quick_mode_prints_the_tax_with_the_final_sizes():
+    import subprocess
+
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick"], cwd=SCRIPT.parent,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split() for line in out.stdout.splitlines() if line.strip().startswith("20,000")]
+    assert rows, out.stdout
+    for row in rows:  # persons, threads, fishpond s, bare s, tax, size +- se | size +- se
+        fish, bare, tax = float(row[2]), float(row[3]), float(row[4])
+        assert fish > 0 and bare > 0 and tax == pytest.approx(fish / bare, rel=0.05)  # (rounded)
+        assert row[6] == "+-" and row[8] == "|"
