@@ -277,12 +277,13 @@ def _start_and_stop(cmd: list[str], out: Path, batches: int, sig: int) -> subpro
 def test_ctrl_c_then_kill_9_then_resume_loses_and_repeats_no_run(tmp_path):
     # enough runs that the sweep is still going when the signal lands: a 300-person run takes
     # milliseconds, and 100 of them once finished within a scheduling hiccup of the test (and
-    # 400 did on a loaded machine once the day's metrics were compiled)
-    RUNS = 1000
+    # 400 did on a loaded machine once the day's metrics were compiled, and 1,000 once under
+    # the full suite's load after issue 11 made small runs cheaper)
+    RUNS = 3000
     exp = tmp_path / "many.yaml"
     exp.write_text(textwrap.dedent("""\
         scenario: fish_pond
-        replicates: 500
+        replicates: 1500
         seed: 3
         overrides: {population: {size: 300}, steps: 20, seeding: {count: 20}}
         design: {kind: grid, parameters: {rules.decay: [0.01, 0.02]}}
