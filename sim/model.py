@@ -516,8 +516,8 @@ class GrowthModel(mesa.Model):
         """The metrics row of the current day (a new dict whenever a day is recorded)."""
         return self.recorder.last()
 
-    def _record(self, counts: DayCounts | None, unchanged: bool = False) -> None:
-        self.recorder.record_counts(self, counts, unchanged)
+    def _record(self, counts: DayCounts | None) -> None:
+        self.recorder.record_counts(self, counts)
         self.datacollector.collect(self)
 
     def step(self) -> None:

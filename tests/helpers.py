@@ -1,6 +1,11 @@
-"""Shared helpers for the model tests: a 'quiet' scenario and tiny hand-made graphs."""
+"""Shared helpers for the tests: a 'quiet' scenario, tiny hand-made graphs, benchmark scripts."""
 
 from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -76,3 +81,18 @@ def tiny_model(
 
 
 __all__ = ["QUIET", "PATH3", "STAR5", "TRIANGLE", "merge", "tiny_model", "LURKER"]
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (its folder on sys.path while it loads)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
