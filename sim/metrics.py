@@ -44,6 +44,7 @@ from .codes import (
 )
 from .jit import Direct, cached, threaded
 from .params import DayCounts
+from .rules import daily_cost, events_on_day
 from .state import PopulationState
 from .threads import CHUNKS, use_threads
 
@@ -460,6 +461,27 @@ def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contact
     acc[_ACC_ROWS] = r + 1
 
 
+@cached
+def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per_post,
+                    cost_per_activity, cost_per_kol_month, ad_price, flows, st, indptr,
+                    contacts, commit_threshold, rec, table):
+    """Write the rows of the ``days`` idle days ``day0, day0 + 1, ...`` (see ``record_idle``).
+
+    Each day's posts, activities and cost are :func:`sim.model.idle_day`'s, computed with
+    the same operations in the same order, and each row is :func:`_record_nb`'s.
+    """
+    for day in range(day0, day0 + days):
+        posts = events_on_day(day, content_per_week, 7.0)
+        activities = events_on_day(day, activities_per_month, 30.0)
+        cost = daily_cost(posts, activities, 0, 0, cost_per_post, cost_per_activity,
+                          cost_per_kol_month, ad_price)
+        flows[:] = 0
+        flows[FLOW.posts] = posts
+        flows[FLOW.operator_activities] = activities
+        _record_nb(day, True, False, flows, 0.0, cost, st, indptr, contacts, commit_threshold,
+                   rec, table)
+
+
 @cached(inline="always")
 def _ratio_nb(num, den):
     """``num / den`` as floats, NaN when ``den`` is 0 (as :func:`_ratio`)."""
@@ -547,6 +569,7 @@ class Recorder:
         horizon = getattr(model, "horizon", 0)
         self.table = np.zeros((max(int(horizon), 0) + 1, len(TIMESERIES_COLUMNS)), np.float64)
         self._direct = Direct(_record_nb)
+        self._direct_idle = Direct(_record_idle_nb)
         self._row: tuple[int, dict] | None = None  # the last row as a dict, when asked
 
     @property
@@ -596,6 +619,25 @@ class Recorder:
         flows[FLOW.posts] = posts
         flows[FLOW.operator_activities] = operator_activities
         self.record_row(model, flows, 0.0, cost, unchanged=True)
+
+    def record_idle_days(self, model: GrowthModel, first: int, days: int) -> None:
+        """Record the rows of the ``days`` idle days ``first, first + 1, ...``, in one call.
+
+        Each row is the one :meth:`record_idle` would write on that day with
+        :func:`sim.model.idle_day`'s counts under ``model.params`` (the same bits): the
+        caller knows that no person can change on any of these days and that nothing
+        replaces ``model.params`` in between.
+        """
+        while self.n_rows + days > len(self.table):  # a model without a horizon: grow
+            self.table = np.concatenate([self.table, np.zeros_like(self.table)])
+        p = model.params
+        st = _state_tuple(model.state)
+        self._direct_idle(
+            (type(st), *st, self.flows, self.table), int(first), int(days),
+            float(p.content_per_week), float(p.activities_per_month), float(p.cost_per_post),
+            float(p.cost_per_activity), float(p.cost_per_kol_month), float(p.ads_cost_per_join),
+            self.flows, st, self.indptr, self.contacts, float(p.commit_threshold), self.arrays,
+            self.table)
 
     def record(self, model: GrowthModel, counts: DayCounts | None,
                unchanged: bool = False) -> dict:

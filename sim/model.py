@@ -328,6 +328,10 @@ class GrowthModel(mesa.Model):
         self._timeseries: tuple[tuple, pd.DataFrame] | None = None  # (key, frame) once built
         self._idle = False  # whether the last day was idle (nobody could change)
         self._may_idle = False  # set by run(): no one edited the state since the last day
+        # set by run(): the days to come are idle and no code of the caller's runs between
+        # them, so step() only advances the day; run() records their rows in one call
+        self._idle_ahead = False
+        self._unrecorded = 0  # idle days advanced whose rows run() has not recorded yet
         self.idle_days = 0  # days recorded without the engine (see skip_idle)
 
         if graph is None:  # refuse what cannot fit before allocating anything
@@ -532,6 +536,13 @@ class GrowthModel(mesa.Model):
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
+        if self._idle_ahead:  # run() records this day's row with the others (_run_idle)
+            self.idle_days += 1
+            self._unrecorded += 1
+            self.datacollector.collect(self)
+            if self.day >= self.horizon:
+                self.running = False
+            return
         # inside run(), from its second day on (nobody could edit the state in between):
         self._idle = self._may_idle and self.skip_idle and self._nothing_can_change()
         if self._idle:  # nobody can change: the day's flows only, no engine, no census
@@ -594,11 +605,36 @@ class GrowthModel(mesa.Model):
         try:
             for k in range(todo):
                 self._may_idle = k > 0  # the state is as the last day left it
+                if self._may_idle and progress is None and not self._idle_ahead:
+                    self._idle_ahead = self._idle_from_now_on()
                 self.step()
                 if progress is not None:
                     progress(self.day)
         finally:
-            self._may_idle = False
+            self._may_idle = self._idle_ahead = False
+            if self._unrecorded:  # the idle days' rows, all at once (also on Ctrl-C)
+                days, self._unrecorded = self._unrecorded, 0
+                self.recorder.record_idle_days(self, self.day - days + 1, days)
+
+    def _idle_from_now_on(self) -> bool:
+        """Inside run(): every day left is idle, and nothing but Mesa's clock runs between.
+
+        Then :meth:`step` only advances the day (through Mesa's own step, so Mesa's clock
+        and schedule move as usual) and run() records the idle rows in one compiled call,
+        exactly the rows that :func:`idle_day` and :meth:`Recorder.record_idle` give day by
+        day. Not when the caller could act between days: a progress callback (checked by
+        run()), a subclass's ``step``, a reporter of the caller's, or an event scheduled on
+        Mesa's clock (Mesa 3.5) besides the daily step.
+        """
+        if not (self.skip_idle and type(self).step is GrowthModel.step
+                and self._nothing_can_change()):
+            return False
+        dc = self.datacollector
+        if (not dc.model_reporters.keys() <= dc.own or dc.agent_reporters
+                or getattr(dc, "agenttype_reporters", None)):
+            return False
+        events = getattr(self, "_event_list", None)  # Mesa 3.5: the daily step's next event
+        return events is None or len(events) <= 1
 
     # --- results --------------------------------------------------------------------
 

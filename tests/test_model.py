@@ -236,6 +236,106 @@ def test_an_idle_run_wakes_up_when_a_channel_opens():
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
 
 
+def _full_run(**kw):
+    m = GrowthModel("pure_sir", rng=4, skip_idle=False, **DIES_OUT, **kw)
+    m.run()
+    return m
+
+
+def test_run_records_the_idle_days_ahead_in_one_call(monkeypatch):
+    from sim.metrics import Recorder
+
+    def one_by_one(*args, **kwargs):
+        raise AssertionError("an idle day of run() was recorded on its own")
+
+    monkeypatch.setattr(Recorder, "record_idle", one_by_one)
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run()
+    full = _full_run()
+    assert m.idle_days >= 20 and m.day == m.steps == full.steps == 40 and not m.running
+    pd.testing.assert_frame_equal(m.timeseries(), full.timeseries(), check_exact=True)
+    m2 = GrowthModel("pure_sir", rng=4, **DIES_OUT)  # the same in several calls of run()
+    for days in (25, 0, 3, 12):
+        m2.run(days)
+        assert m2.recorder.n_rows == m2.day + 1 == m2.steps + 1
+    pd.testing.assert_frame_equal(m2.timeseries(), full.timeseries(), check_exact=True)
+
+
+def test_idle_days_ahead_are_recorded_even_when_the_run_is_interrupted():
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run(25)
+    assert m.today["members"] == 0
+    collect, calls = m.datacollector.collect, []
+
+    def interrupted(model):  # Ctrl-C on the fifth idle day
+        calls.append(model.day)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        collect(model)
+
+    m.datacollector.collect = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        m.run()
+    assert m.day == 30 and m.recorder.n_rows == 31  # every day advanced has its row
+    ts, full = m.timeseries(), _full_run().timeseries()
+    # (day 30's row was recorded, its Mesa collection was not)
+    pd.testing.assert_frame_equal(ts, full.iloc[:31], check_exact=True)
+
+
+def test_the_callers_code_between_idle_days_runs_every_day():
+    """A progress callback, a reporter or a subclass's step sees each day as it is."""
+    import dataclasses
+
+    seen = []
+
+    def progress(day):
+        seen.append((day, m.recorder.n_rows, m.today["day"]))
+        if day == 30:  # the caller opens a channel between two idle days
+            m.params = dataclasses.replace(m.params, organic_rate=0.01)
+
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run(progress=progress)
+    assert seen == [(d, d + 1, d) for d in range(1, 41)]
+    full = GrowthModel("pure_sir", rng=4, skip_idle=False, **DIES_OUT)
+    full.run(30)
+    full.params = dataclasses.replace(full.params, organic_rate=0.01)
+    full.run()
+    assert full.today["members"] > 0
+    pd.testing.assert_frame_equal(m.timeseries(), full.timeseries(), check_exact=True)
+
+    m = GrowthModel("pure_sir", rng=4, model_reporters={"today": lambda m: m.today["day"]},
+                    **DIES_OUT)
+    m.run()
+    assert m.datacollector.get_model_vars_dataframe()["today"].tolist() == list(range(41))
+
+    class Watched(GrowthModel):
+        def step(self):
+            super().step()
+            self.days_seen = getattr(self, "days_seen", []) + [self.today["day"]]
+
+    m = Watched("pure_sir", rng=4, **DIES_OUT)
+    m.run()
+    assert m.days_seen == list(range(1, 41)) and m.idle_days >= 20
+
+
+@pytest.mark.skipif(not hasattr(mesa.Model, "schedule_event"),
+                    reason="Mesa's event scheduling (Mesa 3.5 and later)")
+def test_an_event_on_mesas_clock_between_idle_days_runs_on_its_day():
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run(25)
+    assert m.today["members"] == 0
+    seen = []
+
+    def event():  # (Mesa keeps a weak reference to it)
+        seen.append((m.time, m.day, m.recorder.n_rows))
+
+    m.schedule_event(event, at=32.5)
+    m.run()
+    assert seen == [(32.5, 32, 33)]
+    assert m.steps == m.day == 40 and m.time == 40
+    pd.testing.assert_frame_equal(m.timeseries(), _full_run().timeseries(), check_exact=True)
+
+
 # --- Mesa-native: agents, reporters, key paths --------------------------------------------------
 
 
