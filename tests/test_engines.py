@@ -180,6 +180,40 @@ def test_threaded_kernels_equal_the_serial_ones(monkeypatch):
     assert_identical(serial, one)
 
 
+@pytest.mark.parametrize("rate,sorted_lists", [(0.02, True), (0.3, False)])
+def test_the_days_lists_sorted_or_scanned_are_identical(rate, sorted_lists):
+    """The invited and the newcomers listed by a sort, or by a pass when many: the same day.
+
+    The compiled day lists them in index order by sorting them, or, when they are over 1/32
+    of everyone, by a pass over everyone; both give the readable engine's trajectory.
+    """
+    n = 20_000
+    a, b = twins("pure_sir", rng=5, steps=12, population={"size": n},
+                 seeding={"count": 20, "strategy": "random"},
+                 rules={"invite_rate": rate, "churn_base": 1.0})
+    assert_identical(a, b)
+    ts = b.timeseries()
+    joins = ts["joins_referral"].diff().iloc[1:]
+    many = (ts["invites_sent"].iloc[1:] * 32 > n) & (joins * 32 > n)
+    assert ts["invites_sent"].sum() > 0
+    assert (not many.any()) if sorted_lists else many.sum() >= 2
+
+
+def test_newcomers_are_listed_by_a_scan_only_when_it_finds_exactly_them():
+    from sim.codes import MEMBER
+    from sim.kernels import _list_joined
+
+    status = np.zeros(10, np.int8)
+    join_day = np.full(10, -1, np.int32)
+    status[[2, 5, 7]] = MEMBER
+    join_day[[2, 5, 7]] = 4
+    buf, out = np.empty(10, np.int64), np.array([7, 2, 5])
+    assert _list_joined(4, status, join_day, buf, 3, out) and out.tolist() == [2, 5, 7]
+    join_day[0], status[0] = 4, MEMBER  # a join day edited by hand: one too many
+    out = np.array([7, 2, 5])
+    assert not _list_joined(4, status, join_day, buf, 3, out) and out.tolist() == [7, 2, 5]
+
+
 def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
     """Edits to ``model.state`` between days reach the compiled engine's bookkeeping.
 
