@@ -149,6 +149,45 @@ def _boundary_credit(vals, ids, r, referrals):
 
 
 @cached
+def _all_tied(ever, intimacy):
+    """Whether every listed person has the same intimacy (False at the first that differs)."""
+    if len(ever) == 0:
+        return False
+    first = intimacy[ever[0]]
+    for t in range(1, len(ever)):
+        if not intimacy[ever[t]] == first:  # (NaN differs from everything)
+            return False
+    return True
+
+
+@cached
+def _top_shares_by_index(ever, referrals, skip, top):
+    """:func:`_top_shares_nb` where all of ``ever`` tie on intimacy: the top is by index.
+
+    The same counts as the histogram's way, in which they all fall in one bin and the
+    bin's first persons by index are taken.
+    """
+    k_all = int(math.ceil(top * len(ever)))
+    unskipped = 0
+    for t in range(len(ever)):
+        unskipped += not skip[ever[t]]
+    k_kept = int(math.ceil(top * unskipped))
+    credited_all = 0
+    for t in range(min(k_all, len(ever))):
+        credited_all += referrals[ever[t]]
+    credited_kept = 0
+    taken = 0
+    for t in range(len(ever)):
+        if taken == k_kept:
+            break
+        i = ever[t]
+        if not skip[i]:
+            credited_kept += referrals[i]
+            taken += 1
+    return credited_all, credited_kept
+
+
+@cached
 def _top_shares_nb(ever, intimacy, referrals, skip, top):
     """Referral joins credited to the top ``top`` of ever-members by (intimacy desc, index).
 
@@ -162,6 +201,8 @@ def _top_shares_nb(ever, intimacy, referrals, skip, top):
     Returns:
         (credited to the top of all ever-members, credited to the top of the unskipped).
     """
+    if _all_tied(ever, intimacy):  # (a cascade or an epidemic: one intimacy for everyone)
+        return _top_shares_by_index(ever, referrals, skip, top)
     hist = np.zeros(BINS, np.int64)
     kept = np.zeros(BINS, np.int64)
     for t in range(len(ever)):

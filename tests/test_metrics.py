@@ -104,6 +104,33 @@ def test_top_share_leaves_out_the_excluded_persons_including_ties():
         assert both[1] / (total - st.referrals[mask].sum()) == top_share(st, exclude=mask)
 
 
+def test_top_shares_when_every_ever_member_has_the_same_intimacy():
+    """A cascade or an epidemic: one intimacy for all (ranked by index), or one but a few."""
+    gen = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(gen.integers(5, 3000))
+        st = PopulationState.empty(np.ones(n))
+        st.status[:] = gen.choice([NON_USER, MEMBER, CHURNED], n)
+        st.intimacy[:] = (0.0, 0.25, 1.0)[trial % 3]
+        if trial % 4 == 3:  # ... but for one ever-member, anywhere in the list
+            ever = np.flatnonzero(st.status != NON_USER)
+            st.intimacy[ever[int(gen.integers(0, len(ever)))]] = 0.5
+        st.referrals[:] = gen.integers(0, 5, n)
+        st.referrals[st.status == NON_USER] = 0
+        seeds = set(gen.choice(n, min(n, 4), replace=False).tolist())
+        mask = np.zeros(n, bool)
+        mask[list(seeds)] = True
+        total = int(st.referrals.sum())
+        if total == 0 or st.referrals[~mask].sum() == 0:
+            continue
+        both = _top_shares_nb(np.flatnonzero(st.status != NON_USER), st.intimacy, st.referrals,
+                              mask, 0.2)
+        assert both[0] == round(naive_top_share(st.status, st.intimacy, st.referrals) * total)
+        nonseed_total = total - int(st.referrals[mask].sum())
+        assert both[1] == round(naive_nonseed_top_share(st.status, st.intimacy, st.referrals,
+                                                        seeds) * nonseed_total)
+
+
 def _fake_model(st: PopulationState, day: int = 0) -> SimpleNamespace:
     n = st.n
     return SimpleNamespace(state=st, day=day,
