@@ -311,7 +311,7 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
         f3 += (f & F_ACTIVE) != 0
         f4 += (f & F_PAYING) != 0
     audience = 0.0
-    for i in range(len(status)):
+    for i in range(len(status) if kols else 0):  # (no KOL: nothing to add, a pass saved)
         if status[i] == MEMBER and role[i] == KOL:
             audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
     for k, v in enumerate((members, kols, actives, lurkers, churned,
