@@ -45,13 +45,19 @@ OFF = {
     "rules.churn_base": 0.03, "rules.active_threshold": 0.6, "program.content_gain": 0.04,
 }
 CHILD = """
-import json, sys, time
-from sim import GrowthModel, parameters
+import json, os, sys, time
+from sim import GrowthModel
 from sim.scenario_io import merge_scenario_data
+try:
+    from sim import parameters
+except ImportError:  # a checkout from before revision 2: it knows none of OFF's keys
+    parameters = None
+if parameters is not None and not parameters.__file__.startswith(os.getcwd()):
+    parameters = None  # (found in another checkout, through an editable install's finder)
 name, size, days = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 over = {"population": {"size": size}, "steps": days}
 for key, value in json.loads(sys.argv[4]).items():
-    if parameters.find(key) is not None:  # a key this tree knows
+    if parameters is not None and parameters.find(key) is not None:  # a key this tree knows
         for part in reversed(key.split(".")):
             value = {part: value}
         over = merge_scenario_data(over, value)
