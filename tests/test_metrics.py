@@ -77,18 +77,29 @@ def naive_nonseed_top_share(status, intimacy, referrals, seeds, top=0.2):
     return sum(referrals[i] for i in ever[:k]) / total
 
 
+def _random_ever_members(gen, n: int, intimacy, seeds: int):
+    """A random population for the top shares: (state, seed set, seed mask).
+
+    ``n`` persons with random statuses, ``intimacy(st)`` for intimacy, 0-4 referrals for
+    ever-members, and ``seeds`` persons drawn as seeds.
+    """
+    st = PopulationState.empty(np.ones(n))
+    st.status[:] = gen.choice([NON_USER, MEMBER, CHURNED], n)
+    st.intimacy[:] = intimacy(st)
+    st.referrals[:] = gen.integers(0, 5, n)
+    st.referrals[st.status == NON_USER] = 0
+    chosen = set(gen.choice(n, min(n, seeds), replace=False).tolist())
+    mask = np.zeros(n, bool)
+    mask[list(chosen)] = True
+    return st, chosen, mask
+
+
 def test_top_share_leaves_out_the_excluded_persons_including_ties():
     gen = np.random.default_rng(2)
     for trial in range(40):
         n = int(gen.integers(5, 400))
-        st = PopulationState.empty(np.ones(n))
-        st.status[:] = gen.choice([NON_USER, MEMBER, CHURNED], n)
-        st.intimacy[:] = gen.choice([0.2, 0.6, 0.9], n) if trial % 2 else gen.random(n)
-        st.referrals[:] = gen.integers(0, 5, n)
-        st.referrals[st.status == NON_USER] = 0
-        seeds = set(gen.choice(n, min(n, 3), replace=False).tolist())
-        mask = np.zeros(n, bool)
-        mask[list(seeds)] = True
+        st, seeds, mask = _random_ever_members(
+            gen, n, lambda st: gen.choice([0.2, 0.6, 0.9], n) if trial % 2 else gen.random(n), 3)
         if st.referrals[~mask].sum() == 0:
             assert math.isnan(top_share(st, exclude=mask))
             continue
@@ -109,17 +120,15 @@ def test_top_shares_when_every_ever_member_has_the_same_intimacy():
     gen = np.random.default_rng(3)
     for trial in range(40):
         n = int(gen.integers(5, 3000))
-        st = PopulationState.empty(np.ones(n))
-        st.status[:] = gen.choice([NON_USER, MEMBER, CHURNED], n)
-        st.intimacy[:] = (0.0, 0.25, 1.0)[trial % 3]
-        if trial % 4 == 3:  # ... but for one ever-member, anywhere in the list
-            ever = np.flatnonzero(st.status != NON_USER)
-            st.intimacy[ever[int(gen.integers(0, len(ever)))]] = 0.5
-        st.referrals[:] = gen.integers(0, 5, n)
-        st.referrals[st.status == NON_USER] = 0
-        seeds = set(gen.choice(n, min(n, 4), replace=False).tolist())
-        mask = np.zeros(n, bool)
-        mask[list(seeds)] = True
+
+        def tied(st):
+            values = np.full(n, (0.0, 0.25, 1.0)[trial % 3])
+            if trial % 4 == 3:  # ... but for one ever-member, anywhere in the list
+                ever = np.flatnonzero(st.status != NON_USER)
+                values[ever[int(gen.integers(0, len(ever)))]] = 0.5
+            return values
+
+        st, seeds, mask = _random_ever_members(gen, n, tied, 4)
         total = int(st.referrals.sum())
         if total == 0 or st.referrals[~mask].sum() == 0:
             continue
