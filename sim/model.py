@@ -589,7 +589,11 @@ class GrowthModel(mesa.Model):
 
         Args:
             steps: days to run; None runs until ``scenario.steps``.
-            progress: optional callback called with the day after each step.
+            progress: optional callback called with the day after each step. It may
+                replace ``model.params``, but not edit ``model.state``: the next day may be
+                skipped as idle on the last day's census (see ``skip_idle``). To edit the
+                state between days, call ``run(1)`` or ``step()`` once a day: their first day
+                always runs in full.
 
         Raises:
             FishpondError: ``steps`` is negative, not a whole number, or goes past the horizon.
