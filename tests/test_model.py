@@ -219,6 +219,12 @@ def test_step_by_hand_never_skips_a_day_the_caller_may_have_edited():
     m.state.role[0] = 0
     m.step()  # a step by hand runs in full: it sees the new member
     assert m.idle_days == before and m.today["members"] >= 1
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run(25)
+    m.state.status[0] = MEMBER
+    m.state.role[0] = 0
+    m.run(1)  # so does the first day of run()
+    assert m.idle_days == before and m.today["members"] >= 1
 
 
 def test_an_idle_run_wakes_up_when_a_channel_opens():
