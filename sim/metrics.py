@@ -505,10 +505,10 @@ def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contact
 def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per_post,
                     cost_per_activity, cost_per_kol_month, ad_price, flows, st, indptr,
                     contacts, commit_threshold, rec, table):
-    """Write the rows of the ``days`` idle days ``day0, day0 + 1, ...`` (see ``record_idle``).
+    """Write the rows of the ``days`` idle days ``day0, day0 + 1, ...``.
 
-    Each day's posts, activities and cost are :func:`sim.model.idle_day`'s, computed with
-    the same operations in the same order, and each row is :func:`_record_nb`'s.
+    See :meth:`Recorder.record_idle_days`: each day's posts and activities, their cost (the
+    engines' :func:`sim.rules.daily_cost` with no KOL and no ad), and :func:`_record_nb`'s row.
     """
     for day in range(day0, day0 + days):
         posts = events_on_day(day, content_per_week, 7.0)
@@ -618,7 +618,7 @@ class Recorder:
         return int(self.arrays.acc[_ACC_ROWS])
 
     def record_row(self, model: GrowthModel, flows: np.ndarray, revenue: float, cost: float,
-                   st: tuple | None = None, unchanged: bool = False) -> None:
+                   st: tuple | None = None) -> None:
         """Record the row of ``model.day`` from the day's :data:`FLOWS` and money.
 
         Args:
@@ -628,45 +628,35 @@ class Recorder:
             cost: the day's cost.
             st: ``model.state``'s arrays as a :class:`sim.kernels.StateArrays`-like tuple
                 (made here if None).
-            unchanged: the day changed no person (an idle day): the census, shares and
-                retention of the last row are still true and are not computed again.
+
+        An idle day's row: :meth:`record_idle_days`.
         """
         if self.n_rows == len(self.table):  # a model without a horizon: grow
             self.table = np.concatenate([self.table, np.zeros_like(self.table)])
         if st is None:
             st = _state_tuple(model.state)
-        count = not unchanged
         threshold = float(model.params.commit_threshold)
-        if count and self.threads:
+        if self.threads:
             part, aud = self.arrays.part, self.arrays.aud
             part[:] = 0
             _census_chunks_parallel(st.status, st.role, st.source, st.intimacy, st.influence,
                                     st.paying, st.funnel, st.kol_referrals, self.indptr,
                                     self.contacts, threshold, part, aud)
         self._direct((type(st), *st, flows, self.table),
-                     int(model.day), bool(unchanged), count and not self.threads, flows,
+                     int(model.day), False, not self.threads, flows,
                      float(revenue), float(cost), st, self.indptr, self.contacts, threshold,
                      self.arrays, self.table)
-
-    def record_idle(self, model: GrowthModel, posts: int, operator_activities: int,
-                    cost: float) -> None:
-        """Record the row of an idle day of ``model``: its posts, activities and cost only.
-
-        No person changed that day (see :func:`sim.model.idle_day`).
-        """
-        flows = self.flows
-        flows[:] = 0
-        flows[FLOW.posts] = posts
-        flows[FLOW.operator_activities] = operator_activities
-        self.record_row(model, flows, 0.0, cost, unchanged=True)
 
     def record_idle_days(self, model: GrowthModel, first: int, days: int) -> None:
         """Record the rows of the ``days`` idle days ``first, first + 1, ...``, in one call.
 
-        Each row is the one :meth:`record_idle` would write on that day with
-        :func:`sim.model.idle_day`'s counts under ``model.params`` (the same bits): the
-        caller knows that no person can change on any of these days and that nothing
-        replaces ``model.params`` in between.
+        An idle day is one on which no person can change (see
+        :meth:`sim.model.GrowthModel.step`): the operator still publishes its posts, holds
+        its activities and pays for them under ``model.params``; nothing else happens (no
+        revenue, every other count 0), and the census, shares and retention of the last row
+        stand. Both engines give exactly these rows on such a day (tests/test_model.py runs
+        with and without idle days skipped). The caller knows that nothing replaces
+        ``model.params`` in between.
         """
         while self.n_rows + days > len(self.table):  # a model without a horizon: grow
             self.table = np.concatenate([self.table, np.zeros_like(self.table)])
@@ -679,28 +669,23 @@ class Recorder:
             self.flows, st, self.indptr, self.contacts, float(p.commit_threshold), self.arrays,
             self.table)
 
-    def record(self, model: GrowthModel, counts: DayCounts | None,
-               unchanged: bool = False) -> dict:
+    def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
         """Record the row of ``model.day`` (day 0: after seeding) and return it as a dict.
 
         Args:
             model: the model, after the day's phases 1-7.
             counts: the day's counts (None on day 0).
-            unchanged: the day changed no person (an idle day, see
-                :meth:`GrowthModel.step`): the census, shares and retention of the last row
-                are still true and are not computed again.
         """
-        self.record_counts(model, counts, unchanged)
+        self.record_counts(model, counts)
         return self.last()
 
-    def record_counts(self, model: GrowthModel, counts: DayCounts | None,
-                      unchanged: bool = False) -> None:
+    def record_counts(self, model: GrowthModel, counts: DayCounts | None) -> None:
         """:meth:`record` without making the row's dict."""
         counts = counts or DayCounts()
         flows = self.flows
         for k, name in enumerate(FLOWS):
             flows[k] = getattr(counts, name)
-        self.record_row(model, flows, counts.revenue, counts.cost, unchanged=unchanged)
+        self.record_row(model, flows, counts.revenue, counts.cost)
 
     def last(self) -> dict:
         """The last row as a dict (ints for counts, floats otherwise); empty if none."""

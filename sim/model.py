@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import agents as agents_engine
-from . import kernels, rules
+from . import kernels
 from .codes import (
     ACTIVE,
     CHURNED,
@@ -197,21 +197,6 @@ def named_codes(agent_reporters: dict) -> dict:
     """
     return {name: f"{r}_name" if r in ("status", "role", "source") else r
             for name, r in agent_reporters.items()}
-
-
-def idle_day(day: int, p: Params) -> tuple[int, int, float]:
-    """``(posts, operator_activities, cost)`` of a day on which no person can change.
-
-    No member is left, and neither the organic nor the ads channel is open. The operator
-    still publishes its posts and holds its activities, and pays for them; nothing else
-    happens (no revenue, every other count 0). Both engines give exactly these counts on
-    such a day (tests/test_model.py runs with and without idle days skipped).
-    """
-    posts = rules.events_on_day(day, p.content_per_week, 7.0)
-    activities = rules.events_on_day(day, p.activities_per_month, 30.0)
-    return posts, activities, rules.daily_cost(posts, activities, 0, 0, p.cost_per_post,
-                                               p.cost_per_activity, p.cost_per_kol_month,
-                                               p.ads_cost_per_join)
 
 
 class GrowthModel(mesa.Model):
@@ -536,7 +521,7 @@ class GrowthModel(mesa.Model):
         self.day += 1
         self._streams.clear()
         self._contacts.clear()
-        if self._idle_ahead:  # run() records this day's row with the others (_run_idle)
+        if self._idle_ahead:  # run() records this day's row with the others
             self.idle_days += 1
             self._unrecorded += 1
             self.datacollector.collect(self)
@@ -547,7 +532,7 @@ class GrowthModel(mesa.Model):
         self._idle = self._may_idle and self.skip_idle and self._nothing_can_change()
         if self._idle:  # nobody can change: the day's flows only, no engine, no census
             self.idle_days += 1
-            self.recorder.record_idle(self, *idle_day(self.day, self.params))
+            self.recorder.record_idle_days(self, self.day, 1)
             self.datacollector.collect(self)
         elif hasattr(self._engine, "run_day_flows"):  # the counts as arrays, no DayCounts
             self.recorder.record_row(self, *self._engine.run_day_flows(self))
@@ -577,7 +562,8 @@ class GrowthModel(mesa.Model):
         Every rule of MODEL.md §3 that changes a person starts from a member (feeding,
         activities, interactions, invitations, roles, churn, paying) or from the organic
         or ads channel; the entry gate only filters joiners and has no queue. So from such
-        a day on, every day changes nobody: :func:`idle_day` gives its counts exactly.
+        a day on, every day changes nobody: :meth:`Recorder.record_idle_days` gives its
+        row exactly.
         Read at the start of every day, as ``model.params`` may be replaced between days.
         """
         p = self.params
@@ -625,8 +611,8 @@ class GrowthModel(mesa.Model):
 
         Then :meth:`step` only advances the day (through Mesa's own step, so Mesa's clock
         and schedule move as usual) and run() records the idle rows in one compiled call,
-        exactly the rows that :func:`idle_day` and :meth:`Recorder.record_idle` give day by
-        day. Not when the caller could act between days: a progress callback (checked by
+        exactly the rows that :meth:`Recorder.record_idle_days` gives day by day.
+        Not when the caller could act between days: a progress callback (checked by
         run()), a subclass's ``step``, a reporter of the caller's, or an event scheduled on
         Mesa's clock (Mesa 3.5) besides the daily step.
         """

@@ -251,12 +251,17 @@ def _full_run(**kw):
 def test_run_records_the_idle_days_ahead_in_one_call(monkeypatch):
     from sim.metrics import Recorder
 
-    def one_by_one(*args, **kwargs):
-        raise AssertionError("an idle day of run() was recorded on its own")
+    calls = []
+    record = Recorder.record_idle_days
 
-    monkeypatch.setattr(Recorder, "record_idle", one_by_one)
+    def spy(self, model, first, days):
+        calls.append((first, days))
+        record(self, model, first, days)
+
+    monkeypatch.setattr(Recorder, "record_idle_days", spy)
     m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
     m.run()
+    assert calls == [(41 - m.idle_days, m.idle_days)]  # no idle day recorded on its own
     full = _full_run()
     assert m.idle_days >= 20 and m.day == m.steps == full.steps == 40 and not m.running
     pd.testing.assert_frame_equal(m.timeseries(), full.timeseries(), check_exact=True)
