@@ -417,24 +417,33 @@ def _day_invite(day, P, g, st, wk):
                                    P.amplification_enabled, P.amplification_factor)
         q = invite_probability(P.invite_rate, mult, infl, intimacy[i], boost, engagement[i])
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
-        if P.invite_cap > 0.0:  # finite attention: today's invitable neighbours
-            invitable = 0
+        # The candidates first: the slots of the invitable neighbours (non-users, and
+        # churned persons when they may be invited again), listed without a branch
+        # (statuses are unpredictable); with q not above 0 there is none. Their number is
+        # today's invitable neighbours of the finite attention (``invite_cap``).
+        rejoin = P.rejoin_factor > 0.0
+        cand = 0
+        if q > 0.0:
             for e in range(lo, hi):
                 sj = status[nb[e]]
-                invitable += (sj == NON_USER) | ((sj == CHURNED) & (P.rejoin_factor > 0.0))
-            q = capped_invite_probability(q, invitable, P.invite_cap)
+                hits[cand] = e
+                cand += (sj == NON_USER) | ((sj == CHURNED) & rejoin)
+            if P.invite_cap > 0.0:
+                q = capped_invite_probability(q, cand, P.invite_cap)
         if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
             for e in range(lo, hi):
                 if status[nb[e]] != MEMBER:
                     funnel[nb[e]] |= F_REACHED
-        # First the draws, without a branch (statuses are unpredictable): the probability
-        # by status comes from a table, a member's is 0 (u >= 0 is never below it), and
-        # every slot is written to ``hits`` but kept only if it is an invitation.
+        # Then the candidates' draws, again without a branch, each kept in ``hits`` (in
+        # place, in slot order) only if it is an invitation. Every other slot's probability
+        # is 0 or below (a member's, a churned person's without rejoining, or every slot's
+        # with q not above 0), which a draw u >= 0 never falls below: its draw is not made.
         by_status[NON_USER] = q
         by_status[CHURNED] = q * P.rejoin_factor
         ipkey = person_key_nb(ikey, i)
         sent = 0
-        for e in range(lo, hi):
+        for t in range(cand):
+            e = hits[t]
             prob = by_status[status[nb[e]]]
             if P.weighted:
                 prob = prob * weights[e]
