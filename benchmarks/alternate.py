@@ -17,6 +17,7 @@ script says whether they do.
     python benchmarks/alternate.py --against /tmp/before                  # the cases below
     python benchmarks/alternate.py --against /tmp/a --against /tmp/b --repeats 30
     python benchmarks/alternate.py --against /tmp/before --case 0.05,0.1,50,1
+    python benchmarks/alternate.py --against /tmp/before --pond 5000,180   # the fish pond
 
 Default cases (``q,gamma,steps,seed``; seed ``r``: the run seed is the repeat's number):
 
@@ -24,6 +25,10 @@ Default cases (``q,gamma,steps,seed``; seed ``r``: the run seed is the repeat's 
   ``peers.py --cascade`` (CyNetDiff's comparison), 200 days, run until it stops;
 - ``0.05,0.1,50,1``: the SIR of ``peers.py`` (its "fishpond (numba)" row);
 - ``0.345,1,50,1`` and ``0.05,1,50,1``: its one-step rows (p = T and p = q).
+
+``--pond SIZE,STEPS`` (instead of the cases above, or with ``--case``): the shipped fish pond
+at that size and horizon, run as ``runs.py``'s ``fish_pond_5k`` runs it (the scenario parsed
+once; build, ``run()``, ``summary()``, ``timeseries()``), run seed ``r``.
 """
 
 from __future__ import annotations
@@ -54,21 +59,37 @@ e = np.array(G.edges(), dtype=np.int64)
 g = from_edges(n, e[:, 0], e[:, 1])
 
 
-def run(q, gamma, steps, seed):
-    m = GrowthModel("pure_sir", rng=seed, graph=g, steps=steps,
-                    seeding={"count": 100, "strategy": "random"},
-                    rules={"invite_rate": q, "churn_base": gamma})
-    m.run()
+ponds = {}
+
+
+def run(case, seed):
+    if case[0] == "pond":  # the fish pond as runs.py runs it: scenario parsed once, summary
+        _, size, steps = case
+        sc = ponds.get((size, steps))
+        if sc is None:
+            from sim.scenario_io import load_scenario, resolve_scenario_path
+            sc = ponds[size, steps] = load_scenario(
+                resolve_scenario_path("fish_pond"), [f"population.size={size}", f"steps={steps}"])
+        m = GrowthModel(sc, rng=seed)
+        m.run()
+        m.summary()
+        m.timeseries()
+    else:
+        q, gamma, steps = case
+        m = GrowthModel("pure_sir", rng=seed, graph=g, steps=steps,
+                        seeding={"count": 100, "strategy": "random"},
+                        rules={"invite_rate": q, "churn_base": gamma})
+        m.run()
     return int(m.today["members"] + m.today["churned"])
 
 
-for q, gamma, steps, _ in cases:  # load the kernels, warm the paths
-    run(q, gamma, steps, 10**6)
+for case in cases:  # load the kernels, warm the paths
+    run(case[:-1], 10**6)
 print("ready", flush=True)
 for line in sys.stdin:
-    q, gamma, steps, seed = json.loads(line)
+    case, seed = json.loads(line)
     t = time.process_time()
-    size = run(q, gamma, steps, seed)
+    size = run(case, seed)
     print(json.dumps([time.process_time() - t, size]), flush=True)
 """
 
@@ -85,6 +106,15 @@ def parse_case(text: str) -> tuple[float, float, int, str]:
             f"case {text!r}: allowed: q,gamma,steps,seed (seed an int or r)") from None
 
 
+def parse_pond(text: str) -> tuple[str, int, int, str]:
+    """``size,steps``: the fish pond of that size and horizon, run seed ``r``."""
+    try:
+        size, steps = (int(v) for v in text.split(","))
+        return "pond", size, steps, "r"
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--pond {text!r}: allowed: size,steps") from None
+
+
 def start(tree: Path, n: int, cases) -> subprocess.Popen:
     """A warm worker of checkout ``tree`` (one thread; Numba's cache of that checkout)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_NUM_THREADS": "1"}
@@ -98,13 +128,13 @@ def start(tree: Path, n: int, cases) -> subprocess.Popen:
 
 def alternate(procs: dict, case, repeats: int) -> dict:
     """Median CPU ms of each checkout, and whether all final sizes agree, for one case."""
-    q, gamma, steps, seed = case
+    seed = case[-1]
     names = list(procs)
     times: dict = {k: [] for k in names}
     sizes: dict = {k: [] for k in names}
     for r in range(repeats):
         for k in names[r % len(names):] + names[:r % len(names)]:
-            procs[k].stdin.write(json.dumps([q, gamma, steps, r if seed == "r" else int(seed)])
+            procs[k].stdin.write(json.dumps([case[:-1], r if seed == "r" else int(seed)])
                                  + "\n")
             procs[k].stdin.flush()
             dt, size = json.loads(procs[k].stdout.readline())
@@ -120,14 +150,19 @@ def main(argv=None) -> int:
     ap.add_argument("--against", type=Path, action="append", required=True, metavar="DIR",
                     help="another checkout of Fishpond (repeat for several)")
     ap.add_argument("--case", type=parse_case, action="append", metavar="Q,GAMMA,STEPS,SEED")
+    ap.add_argument("--pond", type=parse_pond, action="append", metavar="SIZE,STEPS",
+                    help="the fish pond (run, summary, timeseries), as runs.py's fish_pond_5k")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--size", type=int, default=100_000)
     args = ap.parse_args(argv)
-    cases = args.case or [parse_case(c) for c in CASES]
+    cases = (args.case or []) + (args.pond or [])
+    cases = cases or [parse_case(c) for c in CASES]
     trees = {"here": HERE, **{str(d): d.resolve() for d in args.against}}
     print(machine())
-    print(f"pure_sir on BA n={args.size:,} m=5 seed 1, 100 random seeds; CPU ms per run "
-          f"(build + run, one thread), medians of {args.repeats}, checkouts alternated")
+    if any(case[0] != "pond" for case in cases):
+        print(f"pure_sir on BA n={args.size:,} m=5 seed 1, 100 random seeds", end="; ")
+    print(f"CPU ms per run (build + run, one thread), medians of {args.repeats}, checkouts "
+          "alternated")
     procs = {k: start(tree, args.size, cases) for k, tree in trees.items()}
     status = 0
     try:
@@ -136,7 +171,9 @@ def main(argv=None) -> int:
             ms = out["ms"]
             cols = ", ".join(f"{k} {v:.1f}" for k, v in ms.items())
             ratios = ", ".join(f"{k}/here {ms[k] / ms['here']:.2f}" for k in ms if k != "here")
-            print(f"q={case[0]} gamma={case[1]} steps={case[2]} seed={case[3]}: {cols}; "
+            name = (f"fish pond {case[1]:,} x {case[2]} seed=r" if case[0] == "pond" else
+                    f"q={case[0]} gamma={case[1]} steps={case[2]} seed={case[3]}")
+            print(f"{name}: {cols}; "
                   f"{ratios}; final sizes {'identical' if out['same'] else 'DIFFER'} "
                   f"(mean {out['mean_size']:,.1f})")
             status |= not out["same"]
