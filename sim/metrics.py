@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -708,9 +709,13 @@ class Recorder:
         values = self.table[start:self.n_rows, COL._fields.index(name)]
         return values.astype(np.int64) if name in INT_COLUMNS else values.copy()
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """All recorded rows by column (:data:`TIMESERIES_COLUMNS`), as :meth:`column` gives."""
+        return {name: self.column(name) for name in TIMESERIES_COLUMNS}
+
     def timeseries(self) -> pd.DataFrame:
         """All recorded rows, one per day, columns :data:`TIMESERIES_COLUMNS`."""
-        return pd.DataFrame({name: self.column(name) for name in TIMESERIES_COLUMNS})
+        return pd.DataFrame(self.columns())
 
 
 def _state_tuple(state: PopulationState):
@@ -744,11 +749,23 @@ def _clean(value):
     return value
 
 
-def summarize(ts: pd.DataFrame, info: dict, milestones) -> dict:
+def _column(ts, name: str) -> np.ndarray:
+    """Column ``name`` of a timeseries given as a DataFrame or as arrays by name."""
+    return ts[name].to_numpy() if isinstance(ts, pd.DataFrame) else np.asarray(ts[name])
+
+
+def _on_day(days: np.ndarray, values: np.ndarray, day: int):
+    """The value of the first row of ``day`` (NaN when no row has that day)."""
+    hit = np.flatnonzero(days == day)
+    return values[hit[0]] if len(hit) else math.nan
+
+
+def summarize(ts: pd.DataFrame | Mapping[str, np.ndarray], info: dict, milestones) -> dict:
     """The run summary: final values of every metric, milestone days and run totals.
 
     Args:
-        ts: the run's timeseries (:meth:`Recorder.timeseries`).
+        ts: the run's timeseries (:meth:`Recorder.timeseries`), or its columns as arrays by
+            name (:meth:`Recorder.columns`: the same summary without a DataFrame).
         info: run facts to include (scenario, seed, engine, population, ...).
         milestones: member levels; the first three are reported as ``day_origin``,
             ``day_inflection`` and ``day_explosion``.
@@ -756,88 +773,98 @@ def summarize(ts: pd.DataFrame, info: dict, milestones) -> dict:
     Returns:
         A JSON-ready dict (NaN becomes None).
     """
-    days = milestone_days(ts["members"], ts["day"], milestones)
+    col = {name: _column(ts, name) for name in TIMESERIES_COLUMNS}
+    day = col["day"]
+    days = milestone_days(col["members"], day, milestones)
     out: dict = dict(info)
     for i, name in enumerate(MILESTONE_NAMES):
         out[f"day_{name}"] = days[str(milestones[i])] if i < len(milestones) else None
     out["milestones"] = days
-    for col in TIMESERIES_COLUMNS:
-        if col in ("day", "invites_sent", "kol_reach", "posts", "operator_activities",
-                   "member_activities"):
+    for name in TIMESERIES_COLUMNS:
+        if name in ("day", "invites_sent", "kol_reach", "posts", "operator_activities",
+                    "member_activities"):
             continue
-        out[col] = _clean(ts[col].iloc[-1])
-    out["invites_sent"] = int(ts["invites_sent"].sum())
-    out["kol_reach"] = int(ts["kol_reach"].sum())
-    out["posts"] = int(ts["posts"].sum())
-    out["operator_activities"] = int(ts["operator_activities"].sum())
-    out["member_activities"] = int(ts["member_activities"].sum())
-    out["peak_members"] = int(ts["members"].max())
-    out["funnel"] = {name: int(ts[f"funnel_{name}"].iloc[-1]) for name, _ in FUNNEL_STAGES}
-    by_day = ts.set_index("day")
+        out[name] = _clean(col[name][-1])
+    out["invites_sent"] = int(col["invites_sent"].sum())
+    out["kol_reach"] = int(col["kol_reach"].sum())
+    out["posts"] = int(col["posts"].sum())
+    out["operator_activities"] = int(col["operator_activities"].sum())
+    out["member_activities"] = int(col["member_activities"].sum())
+    out["peak_members"] = int(col["members"].max())
+    out["funnel"] = {name: int(col[f"funnel_{name}"][-1]) for name, _ in FUNNEL_STAGES}
     out["retention_by_source"] = {
-        name: {str(d): _clean(by_day[f"retention_{name}"].get(d, math.nan))
+        name: {str(d): _clean(_on_day(day, col[f"retention_{name}"], d))
                for d in RETENTION_DAYS}
         for name in RETENTION_SOURCES
     }
     for d in RETENTION_DAYS:
         out[f"retention_{d}"] = out["retention_by_source"]["referral"][str(d)]
-    out["nonseed_referral_share_90d"] = _clean(nonseed_share_window(ts, FISSION_WINDOW))
-    out["busiest_joins_30d_start"] = busiest_window_start(ts, WINDOW)
+    out["nonseed_referral_share_90d"] = _clean(nonseed_share_window(col, FISSION_WINDOW))
+    out["busiest_joins_30d_start"] = busiest_window_start(col, WINDOW)
     n = info.get("population")
     fit = None
     if n:
-        ever = n - ts["non_users"].to_numpy(np.float64) - float(ts["members"].iloc[0])
-        fit = fit_bass(ts["day"].to_numpy(), ever, n)
+        ever = n - col["non_users"].astype(np.float64) - float(col["members"][0])
+        fit = fit_bass(day, ever, n)
     out["bass_p"], out["bass_q"] = (fit[0], fit[1]) if fit is not None else (None, None)
     out["cost_to_milestone"] = {
-        level: None if day is None else float(by_day["cost"].loc[day])
-        for level, day in days.items()
+        level: None if d is None else float(_on_day(day, col["cost"], d))
+        for level, d in days.items()
     }
     return out
 
 
-def nonseed_share_window(ts: pd.DataFrame, window: int = FISSION_WINDOW) -> float:
+def nonseed_share_window(ts: pd.DataFrame | Mapping[str, np.ndarray],
+                         window: int = FISSION_WINDOW) -> float:
     """Share of the referral joins of the run's last ``window`` days credited to non-seeds.
 
     Uses the cumulative ``joins_referral`` and ``seed_referrals`` columns between the last
     day ``T`` and day ``T - window`` (day 0 for a shorter run).
 
     Args:
-        ts: a run's timeseries.
+        ts: a run's timeseries (a DataFrame, or its columns as arrays by name).
         window: days.
 
     Returns:
         ``1 - seed referrals / all referral joins`` over the window; NaN with no referral
         joins in it.
     """
-    day = ts["day"].to_numpy()
+    day = _column(ts, "day")
     end = len(day) - 1
     start = int(np.searchsorted(day, max(int(day[end]) - window, int(day[0]))))
-    joins = float(ts["joins_referral"].iloc[end] - ts["joins_referral"].iloc[start])
-    seeds = float(ts["seed_referrals"].iloc[end] - ts["seed_referrals"].iloc[start])
+    referral, seed = _column(ts, "joins_referral"), _column(ts, "seed_referrals")
+    joins = float(referral[end] - referral[start])
+    seeds = float(seed[end] - seed[start])
     return 1.0 - seeds / joins if joins > 0 else math.nan
 
 
 JOIN_COLUMNS = ("joins_seed", "joins_mass_pull", "joins_referral", "joins_organic", "joins_ads")
 
 
-def busiest_window_start(ts: pd.DataFrame, window: int = WINDOW) -> int | None:
+def busiest_window_start(ts: pd.DataFrame | Mapping[str, np.ndarray],
+                         window: int = WINDOW) -> int | None:
     """First day of the ``window``-day span with the most joins (all sources), from day 1.
 
     Daily joins are the day-to-day differences of the cumulative ``joins_*`` columns (the
     seeding and mass pull of day 0 are not a day of joins). The earliest such span wins ties;
     a run shorter than ``window`` days counts its whole length.
 
+    Args:
+        ts: a run's timeseries (a DataFrame, or its columns as arrays by name).
+        window: days.
+
     Returns:
         The span's first day, or None for a run without a day 1.
     """
-    cum = ts[list(JOIN_COLUMNS)].sum(axis=1).to_numpy(np.float64)
-    daily = np.diff(cum)
+    cum = _column(ts, JOIN_COLUMNS[0])
+    for name in JOIN_COLUMNS[1:]:  # summed in column order, as DataFrame.sum(axis=1)
+        cum = cum + _column(ts, name)
+    daily = np.diff(cum.astype(np.float64))
     if len(daily) == 0:
         return None
     w = min(window, len(daily))
     sums = np.convolve(daily, np.ones(w), mode="valid")
-    return int(ts["day"].iloc[1 + int(np.argmax(sums))])
+    return int(_column(ts, "day")[1 + int(np.argmax(sums))])
 
 
 def _bass_shape(t: np.ndarray, p, q):
@@ -910,7 +937,10 @@ def fit_bass(days, cumulative, n: float) -> tuple[float, float, float] | None:
     p, q, g, gg = _bass_grid(ts)
     with np.errstate(all="ignore"):
         m = np.clip((g @ ys) / gg, lo_m, hi_m)
-        sse = ((m[..., None] * g - ys) ** 2).sum(axis=2)
+        r = m[..., None] * g  # the residuals m g - ys, squared, in one buffer: the same
+        r -= ys  # operations as ((m g - ys) ** 2), without two more grid-sized arrays
+        r *= r  # (4.4 against 0.6 ms for a 181-day run)
+        sse = r.sum(axis=2)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     a, b = np.unravel_index(int(np.argmin(sse)), sse.shape)
     best = (float(p[a, b]), float(q[a, b]), float(m[a, b]))

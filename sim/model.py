@@ -111,9 +111,10 @@ class _Collector(mesa.DataCollector):
         rec = self.source
         if rec is None or not self.model_reporters:
             return super().get_model_vars_dataframe()
-        mv = self.model_vars
+        # (the model's metrics come from the rows, not from Mesa's lists: no need to fill
+        # those here)
         return pd.DataFrame({name: rec.column(name) if name in self.own else values
-                             for name, values in mv.items()})
+                             for name, values in self._model_vars.items()})
 
 
 # The engines by name. Each is a module with ``buffers(model)`` (the run's buffers, made
@@ -657,4 +658,4 @@ class GrowthModel(mesa.Model):
             "ever_members": int((self.state.status != NON_USER).sum()),
             "currency": self.scenario.economics.currency,
         }
-        return summarize(self.timeseries(), info, self.scenario.milestones)
+        return summarize(self.recorder.columns(), info, self.scenario.milestones)
