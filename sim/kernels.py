@@ -61,6 +61,7 @@ from .rules import (  # register_jitable: callable from the kernels
     capacity_scale,
     capped_invite_probability,
     churn_hazard,
+    churn_hazard_bound,
     clip01,
     content_gain,
     conversion_probability,
@@ -728,8 +729,11 @@ def _roles_churn_pay(P, day, keys, drop, today, lo, hi, status, role, fit, intim
                 dropouts += 1
         intimacy[i] = intimacy[i] * (1.0 - P.decay)
         if join_day[i] < day:
-            h = churn_hazard(P.churn_base, intimacy[i], P.churn_protect, P.misfit_penalty, fit[i])
-            if u_key_nb(ckey, i, 0) < h:
+            u = u_key_nb(ckey, i, 0)  # (the hazard's power only for a draw under its bound)
+            if (u < churn_hazard_bound(P.churn_base, intimacy[i], P.churn_protect,
+                                       P.misfit_penalty, fit[i])
+                    and u < churn_hazard(P.churn_base, intimacy[i], P.churn_protect,
+                                         P.misfit_penalty, fit[i])):
                 status[i] = CHURNED
                 role[i] = NO_ROLE
                 paying[i] = False

@@ -194,6 +194,26 @@ def churn_hazard(
 
 
 @register_jitable
+def churn_hazard_bound(
+    churn_base: float, intimacy: float, churn_protect: float, misfit_penalty: float, fit: float
+) -> float:
+    """A number :func:`churn_hazard` never exceeds for these arguments, without the power.
+
+    ``churn_base (1 + penalty (1 - fit))``, when the intimacy is in [0, 1] and the other
+    arguments are not negative: the protection ``(1 - I)^protect`` is then at most 1, and
+    a rounded product is monotone in each factor, so the computed hazard is at most this
+    computed bound. Otherwise 2.0, above every draw. A draw at or above the bound is no
+    churn, whatever the power would have been: the compiled engine skips it (most members,
+    most days), with the same outcomes.
+    """
+    factor = 1.0 + misfit_penalty * (1.0 - fit)
+    if (churn_base >= 0.0 and factor >= 0.0 and churn_protect >= 0.0 and intimacy >= 0.0
+            and intimacy <= 1.0):
+        return churn_base * factor
+    return 2.0
+
+
+@register_jitable
 def trough_dropout_probability(dropout: float, amplification: bool, factor: float) -> float:
     """Daily give-up probability of a KOL in its trough, divided by the amplification factor."""
     return clip01(dropout / factor if amplification else dropout)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import math
 
+import numba
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import rules
 from sim.codes import ACTIVE, KOL, LURKER
+
+
+@numba.njit(cache=False)
+def _hazard_and_bound(cb, intimacy, cp, mp, fit):
+    return (rules.churn_hazard(cb, intimacy, cp, mp, fit),
+            rules.churn_hazard_bound(cb, intimacy, cp, mp, fit))
 
 
 def test_clip01_bounds_and_passes_inside():
@@ -132,6 +141,31 @@ def test_churn_hazard():
     # 0.01 * (1 - 0.75)^2 * (1 + 2 * (1 - 0.5)) = 0.01 * 0.0625 * 2
     assert rules.churn_hazard(0.01, 0.75, 2.0, 2.0, 0.5) == pytest.approx(0.00125)
     assert rules.churn_hazard(0.9, 0.0, 1.0, 10.0, 0.0) == 1.0
+
+
+_unit = st.floats(0.0, 1.0)
+_shape = st.one_of(st.floats(0.0, 1000.0), st.sampled_from([0.0, 1.0, 2.0, 3.0, 1e-300]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(cb=_unit, intimacy=_unit, cp=_shape, mp=_shape, fit=_unit)
+def test_churn_hazard_never_exceeds_its_bound_in_python_and_compiled(cb, intimacy, cp, mp, fit):
+    """The compiled engine skips the hazard's power for a draw at or above the bound."""
+    args = (cb, intimacy, cp, mp, fit)
+    assert rules.churn_hazard(*args) <= rules.churn_hazard_bound(*args)
+    h, bound = _hazard_and_bound(*args)
+    assert h == rules.churn_hazard(*args) and h <= bound
+
+
+def test_churn_hazard_bound_outside_its_domain_is_above_every_draw():
+    assert rules.churn_hazard_bound(0.02, 0.5, 3.0, 1.0, 0.4) == 0.02 * (1.0 + 1.0 * 0.6)
+    for args in ((0.02, -0.1, 2.0, 1.0, 0.4), (0.02, 1.5, 2.0, 1.0, 0.4),  # intimacy
+                 (-0.02, 0.5, 2.0, 1.0, 0.4), (0.02, 0.5, -1.0, 1.0, 0.4),  # base, exponent
+                 (0.02, 0.5, 2.0, -5.0, 0.4), (0.02, 0.5, 2.0, 1.0, math.nan),  # penalty, fit
+                 (0.02, math.nan, 2.0, 1.0, 0.4)):
+        assert rules.churn_hazard_bound(*args) == 2.0, args
+    # intimacy 3 by hand, exponent 2: the hazard (4x the base) is above the in-domain bound
+    assert rules.churn_hazard(0.02, 3.0, 2.0, 0.0, 1.0) > 0.02
 
 
 def test_trough_dropout_probability():
