@@ -64,15 +64,16 @@ from .rules import (  # register_jitable: callable from the kernels
     churn_hazard_bound,
     clip01,
     content_gain,
-    conversion_probability,
     daily_cost,
     events_on_day,
+    faded_conversion_probability,
     gain,
     gain_times,
     in_trough,
     influence_step,
     interact_gain,
     invite_probability,
+    power_int,
     role_mult,
     task_active,
     trough_dropout_probability,
@@ -135,6 +136,11 @@ class Work:
     neighbours then). Each day starts by comparing the statuses with ``was_member`` and
     updating the counts around every person whose membership changed, however it changed
     (joins, churns, or a user editing ``model.state`` between days).
+    Three more keep each person's last fatigue factor ``(1 - fatigue)^e`` for the
+    conversions: ``faded`` and its exposures ``faded_at`` (0: none kept), and ``fade_base``
+    (the ``1 - fatigue`` they were taken with); an invited person's factor is then carried on
+    from the kept one, or taken from the start when the exposures went down or the fatigue
+    changed (a user's edit between days).
 
     Attributes:
         arrays: the buffers as a :class:`WorkArrays` tuple (what the kernels take).
@@ -171,6 +177,11 @@ class Work:
             money=np.zeros(2, np.float64),  # the day's revenue, today's ad price
             was_member=np.zeros(n if on_graph else 0, np.bool_),
             member_nbrs=np.zeros(n if on_graph else 0, np.int32),
+            # each person's last fatigue factor (1 - fatigue)^faded_at (0: none kept), and
+            # the 1 - fatigue they were taken with (NaN: none yet)
+            faded=np.zeros(n, np.float64),
+            faded_at=np.zeros(n, np.int32),
+            fade_base=np.full(1, np.nan),
         )
         self.threads = use_threads(n)
         self._params: Params | None = None  # the Params that _kparams was derived from
@@ -228,7 +239,8 @@ StateArrays = namedtuple("StateArrays", [
     "exposures", "paying", "join_day", "kol_since", "referrals", "kol_referrals", "funnel"])
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
-    "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs"])
+    "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs", "faded",
+    "faded_at", "fade_base"])
 
 
 def state_arrays(state: PopulationState) -> StateArrays:
@@ -275,6 +287,7 @@ def _day_invite(day, P, g, st, wk):
     touched, attended, joining, joiners = wk.touched, wk.attended, wk.joining, wk.joiners
     cbuf, hits, counts, was_member = wk.contacts, wk.hits, wk.counts, wk.was_member
     member_nbrs = wk.member_nbrs
+    faded, faded_at, fade_base = wk.faded, wk.faded_at, wk.fade_base
     n = P.n
     seed = P.seed
     graph = P.contacts == 0
@@ -478,9 +491,33 @@ def _day_invite(day, P, g, st, wk):
         inv.sort()
     nj = 0
     key = stream_key_nb(seed, day, P_CONVERT)
+    # The fatigue factor (1 - fatigue)^exposures is a product of one factor per exposure,
+    # taken in order (rules.power_int): each person's last one is kept with its exposures,
+    # and only the factors of the exposures since then are multiplied in (the same product,
+    # the same bits), so a long run does not pay again for every earlier exposure.
+    x = 1.0 - P.fatigue
+    keep = x >= 0.0 and x < 1.0  # (1 - fatigue = 1: the factor is 1; NaN: not kept)
+    if keep and not fade_base[0] == x:  # another fatigue than the kept factors': forget them
+        if fade_base[0] == fade_base[0]:  # (NaN: none kept yet)
+            faded_at[:] = 0
+        fade_base[0] = x
     for t in range(n_in):
         j = inv[t]
-        p = conversion_probability(P.convert_prob, fit[j], P.fatigue, exposures[j], inbox_count[j])
+        e = exposures[j]
+        if keep:
+            k = faded_at[j]
+            f = faded[j]
+            if k <= 0 or k > e:  # none kept (or exposures edited down by hand): from the start
+                k = 0
+                f = 1.0
+            while k < e:
+                f = f * x
+                k += 1
+            faded[j] = f
+            faded_at[j] = e
+        else:
+            f = power_int(x, e)
+        p = faded_conversion_probability(P.convert_prob, fit[j], f, inbox_count[j])
         if u_key_nb(key, j, 0) < p:
             joining[j] = REFERRAL
             joiners[nj] = j

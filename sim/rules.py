@@ -180,7 +180,16 @@ def conversion_probability(
     convert_prob: float, fit: float, fatigue: float, exposures: int, invitations: int
 ) -> float:
     """``1 - (1 - c)^k`` with ``c = convert_prob * fit * (1 - fatigue)^exposures``."""
-    c = clip01(convert_prob * fit * power_int(1.0 - fatigue, exposures))
+    return faded_conversion_probability(convert_prob, fit, power_int(1.0 - fatigue, exposures),
+                                        invitations)
+
+
+@register_jitable
+def faded_conversion_probability(
+    convert_prob: float, fit: float, faded: float, invitations: int
+) -> float:
+    """:func:`conversion_probability` given ``faded = power_int(1 - fatigue, exposures)``."""
+    c = clip01(convert_prob * fit * faded)
     return 1.0 - power_int(1.0 - c, invitations)
 
 

@@ -356,6 +356,37 @@ def test_a_state_array_replaced_between_days_reaches_the_compiled_kernel():
     assert_identical(a, b)
 
 
+def test_kept_fatigue_factors_follow_exposure_edits_and_a_new_fatigue():
+    """The compiled engine carries each person's fatigue factor on from day to day.
+
+    Exposures edited down, up or below zero by hand, and a fatigue replaced mid-run, must
+    give the readable engine's conversions (which take every factor from the start).
+    """
+    import dataclasses
+
+    over = {"rng": 5, "population": {"size": 300}, "steps": 60, "seeding": {"count": 30},
+            "rules": {"fatigue": 0.25, "convert_prob": 0.3, "churn_base": 0.01}}
+    runs = {}
+    for engine in ("agents", "numba"):
+        m = GrowthModel("fish_pond", engine=engine, **over)
+        m.run(15)
+        exposed = np.flatnonzero(m.state.exposures > 2)
+        assert len(exposed) > 30  # enough to tell
+        m.state.exposures[exposed[::3]] = 0  # down (a factor of 1 instead of 0.75^e)
+        m.state.exposures[exposed[1::3]] += 4  # up
+        m.state.exposures[exposed[2::3]] = -3  # below zero
+        m.run(15)
+        m.params = dataclasses.replace(m.params, fatigue=0.2)
+        m.run(15)
+        m.params = dataclasses.replace(m.params, fatigue=0.0)  # 1 - fatigue = 1: not kept
+        m.run(5)
+        m.params = dataclasses.replace(m.params, fatigue=0.03)
+        m.run()
+        runs[engine] = m
+    assert_identical(runs["agents"], runs["numba"])
+    assert runs["numba"].work.arrays.faded_at.max() > 0  # factors were kept and carried on
+
+
 def test_replacing_the_params_changes_the_next_days_on_both_engines_alike():
     """Both engines read ``model.params`` every day: a replacement takes effect the next day."""
     import dataclasses
