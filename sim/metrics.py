@@ -107,13 +107,34 @@ RETENTION_SOURCES = {"referral": REFERRAL, "organic": ORGANIC, "ads": ADS}
 FISSION_WINDOW = 90  # days, for nonseed_referral_share_90d
 
 
-BINS = 4096  # intimacy bins of the top-share selection
+BINS = 4096  # intimacy bins of the top-share selection, at most (see _bins)
+
+
+@cached(inline="always")
+def _bins(k):
+    """Bins for ranking ``k`` persons: the power of two in [k, 2k), within [64, BINS].
+
+    Any number of bins gives the same selection (a higher bin holds only higher values,
+    and the boundary bin is ranked exactly), so a few persons do not pay for 4,096 bins.
+    """
+    bins = BINS
+    while bins > 64 and bins >= 2 * k:
+        bins //= 2
+    return bins
+
+
+@cached(inline="always")
+def _bin(x, bins):
+    """The bin of intimacy ``x``: ``floor(x bins)`` within [0, bins - 1] (NaN: bin 0)."""
+    if not x > 0.0:
+        return 0
+    return min(np.int64(x * bins), bins - 1) if x < 1.0 else bins - 1
 
 
 @cached
 def _boundary(hist, k):
     """The bin holding the ``k``-th highest value of a histogram, and how many lie above it."""
-    b = BINS - 1
+    b = len(hist) - 1
     above = 0
     while above + hist[b] < k:
         above += hist[b]
@@ -204,11 +225,12 @@ def _top_shares_nb(ever, intimacy, referrals, skip, top):
     """
     if _all_tied(ever, intimacy):  # (a cascade or an epidemic: one intimacy for everyone)
         return _top_shares_by_index(ever, referrals, skip, top)
-    hist = np.zeros(BINS, np.int64)
-    kept = np.zeros(BINS, np.int64)
+    bins = _bins(len(ever))
+    hist = np.zeros(bins, np.int64)
+    kept = np.zeros(bins, np.int64)
     for t in range(len(ever)):
         i = ever[t]
-        bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+        bi = _bin(intimacy[i], bins)
         hist[bi] += 1
         kept[bi] += not skip[i]
     k_all = int(math.ceil(top * hist.sum()))
@@ -225,7 +247,7 @@ def _top_shares_nb(ever, intimacy, referrals, skip, top):
     c_kept = 0
     for t in range(len(ever)):
         i = ever[t]
-        bi = min(np.int64(intimacy[i] * BINS), BINS - 1)
+        bi = _bin(intimacy[i], bins)
         if k_all > 0:
             if bi > b_all:
                 credited_all += referrals[i]

@@ -54,6 +54,21 @@ def test_top_share_equals_the_naive_ranking_including_ties():
         assert top_share(st) == naive_top_share(st.status, st.intimacy, st.referrals)
 
 
+def test_top_share_of_intimacies_outside_zero_one_edited_by_hand():
+    """Values below 0, above 1 and NaN stay inside the histogram (no write out of bounds)."""
+    gen = np.random.default_rng(7)
+    for n in (50, 3000, 9000):  # 64 bins, 4,096 bins, and the bins in between
+        st = PopulationState.empty(np.ones(n))
+        st.status[:] = MEMBER
+        st.intimacy[:] = gen.choice([-1e30, -3.0, -0.0, 0.4, 1.0, 2.5, 1e300], n) + gen.random(n)
+        st.referrals[:] = gen.integers(0, 5, n)
+        assert top_share(st) == naive_top_share(st.status, st.intimacy, st.referrals)
+        st.intimacy[::7] = np.nan
+        total = int(st.referrals.sum())
+        both = _top_shares_nb(np.arange(n), st.intimacy, st.referrals, np.zeros(n, bool), 0.2)
+        assert 0 <= both[0] <= total and both[0] == both[1]
+
+
 def test_referral_curve_and_milestones():
     st = PopulationState.empty(np.ones(6))
     st.status[:] = [MEMBER, MEMBER, MEMBER, CHURNED, NON_USER, MEMBER]
