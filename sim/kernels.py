@@ -78,7 +78,7 @@ from .rules import (  # register_jitable: callable from the kernels
     task_active,
     trough_dropout_probability,
 )
-from .state import PopulationState
+from .state import PopulationState, byte_words, has_byte
 from .threads import CHUNKS, use_threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -182,6 +182,7 @@ class Work:
             faded=np.zeros(n, np.float64),
             faded_at=np.zeros(n, np.int32),
             fade_base=np.full(1, np.nan),
+            synced=np.zeros(1, np.int64),  # the members at the last _sync_members
         )
         self.threads = use_threads(n)
         self._params: Params | None = None  # the Params that _kparams was derived from
@@ -240,7 +241,7 @@ StateArrays = namedtuple("StateArrays", [
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs", "faded",
-    "faded_at", "fade_base"])
+    "faded_at", "fade_base", "synced"])
 
 
 def state_arrays(state: PopulationState) -> StateArrays:
@@ -296,7 +297,7 @@ def _day_invite(day, P, g, st, wk):
     nm = 0
     if graph:
         nm = _sync_members(indptr, indices, status, funnel, members, touched, was_member,
-                           member_nbrs, P.interact_gain > 0.0)
+                           member_nbrs, wk.synced, P.interact_gain > 0.0)
     else:
         for i in range(n):
             if status[i] == MEMBER:
@@ -690,12 +691,12 @@ def _list_joined(day, status, join_day, buf, n_new, out):
 
 @cached
 def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs,
-                  count):
+                  synced, count):
     """Start of a day on a graph: list the members, mark reached, update member counts.
 
-    Lists the members (index order) into ``members`` and returns their number; marks a new
-    member's neighbours reached, and (if ``count``) brings ``member_nbrs`` up to date around
-    everyone whose membership changed since the last call.
+    Lists the members (index order) into ``members`` and returns their number (also kept
+    in ``synced[0]``); marks a new member's neighbours reached, and (if ``count``) brings
+    ``member_nbrs`` up to date around everyone whose membership changed since the last call.
 
     Marking them now equals marking them in phase 3 (MODEL.md's wording: a member's
     invitations reach its non-member neighbours): statuses do not change in between, a
@@ -703,13 +704,32 @@ def _sync_members(indptr, indices, status, funnel, members, changed, was_member,
     """
     nm = 0
     nc = 0
-    for i in range(len(status)):  # branch-free: after a cascade statuses are unpredictable
-        is_member = status[i] == MEMBER
-        members[nm] = i
-        nm += is_member
-        changed[nc] = i
-        nc += is_member != was_member[i]
-        was_member[i] = is_member
+    n = len(status)
+    # Where members were few at the last call (under 1/32 of everyone), eight persons a
+    # word: a word in which nobody is a member nor was one is skipped (a sparse cascade's
+    # pass went from 191 to 36 us at 100,000 persons; with many members the plain pass is
+    # faster, 37 against 52 us for a 20,000-person fish pond). Both list the same persons.
+    if synced[0] * 32 < n:
+        words, was = byte_words(status), byte_words(was_member)
+        for w in range(len(words) + 1):  # (the last few persons on their own)
+            if w < len(words) and was[w] == 0 and not has_byte(words[w], MEMBER):
+                continue  # none of these eight is a member, nor was at the last call
+            for i in range(8 * w, min(8 * w + 8, n)):
+                is_member = status[i] == MEMBER
+                members[nm] = i
+                nm += is_member
+                changed[nc] = i
+                nc += is_member != was_member[i]
+                was_member[i] = is_member
+    else:
+        for i in range(n):  # branch-free: statuses are unpredictable
+            is_member = status[i] == MEMBER
+            members[nm] = i
+            nm += is_member
+            changed[nc] = i
+            nc += is_member != was_member[i]
+            was_member[i] = is_member
+    synced[0] = nm
     for t in range(nc):
         i = changed[t]
         lo, hi = indptr[i], indptr[i + 1]

@@ -12,6 +12,32 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .codes import NO_ROLE, NO_SOURCE, NON_USER
+from .jit import cached
+
+# Passes over everyone read the one-byte arrays (status, was-member flags, cohorts) eight
+# persons at a time as 64-bit words, and skip the words in which nothing can count: in a
+# sparse population (a cascade, the first months of a large community) most persons are
+# non-users, and a day then costs a test per eight of them. Exact: a word is skipped only
+# when its eight bytes say so.
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+
+
+@cached(inline="always")
+def byte_words(a):
+    """A one-byte array's first ``len(a) // 8 * 8`` entries as 64-bit words, 8 per word.
+
+    The persons ``8 w .. 8 w + 7`` are word ``w``; the last ``len(a) % 8`` persons are in
+    no word (a caller's pass takes them one by one).
+    """
+    return a[:len(a) // 8 * 8].view(np.uint64)
+
+
+@cached(inline="always")
+def has_byte(word, value):
+    """Whether one of the eight bytes of ``word`` (uint64) is ``value`` (an int in 0..255)."""
+    x = word ^ (np.uint64(value) * _ONES)  # the bytes equal to value become 0
+    return ((x - _ONES) & ~x & _HIGHS) != np.uint64(0)  # (exact for "some byte is 0")
 
 
 @dataclass

@@ -214,6 +214,43 @@ def test_newcomers_are_listed_by_a_scan_only_when_it_finds_exactly_them():
     assert not _list_joined(4, status, join_day, buf, 3, out) and out.tolist() == [7, 2, 5]
 
 
+def test_members_are_synced_alike_word_by_word_and_person_by_person():
+    """_sync_members skips words of eight persons while members are few: the same outcome."""
+    from sim.codes import F_REACHED
+    from sim.kernels import _sync_members
+
+    gen = np.random.default_rng(6)
+    for n, share in ((1000, 0.01), (1003, 0.2), (77, 0.5), (5, 0.5)):
+        g = build_graph_csr(n, gen)
+        status = gen.choice(np.array([0, 1, 2], np.int8), n, p=[1 - share, share / 2, share / 2])
+        was = gen.random(n) < share / 2
+        outs = []
+        for synced in (0, n):  # the word-by-word pass, then the plain one
+            st, funnel, w = status.copy(), np.zeros(n, np.uint8), was.copy()
+            members, changed = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+            nbrs = np.zeros(n, np.int32)
+            kept = np.array([synced], np.int64)
+            nm = _sync_members(g[0], g[1], st, funnel, members, changed, w, nbrs, kept, True)
+            assert nm == kept[0] == (status == 1).sum()
+            outs.append((members[:nm].tolist(), w.tolist(), funnel.tolist(), nbrs.tolist()))
+        assert outs[0] == outs[1]
+        assert outs[0][0] == np.flatnonzero(status == 1).tolist()
+        assert outs[0][1] == (status == 1).tolist()
+        assert any(f & F_REACHED for f in outs[0][2]) or not (status == 1).any()
+
+
+def build_graph_csr(n, gen):
+    """A random graph's CSR arrays (indptr, indices), symmetric, about 4 neighbours each."""
+    src = gen.integers(0, n, 2 * n)
+    dst = gen.integers(0, n, 2 * n)
+    keep = src != dst
+    a, b = np.concatenate([src[keep], dst[keep]]), np.concatenate([dst[keep], src[keep]])
+    order = np.lexsort((b, a))
+    indptr = np.zeros(n + 1, np.int64)
+    np.add.at(indptr, a + 1, 1)
+    return np.cumsum(indptr), b[order].astype(np.int32)
+
+
 def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
     """Edits to ``model.state`` between days reach the compiled engine's bookkeeping.
 

@@ -66,3 +66,24 @@ def test_engagement_defaults_to_one_and_takes_given_values():
     assert st.engagement.tolist() == [1.0, 1.0, 1.0]
     st = PopulationState.empty(np.full(3, 0.5), np.array([0.1, 2.0, 5.0], np.float32))
     assert st.engagement.dtype == np.float64 and st.engagement.tolist()[1] == 2.0
+
+
+def test_byte_words_and_has_byte_agree_with_the_bytes():
+    from numba import njit
+
+    from sim.state import byte_words, has_byte
+
+    @njit(cache=False)
+    def found(a, value):
+        words = byte_words(a)
+        return np.array([has_byte(words[w], value) for w in range(len(words))])
+
+    gen = np.random.default_rng(4)
+    for n in (0, 7, 8, 9, 64, 1001):
+        for pool in ([0, 1, 2], [0, 255, 1, 128, 127], list(range(256))):
+            a = gen.choice(np.array(pool, np.uint8), n)
+            assert len(byte_words(a)) == n // 8
+            for value in (0, 1, 2, 127, 128, 255):
+                want = (a[:n // 8 * 8].reshape(-1, 8) == value).any(axis=1)
+                assert (found(a, value) == want).all()
+                assert (found(a.view(np.int8), value) == want).all()  # statuses are int8
