@@ -135,7 +135,9 @@ class Work:
     (who was a member at the last day's start) and ``member_nbrs`` (each person's member
     neighbours then). Each day starts by comparing the statuses with ``was_member`` and
     updating the counts around every person whose membership changed, however it changed
-    (joins, churns, or a user editing ``model.state`` between days).
+    (joins, churns, or a user editing ``model.state`` between days); ``synced`` keeps the
+    members then, and ``fresh`` flags the new members until the day's invitation stage has
+    marked their neighbours reached.
     Three more keep each person's last fatigue factor ``(1 - fatigue)^e`` for the
     conversions: ``faded`` and its exposures ``faded_at`` (0: none kept), and ``fade_base``
     (the ``1 - fatigue`` they were taken with); an invited person's factor is then carried on
@@ -183,6 +185,7 @@ class Work:
             faded_at=np.zeros(n, np.int32),
             fade_base=np.full(1, np.nan),
             synced=np.zeros(1, np.int64),  # the members at the last _sync_members
+            fresh=np.zeros(n if on_graph else 0, np.bool_),  # members since the last day
         )
         self.threads = use_threads(n)
         self._params: Params | None = None  # the Params that _kparams was derived from
@@ -241,7 +244,7 @@ StateArrays = namedtuple("StateArrays", [
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs", "faded",
-    "faded_at", "fade_base", "synced"])
+    "faded_at", "fade_base", "synced", "fresh"])
 
 
 def state_arrays(state: PopulationState) -> StateArrays:
@@ -289,6 +292,7 @@ def _day_invite(day, P, g, st, wk):
     cbuf, hits, counts, was_member = wk.contacts, wk.hits, wk.counts, wk.was_member
     member_nbrs = wk.member_nbrs
     faded, faded_at, fade_base = wk.faded, wk.faded_at, wk.fade_base
+    fresh = wk.fresh
     n = P.n
     seed = P.seed
     graph = P.contacts == 0
@@ -296,8 +300,8 @@ def _day_invite(day, P, g, st, wk):
     counts[:] = 0
     nm = 0
     if graph:
-        nm = _sync_members(indptr, indices, status, funnel, members, touched, was_member,
-                           member_nbrs, wk.synced, P.interact_gain > 0.0)
+        nm = _sync_members(indptr, indices, status, members, touched, was_member,
+                           member_nbrs, wk.synced, fresh, P.interact_gain > 0.0)
     else:
         for i in range(n):
             if status[i] == MEMBER:
@@ -432,6 +436,15 @@ def _day_invite(day, P, g, st, wk):
                                    P.amplification_enabled, P.amplification_factor)
         q = invite_probability(P.invite_rate, mult, infl, intimacy[i], boost, engagement[i])
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
+        if graph and fresh[i]:
+            # a member since the last day (_sync_members): its non-member neighbours are
+            # reached, marked here where its neighbours are read anyway (MODEL.md's wording:
+            # a member's invitations reach its non-member neighbours). The members' marks
+            # stay, and every member was itself marked reached on joining.
+            fresh[i] = False
+            for e in range(lo, hi):
+                j = nb[e]
+                funnel[j] |= F_REACHED if status[j] != MEMBER else 0
         # The candidates first: the slots of the invitable neighbours (non-users, and
         # churned persons when they may be invited again), listed without a branch
         # (statuses are unpredictable); with q not above 0 there is none. Their number is
@@ -445,7 +458,7 @@ def _day_invite(day, P, g, st, wk):
                 cand += (sj == NON_USER) | ((sj == CHURNED) & rejoin)
             if P.invite_cap > 0.0:
                 q = capped_invite_probability(q, cand, P.invite_cap)
-        if not graph:  # (on graphs, _sync_members marked members' neighbours reached)
+        if not graph:  # (on graphs, a new member's neighbours were marked reached above)
             for e in range(lo, hi):
                 if status[nb[e]] != MEMBER:
                     funnel[nb[e]] |= F_REACHED
@@ -690,17 +703,15 @@ def _list_joined(day, status, join_day, buf, n_new, out):
 
 
 @cached
-def _sync_members(indptr, indices, status, funnel, members, changed, was_member, member_nbrs,
-                  synced, count):
-    """Start of a day on a graph: list the members, mark reached, update member counts.
+def _sync_members(indptr, indices, status, members, changed, was_member, member_nbrs, synced,
+                  fresh, count):
+    """Start of a day on a graph: list the members, flag the new ones, update member counts.
 
     Lists the members (index order) into ``members`` and returns their number (also kept
-    in ``synced[0]``); marks a new member's neighbours reached, and (if ``count``) brings
-    ``member_nbrs`` up to date around everyone whose membership changed since the last call.
-
-    Marking them now equals marking them in phase 3 (MODEL.md's wording: a member's
-    invitations reach its non-member neighbours): statuses do not change in between, a
-    member's neighbours stay reached, and every member was itself marked reached on joining.
+    in ``synced[0]``); sets ``fresh`` for everyone who became a member since the last call
+    (the day's invitation stage marks their non-member neighbours reached, and clears the
+    flag), and (if ``count``) brings ``member_nbrs`` up to date around everyone whose
+    membership changed since the last call.
     """
     nm = 0
     nc = 0
@@ -732,17 +743,12 @@ def _sync_members(indptr, indices, status, funnel, members, changed, was_member,
     synced[0] = nm
     for t in range(nc):
         i = changed[t]
-        lo, hi = indptr[i], indptr[i + 1]
-        if was_member[i]:
+        fresh[i] = was_member[i]
+        if count:
+            lo, hi = indptr[i], indptr[i + 1]
+            change = 1 if was_member[i] else -1
             for e in range(lo, hi):
-                j = indices[e]
-                funnel[j] |= F_REACHED if status[j] != MEMBER else 0  # (members already are)
-            if count:
-                for e in range(lo, hi):
-                    member_nbrs[indices[e]] += 1
-        elif count:
-            for e in range(lo, hi):
-                member_nbrs[indices[e]] -= 1
+                member_nbrs[indices[e]] += change
     return nm
 
 

@@ -216,7 +216,6 @@ def test_newcomers_are_listed_by_a_scan_only_when_it_finds_exactly_them():
 
 def test_members_are_synced_alike_word_by_word_and_person_by_person():
     """_sync_members skips words of eight persons while members are few: the same outcome."""
-    from sim.codes import F_REACHED
     from sim.kernels import _sync_members
 
     gen = np.random.default_rng(6)
@@ -226,17 +225,21 @@ def test_members_are_synced_alike_word_by_word_and_person_by_person():
         was = gen.random(n) < share / 2
         outs = []
         for synced in (0, n):  # the word-by-word pass, then the plain one
-            st, funnel, w = status.copy(), np.zeros(n, np.uint8), was.copy()
+            st, fresh, w = status.copy(), np.zeros(n, np.bool_), was.copy()
             members, changed = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
             nbrs = np.zeros(n, np.int32)
             kept = np.array([synced], np.int64)
-            nm = _sync_members(g[0], g[1], st, funnel, members, changed, w, nbrs, kept, True)
+            nm = _sync_members(g[0], g[1], st, members, changed, w, nbrs, kept, fresh, True)
             assert nm == kept[0] == (status == 1).sum()
-            outs.append((members[:nm].tolist(), w.tolist(), funnel.tolist(), nbrs.tolist()))
+            outs.append((members[:nm].tolist(), w.tolist(), fresh.tolist(), nbrs.tolist()))
         assert outs[0] == outs[1]
         assert outs[0][0] == np.flatnonzero(status == 1).tolist()
         assert outs[0][1] == (status == 1).tolist()
-        assert any(f & F_REACHED for f in outs[0][2]) or not (status == 1).any()
+        assert outs[0][2] == ((status == 1) & ~was).tolist()  # the new members
+        for i in range(n):  # each person's member neighbours, from the changes
+            members_now = status[g[1][g[0][i]:g[0][i + 1]]] == 1
+            members_then = was[g[1][g[0][i]:g[0][i + 1]]]
+            assert outs[0][3][i] == members_now.sum() - members_then.sum(), i
 
 
 def build_graph_csr(n, gen):
