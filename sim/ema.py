@@ -11,6 +11,11 @@ milestone never reached) and daily series (one float a day, day 0 included).
 Every experiment runs with the same seed (common random numbers: two experiments differ
 by their parameters only), the scenario's unless ``seed=`` says otherwise.
 
+PRIM on an integer uncertainty or lever (``seeding.count``): hand it the experiments'
+columns as floats (``experiments[names].astype(float)``). With pandas 3, EMA Workbench
+2.5.3's PRIM fails while pasting a non-integer limit into an integer column (its issue 448,
+fixed after that release).
+
 Example:
     >>> from ema_workbench import SequentialEvaluator, perform_experiments
     >>> model = ema_model("fish_pond", {"rules.invite_rate": (0.01, 0.03)},
