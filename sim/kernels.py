@@ -720,26 +720,26 @@ def _sync_members(indptr, indices, status, members, changed, was_member, member_
     # word: a word in which nobody is a member nor was one is skipped (a sparse cascade's
     # pass went from 191 to 36 us at 100,000 persons; with many members the plain pass is
     # faster, 37 against 52 us for a 20,000-person fish pond). Both list the same persons.
-    if synced[0] * 32 < n:
-        words, was = byte_words(status), byte_words(was_member)
-        for w in range(len(words) + 1):  # (the last few persons on their own)
-            if w < len(words) and was[w] == 0 and not has_byte(words[w], MEMBER):
-                continue  # none of these eight is a member, nor was at the last call
-            for i in range(8 * w, min(8 * w + 8, n)):
-                is_member = status[i] == MEMBER
-                members[nm] = i
-                nm += is_member
-                changed[nc] = i
-                nc += is_member != was_member[i]
-                was_member[i] = is_member
-    else:
-        for i in range(n):  # branch-free: statuses are unpredictable
+    sparse = synced[0] * 32 < n
+    words, was = byte_words(status), byte_words(was_member)
+    w = 0
+    while True:  # a range of persons at a time: everyone, or a word of eight
+        lo, hi = 0, n
+        if sparse:
+            while w < len(words) and was[w] == 0 and not has_byte(words[w], MEMBER):
+                w += 1  # none of these eight is a member, nor was at the last call
+            lo = 8 * w
+            hi = min(lo + 8, n) if w < len(words) else n  # (the last few on their own)
+        for i in range(lo, hi):  # branch-free: statuses are unpredictable
             is_member = status[i] == MEMBER
             members[nm] = i
             nm += is_member
             changed[nc] = i
             nc += is_member != was_member[i]
             was_member[i] = is_member
+        if hi >= n:
+            break
+        w += 1
     synced[0] = nm
     for t in range(nc):
         i = changed[t]
