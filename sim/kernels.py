@@ -76,6 +76,7 @@ from .rules import (  # register_jitable: callable from the kernels
     power_int,
     role_mult,
     task_active,
+    times_power,
     trough_dropout_probability,
 )
 from .state import PopulationState, byte_words, has_byte
@@ -436,12 +437,14 @@ def _day_invite(day, P, g, st, wk):
                                    P.amplification_enabled, P.amplification_factor)
         q = invite_probability(P.invite_rate, mult, infl, intimacy[i], boost, engagement[i])
         lo, hi = (indptr[i], indptr[i + 1]) if graph else (0, _contacts(P, day, i, cbuf))
-        if graph and fresh[i]:
-            # a member since the last day (_sync_members): its non-member neighbours are
-            # reached, marked here where its neighbours are read anyway (MODEL.md's wording:
-            # a member's invitations reach its non-member neighbours). The members' marks
-            # stay, and every member was itself marked reached on joining.
-            fresh[i] = False
+        if not graph or fresh[i]:
+            # the non-member neighbours are reached (MODEL.md's wording: a member's
+            # invitations reach its non-member neighbours), marked here where they are read
+            # anyway: today's contacts when well mixed; on a graph, those of a member new
+            # since the last day (_sync_members), as the marks stay and every member was
+            # itself marked reached on joining
+            if graph:
+                fresh[i] = False
             for e in range(lo, hi):
                 j = nb[e]
                 funnel[j] |= F_REACHED if status[j] != MEMBER else 0
@@ -458,10 +461,6 @@ def _day_invite(day, P, g, st, wk):
                 cand += (sj == NON_USER) | ((sj == CHURNED) & rejoin)
             if P.invite_cap > 0.0:
                 q = capped_invite_probability(q, cand, P.invite_cap)
-        if not graph:  # (on graphs, a new member's neighbours were marked reached above)
-            for e in range(lo, hi):
-                if status[nb[e]] != MEMBER:
-                    funnel[nb[e]] |= F_REACHED
         # Then the candidates' draws, again without a branch, each kept in ``hits`` (in
         # place, in slot order) only if it is an invitation. Every other slot's probability
         # is 0 or below (a member's, a churned person's without rejoining, or every slot's
@@ -524,9 +523,7 @@ def _day_invite(day, P, g, st, wk):
             if k <= 0 or k > e:  # none kept (or exposures edited down by hand): from the start
                 k = 0
                 f = 1.0
-            while k < e:
-                f = f * x
-                k += 1
+            f = times_power(f, x, e - k)
             faded[j] = f
             faded_at[j] = e
         else:

@@ -43,7 +43,15 @@ def gain_times(intimacy: float, g: float, times: int) -> float:
 @register_jitable
 def power_int(x: float, n: int) -> float:
     """``x ** n`` for an integer ``n >= 0`` by repeated multiplication (engine-exact)."""
-    r = 1.0
+    return times_power(1.0, x, n)
+
+
+@register_jitable
+def times_power(r: float, x: float, n: int) -> float:
+    """``r`` multiplied by ``x``, ``n`` times in order.
+
+    ``power_int(x, k + n)`` is ``times_power(power_int(x, k), x, n)``, bit for bit.
+    """
     for _ in range(n):
         r = r * x
     return r
