@@ -14,11 +14,11 @@ import numpy as np
 from .codes import NO_ROLE, NO_SOURCE, NON_USER
 from .jit import cached
 
-# Passes over everyone read the one-byte arrays (status, was-member flags, cohorts) eight
-# persons at a time as 64-bit words, and skip the words in which nothing can count: in a
-# sparse population (a cascade, the first months of a large community) most persons are
-# non-users, and a day then costs a test per eight of them. Exact: a word is skipped only
-# when its eight bytes say so.
+# A pass over everyone may read one-byte arrays (statuses, flags) eight persons at a time
+# as 64-bit words and skip the words in which nothing can count: in a sparse population
+# (a cascade, the first months of a large community) most persons are non-users, and the
+# pass then costs a test per eight of them (sim.kernels._sync_members). Exact: a word is
+# skipped only when its eight bytes say so.
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
 

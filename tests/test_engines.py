@@ -217,10 +217,12 @@ def test_newcomers_are_listed_by_a_scan_only_when_it_finds_exactly_them():
 def test_members_are_synced_alike_word_by_word_and_person_by_person():
     """_sync_members skips words of eight persons while members are few: the same outcome."""
     from sim.kernels import _sync_members
+    from sim.population import from_edges
 
     gen = np.random.default_rng(6)
     for n, share in ((1000, 0.01), (1003, 0.2), (77, 0.5), (5, 0.5)):
-        g = build_graph_csr(n, gen)
+        graph = from_edges(n, gen.integers(0, n, 2 * n), gen.integers(0, n, 2 * n))
+        g = (graph.indptr, graph.indices)
         status = gen.choice(np.array([0, 1, 2], np.int8), n, p=[1 - share, share / 2, share / 2])
         was = gen.random(n) < share / 2
         outs = []
@@ -240,18 +242,6 @@ def test_members_are_synced_alike_word_by_word_and_person_by_person():
             members_now = status[g[1][g[0][i]:g[0][i + 1]]] == 1
             members_then = was[g[1][g[0][i]:g[0][i + 1]]]
             assert outs[0][3][i] == members_now.sum() - members_then.sum(), i
-
-
-def build_graph_csr(n, gen):
-    """A random graph's CSR arrays (indptr, indices), symmetric, about 4 neighbours each."""
-    src = gen.integers(0, n, 2 * n)
-    dst = gen.integers(0, n, 2 * n)
-    keep = src != dst
-    a, b = np.concatenate([src[keep], dst[keep]]), np.concatenate([dst[keep], src[keep]])
-    order = np.lexsort((b, a))
-    indptr = np.zeros(n + 1, np.int64)
-    np.add.at(indptr, a + 1, 1)
-    return np.cumsum(indptr), b[order].astype(np.int32)
 
 
 def test_engines_stay_identical_when_the_user_edits_the_state_between_days():
