@@ -187,8 +187,19 @@ class Work:
             fade_base=np.full(1, np.nan),
             synced=np.zeros(1, np.int64),  # the members at the last _sync_members
             fresh=np.zeros(n if on_graph else 0, np.bool_),  # members since the last day
+            # the day's changed persons, for the recorder (see changed()): the non-members
+            # first reached today, and the lengths of the three lists
+            reached=np.empty(n, ids),
+            listed=np.zeros(3, np.int64),
         )
         self.threads = use_threads(n)
+        a = self.arrays
+        # Every person whose state the last day may have changed is in one of three lists
+        # (with repeats): today's members (the morning's and the newcomers, some of whom
+        # churned), the invited, and the non-members first reached today. Each day writes
+        # their lengths into ``listed``. Nothing else changes a person: the feed, activities
+        # and interactions, invitations' credit, roles, churn and paying touch members only.
+        self.changed = (a.members, a.touched, a.reached, a.listed)
         self._params: Params | None = None  # the Params that _kparams was derived from
         self._kparams: KParams | None = None
         self._direct = Direct(day_kernel)  # day_kernel, without dispatch while it may
@@ -245,7 +256,7 @@ StateArrays = namedtuple("StateArrays", [
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs", "faded",
-    "faded_at", "fade_base", "synced", "fresh"])
+    "faded_at", "fade_base", "synced", "fresh", "reached", "listed"])
 
 
 def state_arrays(state: PopulationState) -> StateArrays:
@@ -426,6 +437,8 @@ def _day_invite(day, P, g, st, wk):
     ikey = stream_key_nb(seed, day, P_INVITE)
     ckey = stream_key_nb(seed, day, P_CREDIT)
     n_in = 0
+    n_reached = 0
+    reached = wk.reached
     by_status = np.zeros(3, np.float64)  # by status code (NON_USER, MEMBER, CHURNED)
     for t in range(nm):
         i = members[t]
@@ -445,9 +458,12 @@ def _day_invite(day, P, g, st, wk):
             # itself marked reached on joining
             if graph:
                 fresh[i] = False
-            for e in range(lo, hi):
+            for e in range(lo, hi):  # (the first reached listed for the recorder)
                 j = nb[e]
-                funnel[j] |= F_REACHED if status[j] != MEMBER else 0
+                outside = status[j] != MEMBER
+                reached[n_reached] = j
+                n_reached += outside & ((funnel[j] & F_REACHED) == 0)
+                funnel[j] |= F_REACHED if outside else 0
         # The candidates first: the slots of the invitable neighbours (non-users, and
         # churned persons when they may be invited again), listed without a branch
         # (statuses are unpredictable); with q not above 0 there is none. Their number is
@@ -533,6 +549,8 @@ def _day_invite(day, P, g, st, wk):
             joining[j] = REFERRAL
             joiners[nj] = j
             nj += 1
+    wk.listed[1] = n_in
+    wk.listed[2] = n_reached
     return nm, n_in, nj
 
 
@@ -670,6 +688,7 @@ def _day_close(day, P, st, wk, nm, n_new, dropouts, churns):
             n_kols += 1
     counts[SLOT.n_kols] = n_kols
     money[0] = revenue
+    wk.listed[0] = nm + n_new
 
 
 @cached(inline="always")
@@ -907,18 +926,19 @@ def run_day(model: GrowthModel) -> DayCounts:
     Returns:
         The day's counts, revenue and cost.
     """
-    counts, revenue, cost, _ = run_day_flows(model)
+    counts, revenue, cost, _, _ = run_day_flows(model)
     c = counts.tolist()  # Python ints, as the readable engine's counts
     return DayCounts(**{name: c[slot] for name, slot in zip(COUNT_FIELDS, SLOT)
                         if name != "n_kols"}, revenue=revenue, cost=cost)
 
 
-def run_day_flows(model: GrowthModel) -> tuple[np.ndarray, float, float, StateArrays]:
+def run_day_flows(model: GrowthModel) -> tuple[np.ndarray, float, float, StateArrays, tuple]:
     """:func:`run_day` with the counts left in their array, for the recorder.
 
     Returns:
         The day's counts (int64, :data:`COUNT_FIELDS` order: the buffer itself, valid until
-        the next day), revenue and cost, and the state's arrays.
+        the next day), revenue and cost, the state's arrays, and the day's changed persons
+        (:meth:`Work.changed`).
     """
     work: Work = model.work
     P = work.kparams(model.params)
@@ -932,7 +952,7 @@ def run_day_flows(model: GrowthModel) -> tuple[np.ndarray, float, float, StateAr
     cost = daily_cost(int(counts[SLOT.posts]), int(counts[SLOT.operator_activities]),
                       int(counts[SLOT.n_kols]), int(counts[SLOT.ads_bought]), p.cost_per_post,
                       p.cost_per_activity, p.cost_per_kol_month, float(wk.money[1]))
-    return counts, float(wk.money[0]), cost, st
+    return counts, float(wk.money[0]), cost, st, work.changed
 
 
 def run_day_threaded(day: int, P: KParams, g: GraphArrays, st: StateArrays,

@@ -300,6 +300,16 @@ _BIT_REACHED, _BIT_INVITED, _BIT_JOINED, _BIT_ACTIVE, _BIT_PAYING = (
 
 
 @cached(inline="always")
+def _audience_chunk(status, role, influence, ptr, contacts):
+    """The KOL audience of a chunk's persons (its slices; ``ptr`` its indptr slice)."""
+    audience = 0.0
+    for i in range(len(status)):
+        if status[i] == MEMBER and role[i] == KOL:
+            audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
+    return audience
+
+
+@cached(inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
                   kol_referrals, indptr, contacts, commit_threshold, cnt):
     """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience.
@@ -339,10 +349,7 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
         f2 += (f >> _BIT_JOINED) & 1
         f3 += (f >> _BIT_ACTIVE) & 1
         f4 += (f >> _BIT_PAYING) & 1
-    audience = 0.0
-    for i in range(len(status) if kols else 0):  # (no KOL: nothing to add, a pass saved)
-        if status[i] == MEMBER and role[i] == KOL:
-            audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
+    audience = _audience_chunk(status, role, influence, ptr, contacts) if kols else 0.0
     for k, v in enumerate((members, kols, actives, lurkers, churned,
                            len(status) - members - churned,
                            referral, committed, payers, kol_refs, f0, f1, f2, f3, f4)):
@@ -409,27 +416,192 @@ _INT_IDX = tuple(k for k, name in enumerate(TIMESERIES_COLUMNS) if name in INT_C
 # The day's flows the recorder reads, in the order of an engine's counts
 # (sim.kernels.COUNT_FIELDS starts with them: its counts array is passed as is).
 FLOWS = ("posts", "operator_activities", "member_activities", "invites_sent", "kol_invites",
-         "joins_referral", "joins_organic", "joins_ads")
+         "joins_referral", "joins_organic", "joins_ads", "ads_bought", "kol_credited",
+         "recruited_kols")
 FlowSlots = namedtuple("FlowSlots", FLOWS)
 FLOW = FlowSlots(*range(len(FLOWS)))
 # acc: cumulative joins by source (seed, mass pull, referral, organic, ads), the rows
-# written, whether the retention cohorts are frozen, the window's first slot and length.
-_ACC_SEED, _ACC_MASS, _ACC_REF, _ACC_ORG, _ACC_ADS, _ACC_ROWS, _ACC_FROZEN, _ACC_W0, _ACC_WN = (
-    range(9))
+# written, whether the retention cohorts are frozen, the window's first slot and length,
+# whether ``code`` holds the census of the last row (see _census_delta), and the length of
+# the ever-member list ``ever`` (-1: not listed for the last row).
+(_ACC_SEED, _ACC_MASS, _ACC_REF, _ACC_ORG, _ACC_ADS, _ACC_ROWS, _ACC_FROZEN, _ACC_W0, _ACC_WN,
+ _ACC_CODED, _ACC_EVER) = range(11)
+# totals: revenue, cost, and the commitment threshold that ``code`` was taken with
+_TOT_CODED = 2
+_REFS = len(CENSUS)  # census[_REFS]: the referral joins credited to anyone
 RecArrays = namedtuple("RecArrays", [
     "acc", "totals", "window", "sums", "seed_idx", "seed_mask", "cohort", "ever", "part",
-    "aud", "sizes"])
+    "aud", "sizes", "census", "code", "spare"])
+
+
+# The census kept from day to day (_census_delta). ``code[i]`` holds person i's part of the
+# last row's census as bits: those of _CODED (census slot of each), then the funnel flags
+# from bit 8 on.
+_CODED = (0, 1, 2, 3, 4, 6, 7, 8)  # members, kols, actives, lurkers, churned, referral
+# members, committed, paying members
+_FUNNEL_BITS = (_BIT_REACHED, _BIT_INVITED, _BIT_JOINED, _BIT_ACTIVE, _BIT_PAYING)
+_EVER_BITS = 1 | (1 << 4)  # a member or a churned person: not a non-user
+DELTA_SHARE = 8  # the census is kept from the changed persons while they are under 1/8
+
+
+@cached(inline="always")
+def _code(status, role, source, paying, intimacy, funnel, commit_threshold):
+    """A person's part of the census as the bits of ``RecArrays.code`` (see _CODED)."""
+    m = status == MEMBER
+    return (np.uint16(m) | (np.uint16(m & (role == KOL)) << 1)
+            | (np.uint16(m & (role == ACTIVE)) << 2) | (np.uint16(m & (role == LURKER)) << 3)
+            | (np.uint16(status == CHURNED) << 4) | (np.uint16(m & (source == REFERRAL)) << 5)
+            | (np.uint16(m & (intimacy >= commit_threshold)) << 6)
+            | (np.uint16(m & paying) << 7) | (np.uint16(funnel) << 8))
+
+
+@cached(inline="always")
+def _cohort_of(join_day, source):
+    """A person's retention cohort: 1, 2, 3 (referral, organic, ads) if joined in 1..30."""
+    inside = (join_day >= 1) & (join_day <= COHORT_DAYS)
+    return np.int8(inside) * ((source == REFERRAL) * np.int8(1) +
+                              (source == ORGANIC) * np.int8(2) + (source == ADS) * np.int8(3))
 
 
 @cached
-def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contacts,
-               commit_threshold, rec, table):
+def _list_ever(status, ever):
+    """List the ever-members (not non-users) into ``ever``, in index order; their number."""
+    k = 0
+    for i in range(len(status)):  # branch-free: statuses are unpredictable
+        ever[k] = i
+        k += status[i] != NON_USER
+    return k
+
+
+@cached
+def _code_all(st, rec, commit_threshold):
+    """Take every person's census bits into ``rec.code`` and list the ever-members.
+
+    Called after a full census, so that the next days may keep it (_census_delta).
+    """
+    code = rec.code
+    for i in range(len(st.status)):
+        code[i] = _code(st.status[i], st.role[i], st.source[i], st.paying[i], st.intimacy[i],
+                        st.funnel[i], commit_threshold)
+    rec.acc[_ACC_EVER] = _list_ever(st.status, rec.ever)
+    rec.acc[_ACC_CODED] = 1
+    rec.totals[_TOT_CODED] = commit_threshold
+
+
+@cached
+def _delta_list(persons, k, st, rec, commit_threshold, frozen, fresh):
+    """Update the census, cohorts and codes for ``persons[:k]``.
+
+    New ever-members go into ``rec.spare`` from slot ``fresh`` on. Returns (the new
+    ``fresh``, whether someone became a non-user again).
+    """
+    code, cohort, sizes, census = rec.code, rec.cohort, rec.sizes, rec.census
+    lost = False
+    for t in range(k):
+        i = persons[t]
+        old = code[i]
+        new = _code(st.status[i], st.role[i], st.source[i], st.paying[i], st.intimacy[i],
+                    st.funnel[i], commit_threshold)
+        oc = cohort[i]
+        nc = oc if frozen else _cohort_of(st.join_day[i], st.source[i])
+        if old == new and oc == nc:
+            continue
+        code[i] = new
+        cohort[i] = nc
+        for b in range(len(_CODED)):
+            census[_CODED[b]] += np.int64((new >> b) & 1) - np.int64((old >> b) & 1)
+        for s in range(len(_FUNNEL_BITS)):
+            b = 8 + _FUNNEL_BITS[s]
+            census[10 + s] += np.int64((new >> b) & 1) - np.int64((old >> b) & 1)
+        sizes[oc] -= 1
+        sizes[nc] += 1
+        sizes[4 + oc] -= np.int64(old & 1)
+        sizes[4 + nc] += np.int64(new & 1)
+        was_ever = (old & _EVER_BITS) != 0
+        is_ever = (new & _EVER_BITS) != 0
+        if is_ever and not was_ever:
+            rec.spare[fresh] = i
+            fresh += 1
+        elif was_ever and not is_ever:
+            lost = True
+    return fresh, lost
+
+
+@cached
+def _census_delta(day, st, rec, lists, flows, commit_threshold):
+    """The last row's census, referral total, cohorts and ever-members, updated from the day.
+
+    ``lists`` = (today's members, the invited, the first reached, their three lengths), as
+    :meth:`sim.kernels.Work.changed`: nobody else changed since the last row, whose census
+    ``rec.code`` holds (taken with this ``commit_threshold``). The last row had no KOL and
+    none was recruited today, so no KOL referral was credited or started again from 0 (a
+    former KOL's, on being recruited again): the KOL referrals stand. Every count is the
+    full census's, as counting is exact.
+    """
+    members, invited, reached, listed = lists
+    census, acc = rec.census, rec.acc
+    frozen = acc[_ACC_FROZEN] != 0
+    # The first reached changed their reached flag, unset at the last row as flags are
+    # never taken back, and whatever else changed in them lists them again below: the
+    # flag alone is counted here, without reading their state.
+    code = rec.code
+    bit = np.uint16(1 << (8 + _BIT_REACHED))
+    for t in range(listed[2]):
+        i = reached[t]
+        census[10] += (code[i] & bit) == 0
+        code[i] |= bit
+    fresh, lost1 = _delta_list(members, listed[0], st, rec, commit_threshold, frozen, 0)
+    fresh, lost2 = _delta_list(invited, listed[1], st, rec, commit_threshold, frozen, fresh)
+    if not frozen and day >= COHORT_DAYS:
+        acc[_ACC_FROZEN] = 1
+    census[5] = len(st.status) - census[0] - census[4]
+    census[_REFS] += flows[FLOW.joins_referral]
+    ever, k = rec.ever, acc[_ACC_EVER]
+    if lost1 or lost2 or k < 0:
+        acc[_ACC_EVER] = _list_ever(st.status, ever)
+    elif fresh:  # the new ever-members merged in, from the back
+        new = rec.spare[:fresh]
+        new.sort()
+        a, b = k - 1, fresh - 1
+        for w in range(k + fresh - 1, -1, -1):
+            if b < 0:
+                break
+            if a >= 0 and ever[a] > new[b]:
+                ever[w] = ever[a]
+                a -= 1
+            else:
+                ever[w] = new[b]
+                b -= 1
+        acc[_ACC_EVER] = k + fresh
+
+
+@cached
+def _audience_nb(status, role, influence, indptr, contacts):
+    """The KOL audience, chunk by chunk as the census adds it up (the same sum)."""
+    size = (len(status) + CHUNKS - 1) // CHUNKS
+    audience = 0.0
+    for c in range(CHUNKS):
+        lo, hi = c * size, min(len(status), (c + 1) * size)
+        audience += _audience_chunk(status[lo:hi], role[lo:hi], influence[lo:hi],
+                                    indptr[lo:hi + 1], contacts) if hi > lo else 0.0
+    return audience
+
+
+# How _record_nb takes the day's census: none (an idle day: the last row's stands), counted
+# in serial chunks there, counted by the caller (threaded chunks), or kept from the changed
+# persons (_census_delta).
+IDLE, FULL, COUNTED, DELTA = range(4)
+
+
+@cached
+def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, contacts, commit_threshold,
+               rec, table, lists):
     """Write row ``rec.acc[_ACC_ROWS]`` of ``table``: the metrics of ``day`` (MODEL.md §6).
 
     ``flows`` holds the day's :data:`FLOWS`; ``revenue`` and ``cost`` are the day's money.
-    With ``census`` the census is counted here (serial chunks), otherwise the caller
-    counted it into ``rec.part``/``rec.aud`` (threaded). ``unchanged``: the day changed no
-    person (an idle day), so the last row's census, shares and retention stand.
+    ``how`` says how the census is taken (IDLE, FULL, COUNTED or DELTA, see above; COUNTED:
+    into ``rec.part``/``rec.aud``; DELTA: from ``lists``, see :func:`_census_delta`).
+    ``coded``: after a full census, take every person's census bits for the next days.
     Every value is computed as the Python recorder of earlier versions did, in the same
     order of operations (so the same bits).
     """
@@ -441,34 +613,44 @@ def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contact
     acc[_ACC_ADS] += flows[FLOW.joins_ads]
     totals[0] = totals[0] + revenue
     totals[1] = totals[1] + cost
-    if unchanged and r > 0:
+    if how == IDLE and r > 0:
         row[:] = table[r - 1]
         members = np.int64(row[COL.members])
     else:
-        if census:
-            rec.part[:] = 0
-            _census_chunks_serial(st.status, st.role, st.source, st.intimacy, st.influence,
-                                  st.paying, st.funnel, st.kol_referrals, indptr, contacts,
-                                  commit_threshold, rec.part, rec.aud)
-        c = rec.part.sum(axis=0)
+        c = rec.census
         audience = 0.0
-        for value in rec.aud:  # partial audiences added in chunk order
-            audience += value
+        if how == DELTA:
+            _census_delta(day, st, rec, lists, flows, commit_threshold)
+            if c[1]:  # (KOLs: never here, as none was recruited and there were none)
+                audience = _audience_nb(st.status, st.role, st.influence, indptr, contacts)
+        else:
+            if how != COUNTED:
+                rec.part[:] = 0
+                _census_chunks_serial(st.status, st.role, st.source, st.intimacy,
+                                      st.influence, st.paying, st.funnel, st.kol_referrals,
+                                      indptr, contacts, commit_threshold, rec.part, rec.aud)
+            c[:_REFS] = rec.part.sum(axis=0)
+            for value in rec.aud:  # partial audiences added in chunk order
+                audience += value
+            c[_REFS] = st.referrals.sum()
+            _retention_nb(day, st, rec)
+            acc[_ACC_CODED] = 0
+            acc[_ACC_EVER] = -1
+            if coded:
+                _code_all(st, rec, commit_threshold)
         members = c[0]
         ever = len(st.status) - c[5]
-        refs = st.referrals.sum()
+        refs = c[_REFS]
         seed_refs = 0
         for t in range(len(rec.seed_idx)):
             seed_refs += st.referrals[rec.seed_idx[t]]
         top_all = 0
         top_nonseed = 0
         if refs:
-            k = 0
-            for i in range(len(st.status)):  # branch-free: statuses are unpredictable
-                rec.ever[k] = i
-                k += st.status[i] != NON_USER
-            top_all, top_nonseed = _top_shares_nb(rec.ever[:k], st.intimacy, st.referrals,
-                                                  rec.seed_mask, 0.2)
+            if acc[_ACC_EVER] < 0:
+                acc[_ACC_EVER] = _list_ever(st.status, rec.ever)
+            top_all, top_nonseed = _top_shares_nb(rec.ever[:acc[_ACC_EVER]], st.intimacy,
+                                                  st.referrals, rec.seed_mask, 0.2)
         row[COL.members] = members
         row[COL.kols] = c[1]
         row[COL.actives] = c[2]
@@ -493,7 +675,10 @@ def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contact
         row[COL.seed_referral_share] = _ratio_nb(seed_refs, refs)
         row[COL.nonseed_top20_referral_share] = (
             _ratio_nb(top_nonseed, refs - seed_refs) if refs > seed_refs else np.nan)
-        _retention_nb(day, st, rec, row)
+        sizes = rec.sizes
+        row[COL.retention_referral] = _ratio_nb(sizes[5], sizes[1])
+        row[COL.retention_organic] = _ratio_nb(sizes[6], sizes[2])
+        row[COL.retention_ads] = _ratio_nb(sizes[7], sizes[3])
     # the window of the last WINDOW days' (referral joins, members, operator and member
     # activities)
     today = (flows[FLOW.joins_referral], members, flows[FLOW.operator_activities],
@@ -533,7 +718,7 @@ def _record_nb(day, unchanged, census, flows, revenue, cost, st, indptr, contact
 @cached
 def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per_post,
                     cost_per_activity, cost_per_kol_month, ad_price, flows, st, indptr,
-                    contacts, commit_threshold, rec, table):
+                    contacts, commit_threshold, rec, table, lists):
     """Write the rows of the ``days`` idle days ``day0, day0 + 1, ...``.
 
     See :meth:`Recorder.record_idle_days`: each day's posts and activities, their cost (the
@@ -547,8 +732,8 @@ def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per
         flows[:] = 0
         flows[FLOW.posts] = posts
         flows[FLOW.operator_activities] = activities
-        _record_nb(day, True, False, flows, 0.0, cost, st, indptr, contacts, commit_threshold,
-                   rec, table)
+        _record_nb(day, IDLE, False, flows, 0.0, cost, st, indptr, contacts, commit_threshold,
+                   rec, table, lists)
 
 
 @cached(inline="always")
@@ -558,8 +743,8 @@ def _ratio_nb(num, den):
 
 
 @cached
-def _retention_nb(day, st, rec, row):
-    """Share of each source's cohort (joined in days 1..30) that is a member today.
+def _retention_nb(day, st, rec):
+    """Each source's cohort (joined in days 1..30) and its members today, into ``rec.sizes``.
 
     ``rec.cohort[i]`` is 1, 2, 3 for a person of the referral, organic, ads cohort: drawn
     again every day from the join days until the end of day COHORT_DAYS, then frozen.
@@ -573,10 +758,7 @@ def _retention_nb(day, st, rec, row):
     if not rec.acc[_ACC_FROZEN]:
         # each person's cohort, in a loop of its own: 1.4-1.6x faster than counting in it
         for i in range(n):
-            inside = (join_day[i] >= 1) & (join_day[i] <= COHORT_DAYS)
-            s = source[i]
-            cohort[i] = np.int8(inside) * ((s == REFERRAL) * np.int8(1) +
-                                           (s == ORGANIC) * np.int8(2) + (s == ADS) * np.int8(3))
+            cohort[i] = _cohort_of(join_day[i], source[i])
         if day >= COHORT_DAYS:
             rec.acc[_ACC_FROZEN] = 1
     c1 = c2 = c3 = m0 = m1 = m2 = m3 = 0
@@ -592,9 +774,6 @@ def _retention_nb(day, st, rec, row):
         m3 += m & (code == 3)
     sizes[0], sizes[1], sizes[2], sizes[3] = n - c1 - c2 - c3, c1, c2, c3
     sizes[4], sizes[5], sizes[6], sizes[7] = m0 - m1 - m2 - m3, m1, m2, m3
-    row[COL.retention_referral] = _ratio_nb(sizes[5], sizes[1])
-    row[COL.retention_organic] = _ratio_nb(sizes[6], sizes[2])
-    row[COL.retention_ads] = _ratio_nb(sizes[7], sizes[3])
 
 
 class Recorder:
@@ -611,7 +790,9 @@ class Recorder:
         self.indptr = model.graph.indptr
         self.contacts = int(model.graph.contacts)
         self.threads = use_threads(model.params.n)
-        acc = np.zeros(9, np.int64)
+        self.n = n
+        acc = np.zeros(11, np.int64)
+        acc[_ACC_EVER] = -1
         acc[_ACC_SEED] = int((st.source == SEED).sum())
         acc[_ACC_MASS] = int((st.source == MASS_PULL).sum())
         # the seeds: persons whose source is SEED after seeding (a seed who churns and
@@ -620,17 +801,22 @@ class Recorder:
         seed_mask = np.zeros(n, np.bool_)
         seed_mask[seed_idx] = True
         self.arrays = RecArrays(
-            acc=acc, totals=np.zeros(2, np.float64), window=np.zeros((WINDOW, 4), np.int64),
+            acc=acc, totals=np.zeros(3, np.float64), window=np.zeros((WINDOW, 4), np.int64),
             sums=np.zeros(4, np.int64), seed_idx=seed_idx, seed_mask=seed_mask,
             cohort=np.zeros(n, np.int8), ever=np.empty(n, np.int64),
             part=np.zeros((CHUNKS, len(CENSUS)), np.int64), aud=np.zeros(CHUNKS, np.float64),
-            sizes=np.zeros(8, np.int64))
+            sizes=np.zeros(8, np.int64), census=np.zeros(len(CENSUS) + 1, np.int64),
+            code=np.zeros(0, np.uint16), spare=np.empty(0, np.int64))  # (sized when needed)
         self.flows = np.zeros(len(FLOWS), np.int64)
+        ids = model.graph.indices.dtype  # as an engine's lists of persons (Work.changed)
+        self._no_lists = (np.empty(0, ids), np.empty(0, ids), np.empty(0, ids),
+                          np.zeros(3, np.int64))
         horizon = getattr(model, "horizon", 0)
         self.table = np.zeros((max(int(horizon), 0) + 1, len(TIMESERIES_COLUMNS)), np.float64)
         self._direct = Direct(_record_nb)
         self._direct_idle = Direct(_record_idle_nb)
         self._row: tuple[int, dict] | None = None  # the last row as a dict, when asked
+        self.kept_days = 0  # days whose census was kept from the changed persons
 
     @property
     def n_rows(self) -> int:
@@ -638,7 +824,8 @@ class Recorder:
         return int(self.arrays.acc[_ACC_ROWS])
 
     def record_row(self, model: GrowthModel, flows: np.ndarray, revenue: float, cost: float,
-                   st: tuple | None = None) -> None:
+                   st: tuple | None = None, changed: tuple | None = None, *,
+                   unedited: bool = False, ahead: bool = False) -> None:
         """Record the row of ``model.day`` from the day's :data:`FLOWS` and money.
 
         Args:
@@ -648,7 +835,15 @@ class Recorder:
             cost: the day's cost.
             st: ``model.state``'s arrays as a :class:`sim.kernels.StateArrays`-like tuple
                 (made here if None).
+            changed: the persons the day may have changed, as
+                :meth:`sim.kernels.Work.changed` (None: unknown).
+            unedited: nothing but the engine changed the state since the last row.
+            ahead: more days follow, with nothing but the engine in between.
 
+        While ``changed`` lists few persons (under 1/:data:`DELTA_SHARE` of everyone) and
+        ``unedited`` holds, the census is kept from the last row's (:func:`_census_delta`),
+        with the same counts; after a full census of such a day, with ``ahead``, every
+        person's part of it is kept for the next days.
         An idle day's row: :meth:`record_idle_days`.
         """
         if self.n_rows == len(self.table):  # a model without a horizon: grow
@@ -656,16 +851,31 @@ class Recorder:
         if st is None:
             st = _state_tuple(model.state)
         threshold = float(model.params.commit_threshold)
-        if self.threads:
+        how, coded, lists = FULL, False, self._no_lists
+        if changed is not None:
+            lists = changed
+            listed = changed[3]
+            if (int(listed[0]) + int(listed[1]) + int(listed[2])) * DELTA_SHARE < self.n:
+                a = self.arrays
+                if (unedited and a.acc[_ACC_CODED] and a.totals[_TOT_CODED] == threshold
+                        and flows[FLOW.recruited_kols] == 0 and a.census[1] == 0):
+                    how = DELTA
+                    self.kept_days += 1
+                elif ahead:
+                    coded = True
+                    if len(a.code) != self.n:
+                        self.arrays = a._replace(code=np.zeros(self.n, np.uint16),
+                                                 spare=np.empty(self.n, np.int64))
+        if how == FULL and self.threads:
+            how = COUNTED
             part, aud = self.arrays.part, self.arrays.aud
             part[:] = 0
             _census_chunks_parallel(st.status, st.role, st.source, st.intimacy, st.influence,
                                     st.paying, st.funnel, st.kol_referrals, self.indptr,
                                     self.contacts, threshold, part, aud)
-        self._direct((type(st), *st, flows, self.table),
-                     int(model.day), False, not self.threads, flows,
-                     float(revenue), float(cost), st, self.indptr, self.contacts, threshold,
-                     self.arrays, self.table)
+        self._direct((type(st), *st, flows, self.table, lists[0]),
+                     int(model.day), how, coded, flows, float(revenue), float(cost), st,
+                     self.indptr, self.contacts, threshold, self.arrays, self.table, lists)
 
     def record_idle_days(self, model: GrowthModel, first: int, days: int) -> None:
         """Record the rows of the ``days`` idle days ``first, first + 1, ...``, in one call.
@@ -687,7 +897,7 @@ class Recorder:
             float(p.content_per_week), float(p.activities_per_month), float(p.cost_per_post),
             float(p.cost_per_activity), float(p.cost_per_kol_month), float(p.ads_cost_per_join),
             self.flows, st, self.indptr, self.contacts, float(p.commit_threshold), self.arrays,
-            self.table)
+            self.table, self._no_lists)
 
     def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
         """Record the row of ``model.day`` (day 0: after seeding) and return it as a dict.

@@ -225,7 +225,12 @@ class GrowthModel(mesa.Model):
             without running the engine or a census: the results are the same, in a
             fraction of the time (an epidemic that died out, a cascade that stopped).
             ``step()`` called by hand always runs the day in full (the caller may have
-            edited ``model.state``). False runs every day in full.
+            edited ``model.state``). Also, while a day changes few persons (under 1/8 of
+            everyone), the census is kept from the persons it changed instead of counting
+            everyone (the same counts), where no code of the caller's runs between days:
+            not in ``step()`` by hand, on the first day of a run(), or with a progress
+            callback, a subclass's ``step`` or reporters of the caller's. False runs every
+            day in full.
         **overrides: scenario overrides, nested (``steps=30``,
             ``rules={"invite_rate": 0.01}``) or as key paths
             (``**{"population.size": 5000}``, as ``mesa.batch_run`` passes its parameters).
@@ -318,6 +323,11 @@ class GrowthModel(mesa.Model):
         # them, so step() only advances the day; run() records their rows in one call
         self._idle_ahead = False
         self._unrecorded = 0  # idle days advanced whose rows run() has not recorded yet
+        # set by run(): no code of the caller's runs between its days (so, from its second
+        # day on, only the engine changed the state since the last census), and how many of
+        # its days come after this one
+        self._kept = False
+        self._ahead = 0
         self.idle_days = 0  # days recorded without the engine (see skip_idle)
 
         if graph is None:  # refuse what cannot fit before allocating anything
@@ -536,7 +546,10 @@ class GrowthModel(mesa.Model):
             self.recorder.record_idle_days(self, self.day, 1)
             self.datacollector.collect(self)
         elif hasattr(self._engine, "run_day_flows"):  # the counts as arrays, no DayCounts
-            self.recorder.record_row(self, *self._engine.run_day_flows(self))
+            kept = self._kept
+            self.recorder.record_row(self, *self._engine.run_day_flows(self),
+                                     unedited=kept and self._may_idle,
+                                     ahead=kept and self._ahead > 0)
             self.datacollector.collect(self)
         else:
             self._record(self._engine.run_day(self))
@@ -594,15 +607,18 @@ class GrowthModel(mesa.Model):
                 f"before the horizon of {self.horizon}), or None to run to the horizon")
         todo = left if steps is None else int(steps)
         try:
+            self._kept = progress is None and self.skip_idle and self._caller_free()
             for k in range(todo):
                 self._may_idle = k > 0  # the state is as the last day left it
+                self._ahead = todo - 1 - k
                 if self._may_idle and progress is None and not self._idle_ahead:
                     self._idle_ahead = self._idle_from_now_on()
                 self.step()
                 if progress is not None:
                     progress(self.day)
         finally:
-            self._may_idle = self._idle_ahead = False
+            self._may_idle = self._idle_ahead = self._kept = False
+            self._ahead = 0
             if self._unrecorded:  # the idle days' rows, all at once (also on Ctrl-C)
                 days, self._unrecorded = self._unrecorded, 0
                 self.recorder.record_idle_days(self, self.day - days + 1, days)
@@ -617,8 +633,16 @@ class GrowthModel(mesa.Model):
         run()), a subclass's ``step``, a reporter of the caller's, or an event scheduled on
         Mesa's clock (Mesa 3.5) besides the daily step.
         """
-        if not (self.skip_idle and type(self).step is GrowthModel.step
-                and self._nothing_can_change()):
+        return self.skip_idle and self._nothing_can_change() and self._caller_free()
+
+    def _caller_free(self) -> bool:
+        """No code of the caller's runs during a day of :meth:`run` (but a progress callback).
+
+        No subclass's ``step``, no reporter of the caller's, no event scheduled on Mesa's
+        clock (Mesa 3.5) besides the daily step. (run() checks that it has no progress
+        callback.)
+        """
+        if type(self).step is not GrowthModel.step:
             return False
         dc = self.datacollector
         if (not dc.model_reporters.keys() <= dc.own or dc.agent_reporters

@@ -158,7 +158,8 @@ def test_top_shares_when_every_ever_member_has_the_same_intimacy():
 def _fake_model(st: PopulationState, day: int = 0) -> SimpleNamespace:
     n = st.n
     return SimpleNamespace(state=st, day=day,
-                           graph=SimpleNamespace(indptr=np.zeros(n + 1, np.int64), contacts=0),
+                           graph=SimpleNamespace(indptr=np.zeros(n + 1, np.int64),
+                                                 indices=np.zeros(0, np.int32), contacts=0),
                            params=SimpleNamespace(n=n, commit_threshold=0.7))
 
 
