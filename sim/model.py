@@ -57,6 +57,11 @@ from .scenario_io import (
 from .seeding import choose_mass_pull, choose_seeds
 from .state import PopulationState
 
+# Mesa 3.3's step wrapper only counts the steps (``steps += 1``, and a debug log line); Mesa
+# 3.5's advances its clock through the scheduled events. Where it only counts, run() may
+# advance the idle days ahead at once (GrowthModel._advance_idle).
+_MESA_STEP_COUNTS = not hasattr(mesa.Model, "_advance_time")
+
 
 class _Collector(mesa.DataCollector):
     """Mesa's DataCollector, reading the model's own metrics from its recorder.
@@ -613,6 +618,9 @@ class GrowthModel(mesa.Model):
                 self._ahead = todo - 1 - k
                 if self._may_idle and progress is None and not self._idle_ahead:
                     self._idle_ahead = self._idle_from_now_on()
+                if self._idle_ahead and _MESA_STEP_COUNTS:
+                    self._advance_idle(todo - k)
+                    break
                 self.step()
                 if progress is not None:
                     progress(self.day)
@@ -622,6 +630,22 @@ class GrowthModel(mesa.Model):
             if self._unrecorded:  # the idle days' rows, all at once (also on Ctrl-C)
                 days, self._unrecorded = self._unrecorded, 0
                 self.recorder.record_idle_days(self, self.day - days + 1, days)
+
+    def _advance_idle(self, days: int) -> None:
+        """Advance ``days`` idle days at once, as as many calls of :meth:`step` would.
+
+        Only inside run(), once every day left is idle (:meth:`_idle_from_now_on`), and
+        where Mesa's step only counts the steps (Mesa 3.3: ``steps += 1`` and a debug log
+        line, which is not written here), so that nothing else would run between the days.
+        """
+        self.steps += days
+        self.day += days
+        self.idle_days += days
+        self._unrecorded += days
+        self._streams.clear()
+        self._contacts.clear()
+        if self.day >= self.horizon:
+            self.running = False
 
     def _idle_from_now_on(self) -> bool:
         """Inside run(): every day left is idle, and nothing but Mesa's clock runs between.
@@ -638,13 +662,15 @@ class GrowthModel(mesa.Model):
     def _caller_free(self) -> bool:
         """No code of the caller's runs during a day of :meth:`run` (but a progress callback).
 
-        No subclass's ``step``, no reporter of the caller's, no event scheduled on Mesa's
-        clock (Mesa 3.5) besides the daily step. (run() checks that it has no progress
-        callback.)
+        No subclass's ``step``, no reporter of the caller's, no collection of the caller's,
+        no event scheduled on Mesa's clock (Mesa 3.5) besides the daily step. (run() checks
+        that it has no progress callback.)
         """
         if type(self).step is not GrowthModel.step:
             return False
         dc = self.datacollector
+        if "collect" in vars(dc) or type(dc).collect is not _Collector.collect:
+            return False
         if (not dc.model_reporters.keys() <= dc.own or dc.agent_reporters
                 or getattr(dc, "agenttype_reporters", None)):
             return False

@@ -272,6 +272,28 @@ def test_run_records_the_idle_days_ahead_in_one_call(monkeypatch):
     pd.testing.assert_frame_equal(m2.timeseries(), full.timeseries(), check_exact=True)
 
 
+def test_run_advances_the_idle_days_ahead_at_once_where_mesas_step_only_counts(monkeypatch):
+    import sim.model as model_module
+
+    full = _full_run()
+    calls = []
+    step = GrowthModel.step
+
+    def spy(self):
+        calls.append(self.day)
+        step(self)
+
+    monkeypatch.setattr(GrowthModel, "step", spy)
+    m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
+    m.run()
+    assert m.idle_days >= 20 and m.day == m.steps == 40 and not m.running
+    if model_module._MESA_STEP_COUNTS:  # Mesa 3.3: no step() on the idle days ahead
+        assert len(calls) <= 40 - m.idle_days + 1
+    else:  # Mesa 3.5: every day is an event of Mesa's schedule
+        assert len(calls) == 40
+    pd.testing.assert_frame_equal(m.timeseries(), full.timeseries(), check_exact=True)
+
+
 def test_idle_days_ahead_are_recorded_even_when_the_run_is_interrupted():
     m = GrowthModel("pure_sir", rng=4, **DIES_OUT)
     m.run(25)
