@@ -187,19 +187,19 @@ class Work:
             fade_base=np.full(1, np.nan),
             synced=np.zeros(1, np.int64),  # the members at the last _sync_members
             fresh=np.zeros(n if on_graph else 0, np.bool_),  # members since the last day
-            # the day's changed persons, for the recorder (see changed()): the non-members
-            # first reached today, and the lengths of the three lists
-            reached=np.empty(n, ids),
+            # the lengths of the lists of the day's changed persons (see changed())
             listed=np.zeros(3, np.int64),
         )
         self.threads = use_threads(n)
         a = self.arrays
-        # Every person whose state the last day may have changed is in one of three lists
-        # (with repeats): today's members (the morning's and the newcomers, some of whom
-        # churned), the invited, and the non-members first reached today. Each day writes
-        # their lengths into ``listed``. Nothing else changes a person: the feed, activities
-        # and interactions, invitations' credit, roles, churn and paying touch members only.
-        self.changed = (a.members, a.touched, a.reached, a.listed)
+        # Every person whose state the last day may have changed is listed (with repeats):
+        # today's members (the morning's, then the newcomers, some of whom churned), the
+        # invited, and on a graph the neighbours of the morning's members (the non-members
+        # among them may have been marked reached). The members are ``members[:listed[0]]``,
+        # the morning's ``members[:listed[1]]``, the invited ``touched[:listed[2]]``. Nothing
+        # else changes a person: the feed, activities and interactions, invitations' credit,
+        # roles, churn and paying touch members only.
+        self.changed = (a.members, a.touched, a.listed)
         self._params: Params | None = None  # the Params that _kparams was derived from
         self._kparams: KParams | None = None
         self._direct = Direct(day_kernel)  # day_kernel, without dispatch while it may
@@ -256,7 +256,7 @@ StateArrays = namedtuple("StateArrays", [
 WorkArrays = namedtuple("WorkArrays", [
     "members", "inbox_count", "inbox_key", "inbox_from", "touched", "attended", "joining",
     "joiners", "contacts", "hits", "counts", "money", "was_member", "member_nbrs", "faded",
-    "faded_at", "fade_base", "synced", "fresh", "reached", "listed"])
+    "faded_at", "fade_base", "synced", "fresh", "listed"])
 
 
 def state_arrays(state: PopulationState) -> StateArrays:
@@ -437,8 +437,6 @@ def _day_invite(day, P, g, st, wk):
     ikey = stream_key_nb(seed, day, P_INVITE)
     ckey = stream_key_nb(seed, day, P_CREDIT)
     n_in = 0
-    n_reached = 0
-    reached = wk.reached
     by_status = np.zeros(3, np.float64)  # by status code (NON_USER, MEMBER, CHURNED)
     for t in range(nm):
         i = members[t]
@@ -458,12 +456,9 @@ def _day_invite(day, P, g, st, wk):
             # itself marked reached on joining
             if graph:
                 fresh[i] = False
-            for e in range(lo, hi):  # (the first reached listed for the recorder)
+            for e in range(lo, hi):
                 j = nb[e]
-                outside = status[j] != MEMBER
-                reached[n_reached] = j
-                n_reached += outside & ((funnel[j] & F_REACHED) == 0)
-                funnel[j] |= F_REACHED if outside else 0
+                funnel[j] |= F_REACHED if status[j] != MEMBER else 0
         # The candidates first: the slots of the invitable neighbours (non-users, and
         # churned persons when they may be invited again), listed without a branch
         # (statuses are unpredictable); with q not above 0 there is none. Their number is
@@ -549,8 +544,8 @@ def _day_invite(day, P, g, st, wk):
             joining[j] = REFERRAL
             joiners[nj] = j
             nj += 1
-    wk.listed[1] = n_in
-    wk.listed[2] = n_reached
+    wk.listed[1] = nm
+    wk.listed[2] = n_in
     return nm, n_in, nj
 
 

@@ -528,30 +528,32 @@ def _delta_list(persons, k, st, rec, commit_threshold, frozen, fresh):
 
 
 @cached
-def _census_delta(day, st, rec, lists, flows, commit_threshold):
+def _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold):
     """The last row's census, referral total, cohorts and ever-members, updated from the day.
 
-    ``lists`` = (today's members, the invited, the first reached, their three lengths), as
-    :meth:`sim.kernels.Work.changed`: nobody else changed since the last row, whose census
-    ``rec.code`` holds (taken with this ``commit_threshold``). The last row had no KOL and
-    none was recruited today, so no KOL referral was credited or started again from 0 (a
-    former KOL's, on being recruited again): the KOL referrals stand. Every count is the
-    full census's, as counting is exact.
+    ``lists`` = (today's members, the invited, their lengths), as
+    :meth:`sim.kernels.Work.changed`; with the neighbours of the morning's members (on the
+    graph ``indptr``, ``indices``), they are everyone the day may have changed. Nobody else
+    changed since the last row, whose census ``rec.code`` holds (taken with this
+    ``commit_threshold``). The last row had no KOL and none was recruited today, so no KOL
+    referral was credited or started again from 0 (a former KOL's, on being recruited
+    again): the KOL referrals stand. Every count is the full census's, as counting is exact.
     """
-    members, invited, reached, listed = lists
-    census, acc = rec.census, rec.acc
+    members, invited, listed = lists
+    census, acc, code, funnel = rec.census, rec.acc, rec.code, st.funnel
     frozen = acc[_ACC_FROZEN] != 0
-    # The first reached changed their reached flag, unset at the last row as flags are
-    # never taken back, and whatever else changed in them lists them again below: the
-    # flag alone is counted here, without reading their state.
-    code = rec.code
-    bit = np.uint16(1 << (8 + _BIT_REACHED))
-    for t in range(listed[2]):
-        i = reached[t]
-        census[10] += (code[i] & bit) == 0
-        code[i] |= bit
+    # A neighbour of a morning member may have been marked reached, and nothing else if it
+    # is not listed below: its reached flag is taken here, without reading the rest of its
+    # state (flags are never taken back, so a flag set now and not at the last row is new).
+    for t in range(listed[1]):
+        i = members[t]
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            now = np.uint16((funnel[j] >> _BIT_REACHED) & 1) << (8 + _BIT_REACHED)
+            census[10] += (now & ~code[j]) != 0
+            code[j] |= now
     fresh, lost1 = _delta_list(members, listed[0], st, rec, commit_threshold, frozen, 0)
-    fresh, lost2 = _delta_list(invited, listed[1], st, rec, commit_threshold, frozen, fresh)
+    fresh, lost2 = _delta_list(invited, listed[2], st, rec, commit_threshold, frozen, fresh)
     if not frozen and day >= COHORT_DAYS:
         acc[_ACC_FROZEN] = 1
     census[5] = len(st.status) - census[0] - census[4]
@@ -594,8 +596,8 @@ IDLE, FULL, COUNTED, DELTA = range(4)
 
 
 @cached
-def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, contacts, commit_threshold,
-               rec, table, lists):
+def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, indices, contacts,
+               commit_threshold, rec, table, lists):
     """Write row ``rec.acc[_ACC_ROWS]`` of ``table``: the metrics of ``day`` (MODEL.md §6).
 
     ``flows`` holds the day's :data:`FLOWS`; ``revenue`` and ``cost`` are the day's money.
@@ -620,7 +622,7 @@ def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, contacts, comm
         c = rec.census
         audience = 0.0
         if how == DELTA:
-            _census_delta(day, st, rec, lists, flows, commit_threshold)
+            _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold)
             if c[1]:  # (KOLs: never here, as none was recruited and there were none)
                 audience = _audience_nb(st.status, st.role, st.influence, indptr, contacts)
         else:
@@ -636,7 +638,7 @@ def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, contacts, comm
             _retention_nb(day, st, rec)
             acc[_ACC_CODED] = 0
             acc[_ACC_EVER] = -1
-            if coded:
+            if coded and c[1] == 0:
                 _code_all(st, rec, commit_threshold)
         members = c[0]
         ever = len(st.status) - c[5]
@@ -718,7 +720,7 @@ def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, contacts, comm
 @cached
 def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per_post,
                     cost_per_activity, cost_per_kol_month, ad_price, flows, st, indptr,
-                    contacts, commit_threshold, rec, table, lists):
+                    indices, contacts, commit_threshold, rec, table, lists):
     """Write the rows of the ``days`` idle days ``day0, day0 + 1, ...``.
 
     See :meth:`Recorder.record_idle_days`: each day's posts and activities, their cost (the
@@ -732,8 +734,8 @@ def _record_idle_nb(day0, days, content_per_week, activities_per_month, cost_per
         flows[:] = 0
         flows[FLOW.posts] = posts
         flows[FLOW.operator_activities] = activities
-        _record_nb(day, IDLE, False, flows, 0.0, cost, st, indptr, contacts, commit_threshold,
-                   rec, table, lists)
+        _record_nb(day, IDLE, False, flows, 0.0, cost, st, indptr, indices, contacts,
+                   commit_threshold, rec, table, lists)
 
 
 @cached(inline="always")
@@ -788,6 +790,7 @@ class Recorder:
         st = model.state
         n = st.n
         self.indptr = model.graph.indptr
+        self.indices = model.graph.indices
         self.contacts = int(model.graph.contacts)
         self.threads = use_threads(model.params.n)
         self.n = n
@@ -808,9 +811,8 @@ class Recorder:
             sizes=np.zeros(8, np.int64), census=np.zeros(len(CENSUS) + 1, np.int64),
             code=np.zeros(0, np.uint16), spare=np.empty(0, np.int64))  # (sized when needed)
         self.flows = np.zeros(len(FLOWS), np.int64)
-        ids = model.graph.indices.dtype  # as an engine's lists of persons (Work.changed)
-        self._no_lists = (np.empty(0, ids), np.empty(0, ids), np.empty(0, ids),
-                          np.zeros(3, np.int64))
+        ids = self.indices.dtype  # as an engine's lists of persons (Work.changed)
+        self._no_lists = (np.empty(0, ids), np.empty(0, ids), np.zeros(3, np.int64))
         horizon = getattr(model, "horizon", 0)
         self.table = np.zeros((max(int(horizon), 0) + 1, len(TIMESERIES_COLUMNS)), np.float64)
         self._direct = Direct(_record_nb)
@@ -840,10 +842,10 @@ class Recorder:
             unedited: nothing but the engine changed the state since the last row.
             ahead: more days follow, with nothing but the engine in between.
 
-        While ``changed`` lists few persons (under 1/:data:`DELTA_SHARE` of everyone) and
-        ``unedited`` holds, the census is kept from the last row's (:func:`_census_delta`),
-        with the same counts; after a full census of such a day, with ``ahead``, every
-        person's part of it is kept for the next days.
+        On a graph, while ``changed`` lists few persons (under 1/:data:`DELTA_SHARE` of
+        everyone) and ``unedited`` holds, the census is kept from the last row's
+        (:func:`_census_delta`), with the same counts; after a full census of such a day,
+        with ``ahead``, every person's part of it is kept for the next days.
         An idle day's row: :meth:`record_idle_days`.
         """
         if self.n_rows == len(self.table):  # a model without a horizon: grow
@@ -852,16 +854,16 @@ class Recorder:
             st = _state_tuple(model.state)
         threshold = float(model.params.commit_threshold)
         how, coded, lists = FULL, False, self._no_lists
-        if changed is not None:
+        if changed is not None and self.contacts == 0:  # (well mixed: contacts not kept)
             lists = changed
-            listed = changed[3]
-            if (int(listed[0]) + int(listed[1]) + int(listed[2])) * DELTA_SHARE < self.n:
+            listed = changed[2]
+            if (int(listed[0]) + int(listed[2])) * DELTA_SHARE < self.n:
                 a = self.arrays
                 if (unedited and a.acc[_ACC_CODED] and a.totals[_TOT_CODED] == threshold
                         and flows[FLOW.recruited_kols] == 0 and a.census[1] == 0):
                     how = DELTA
                     self.kept_days += 1
-                elif ahead:
+                elif ahead and a.census[1] == 0:  # (with KOLs, none would be kept)
                     coded = True
                     if len(a.code) != self.n:
                         self.arrays = a._replace(code=np.zeros(self.n, np.uint16),
@@ -875,7 +877,8 @@ class Recorder:
                                     self.contacts, threshold, part, aud)
         self._direct((type(st), *st, flows, self.table, lists[0]),
                      int(model.day), how, coded, flows, float(revenue), float(cost), st,
-                     self.indptr, self.contacts, threshold, self.arrays, self.table, lists)
+                     self.indptr, self.indices, self.contacts, threshold, self.arrays,
+                     self.table, lists)
 
     def record_idle_days(self, model: GrowthModel, first: int, days: int) -> None:
         """Record the rows of the ``days`` idle days ``first, first + 1, ...``, in one call.
@@ -896,8 +899,8 @@ class Recorder:
             (type(st), *st, self.flows, self.table), int(first), int(days),
             float(p.content_per_week), float(p.activities_per_month), float(p.cost_per_post),
             float(p.cost_per_activity), float(p.cost_per_kol_month), float(p.ads_cost_per_join),
-            self.flows, st, self.indptr, self.contacts, float(p.commit_threshold), self.arrays,
-            self.table, self._no_lists)
+            self.flows, st, self.indptr, self.indices, self.contacts, float(p.commit_threshold),
+            self.arrays, self.table, self._no_lists)
 
     def record(self, model: GrowthModel, counts: DayCounts | None) -> dict:
         """Record the row of ``model.day`` (day 0: after seeding) and return it as a dict.

@@ -60,7 +60,10 @@ def test_the_kept_census_is_the_full_census(case):
     scenario, kw = CASES[case]
     kept, full = _pair(scenario, kw)
     assert full.recorder.kept_days == 0
-    assert kept.recorder.kept_days >= 5, "the case should keep the census on some days"
+    if case == "well_mixed":  # today's contacts are not kept: every census in full
+        assert kept.recorder.kept_days == 0
+    else:
+        assert kept.recorder.kept_days >= 5, "the case should keep the census on some days"
     ts = kept.timeseries()
     assert ts["members"].max() > 20  # something happened
     pd.testing.assert_frame_equal(ts, full.timeseries(), check_exact=True)
