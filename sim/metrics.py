@@ -532,8 +532,8 @@ def _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold)
     """The last row's census, referral total, cohorts and ever-members, updated from the day.
 
     ``lists`` = (today's members, the invited, their lengths), as
-    :meth:`sim.kernels.Work.changed`; with the neighbours of the morning's members (on the
-    graph ``indptr``, ``indices``), they are everyone the day may have changed. Nobody else
+    :meth:`sim.kernels.Work.changed`; with the neighbours of the morning's new members (on
+    the graph ``indptr``, ``indices``), they are everyone the day may have changed. Nobody else
     changed since the last row, whose census ``rec.code`` holds (taken with this
     ``commit_threshold``). The last row had no KOL and none was recruited today, so no KOL
     referral was credited or started again from 0 (a former KOL's, on being recruited
@@ -542,11 +542,16 @@ def _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold)
     members, invited, listed = lists
     census, acc, code, funnel = rec.census, rec.acc, rec.code, st.funnel
     frozen = acc[_ACC_FROZEN] != 0
-    # A neighbour of a morning member may have been marked reached, and nothing else if it
-    # is not listed below: its reached flag is taken here, without reading the rest of its
-    # state (flags are never taken back, so a flag set now and not at the last row is new).
+    # A neighbour of a morning member new since yesterday's start (who joined yesterday:
+    # the engine marks its neighbours reached today) may have been marked reached, and
+    # nothing else if it is not listed below: its reached flag is taken here, without
+    # reading the rest of its state (flags are never taken back, so a flag set now and not
+    # at the last row is new).
+    join_day = st.join_day
     for t in range(listed[1]):
         i = members[t]
+        if join_day[i] != day - 1:
+            continue
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             now = np.uint16((funnel[j] >> _BIT_REACHED) & 1) << (8 + _BIT_REACHED)
