@@ -194,8 +194,9 @@ class Work:
         a = self.arrays
         # Every person whose state the last day may have changed is listed (with repeats):
         # today's members (the morning's, then the newcomers, some of whom churned), the
-        # invited, and on a graph the neighbours of the morning's members (the non-members
-        # among them may have been marked reached). The members are ``members[:listed[0]]``,
+        # invited, and on a graph the neighbours of the morning's members who joined the day
+        # before (``fresh``: the non-members among them were marked reached; the recorder
+        # finds them by their join day). The members are ``members[:listed[0]]``,
         # the morning's ``members[:listed[1]]``, the invited ``touched[:listed[2]]``. Nothing
         # else changes a person: the feed, activities and interactions, invitations' credit,
         # roles, churn and paying touch members only.

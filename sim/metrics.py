@@ -300,16 +300,6 @@ _BIT_REACHED, _BIT_INVITED, _BIT_JOINED, _BIT_ACTIVE, _BIT_PAYING = (
 
 
 @cached(inline="always")
-def _audience_chunk(status, role, influence, ptr, contacts):
-    """The KOL audience of a chunk's persons (its slices; ``ptr`` its indptr slice)."""
-    audience = 0.0
-    for i in range(len(status)):
-        if status[i] == MEMBER and role[i] == KOL:
-            audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
-    return audience
-
-
-@cached(inline="always")
 def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, funnel,
                   kol_referrals, indptr, contacts, commit_threshold, cnt):
     """Count persons lo..hi-1 into ``cnt`` (CENSUS order); returns their KOL audience.
@@ -349,7 +339,10 @@ def _census_chunk(lo, hi, status, role, source, intimacy, influence, paying, fun
         f2 += (f >> _BIT_JOINED) & 1
         f3 += (f >> _BIT_ACTIVE) & 1
         f4 += (f >> _BIT_PAYING) & 1
-    audience = _audience_chunk(status, role, influence, ptr, contacts) if kols else 0.0
+    audience = 0.0
+    for i in range(len(status) if kols else 0):  # (no KOL: nothing to add, a pass saved)
+        if status[i] == MEMBER and role[i] == KOL:
+            audience += influence[i] * ((ptr[i + 1] - ptr[i]) if contacts == 0 else contacts)
     for k, v in enumerate((members, kols, actives, lurkers, churned,
                            len(status) - members - churned,
                            referral, committed, payers, kol_refs, f0, f1, f2, f3, f4)):
@@ -582,18 +575,6 @@ def _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold)
         acc[_ACC_EVER] = k + fresh
 
 
-@cached
-def _audience_nb(status, role, influence, indptr, contacts):
-    """The KOL audience, chunk by chunk as the census adds it up (the same sum)."""
-    size = (len(status) + CHUNKS - 1) // CHUNKS
-    audience = 0.0
-    for c in range(CHUNKS):
-        lo, hi = c * size, min(len(status), (c + 1) * size)
-        audience += _audience_chunk(status[lo:hi], role[lo:hi], influence[lo:hi],
-                                    indptr[lo:hi + 1], contacts) if hi > lo else 0.0
-    return audience
-
-
 # How _record_nb takes the day's census: none (an idle day: the last row's stands), counted
 # in serial chunks there, counted by the caller (threaded chunks), or kept from the changed
 # persons (_census_delta).
@@ -626,10 +607,8 @@ def _record_nb(day, how, coded, flows, revenue, cost, st, indptr, indices, conta
     else:
         c = rec.census
         audience = 0.0
-        if how == DELTA:
+        if how == DELTA:  # (no KOL, so no audience: there was none, and none was recruited)
             _census_delta(day, st, rec, lists, flows, indptr, indices, commit_threshold)
-            if c[1]:  # (KOLs: never here, as none was recruited and there were none)
-                audience = _audience_nb(st.status, st.role, st.influence, indptr, contacts)
         else:
             if how != COUNTED:
                 rec.part[:] = 0
