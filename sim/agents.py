@@ -489,7 +489,7 @@ def run_day(model: GrowthModel) -> DayCounts:
     if p.ads_daily_budget > 0.0 and p.ads_saturation != 0.0:  # the market left, at day start
         price = rules.ad_price(p.ads_cost_per_join, p.n,
                                int(np.count_nonzero(status == NON_USER)), p.ads_saturation)
-    wanted = rules.ads_wanted(day, p.ads_daily_budget, price)
+    wanted = rules.ads_wanted(day, p.ads_daily_budget, price, p.n)
     if wanted > 0:
         taken = {j for j, _, _ in joiners}
         pick = model.stream(Phase.ADS_PICK)

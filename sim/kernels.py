@@ -581,7 +581,7 @@ def _day_join(day, P, st, wk, nm, n_in, nj):
             non_users += status[j] == NON_USER
         price = ad_price(P.ads_cost_per_join, n, non_users, P.ads_saturation)
     wk.money[1] = price
-    wanted = ads_wanted(day, P.ads_daily_budget, price)
+    wanted = ads_wanted(day, P.ads_daily_budget, price, n)
     if wanted > 0:
         pkey = stream_key_nb(seed, day, P_ADS_PICK)
         akey = stream_key_nb(seed, day, P_ADS_ACCEPT)

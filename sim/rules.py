@@ -172,15 +172,20 @@ def ad_price(cost_per_join: float, n: int, non_users: int, saturation: float) ->
 
 
 @register_jitable
-def ads_wanted(day: int, daily_budget: float, price: float) -> int:
+def ads_wanted(day: int, daily_budget: float, price: float, persons: int) -> int:
     """Ad joins to buy on ``day`` at today's ``price`` (spread evenly, see :func:`events_on_day`).
 
     ``floor(day B / price) - floor((day - 1) B / price)``: at a constant price any ``k``
     consecutive days buy ``k B / price`` joins up to rounding; a rising price buys fewer.
+    At most ``persons`` (the population): a budget that buys more joins a day than there
+    are persons buys everyone it finds, instead of drawing candidates without end (and
+    ``B / price`` beyond the float range does not overflow the count).
     """
     if daily_budget <= 0.0 or math.isinf(price):
         return 0
-    return events_on_day(day, daily_budget, price)
+    if not daily_budget / price < persons:
+        return persons
+    return min(events_on_day(day, daily_budget, price), persons)
 
 
 @register_jitable

@@ -46,6 +46,17 @@ def test_every_shipped_scenario_is_identical_on_both_engines(name):
     assert_identical(*twins(sc, rng=4, **over))
 
 
+@pytest.mark.parametrize("cost_per_join", [1e-9, 1e-300])
+def test_a_budget_buying_more_than_everyone_ends_and_is_identical(cost_per_join):
+    """Ads wanted beyond the population are capped at it (they drew candidates without end)."""
+    a, b = twins("paid_ads", rng=2, population={"size": 50}, steps=12,
+                 program={"ads": {"daily_budget": 1000.0, "cost_per_join": cost_per_join}})
+    assert_identical(a, b)
+    ts = b.timeseries()
+    assert ts["joins_ads"].iloc[-1] > 0
+    assert (ts["members"] + ts["churned"] <= 50).all()
+
+
 GRAPHS = [
     {"kind": "barabasi_albert", "m": 2},
     {"kind": "watts_strogatz", "k": 6, "p": 0.2},

@@ -198,10 +198,25 @@ def test_ad_price_rises_as_the_market_is_used_up():
 
 
 def test_ads_wanted_spreads_the_budget_at_todays_price():
-    assert sum(rules.ads_wanted(d, 50.0, 20.0) for d in range(1, 11)) == 25
-    assert sum(rules.ads_wanted(d, 50.0, 40.0) for d in range(1, 11)) in (12, 13)
-    assert rules.ads_wanted(3, 0.0, 20.0) == 0
-    assert rules.ads_wanted(3, 50.0, math.inf) == 0
+    assert sum(rules.ads_wanted(d, 50.0, 20.0, 1000) for d in range(1, 11)) == 25
+    assert sum(rules.ads_wanted(d, 50.0, 40.0, 1000) for d in range(1, 11)) in (12, 13)
+    assert rules.ads_wanted(3, 0.0, 20.0, 1000) == 0
+    assert rules.ads_wanted(3, 50.0, math.inf, 1000) == 0
+
+
+def test_ads_wanted_are_at_most_the_persons_there_are():
+    """A budget buying more joins a day than there are persons buys at most everyone.
+
+    Before, 1e-9 a join on a 50-person pond wanted 2e12 joins a day and drew 50 times as
+    many candidates (the run never ended); a price near 0 overflowed the count.
+    """
+    assert [rules.ads_wanted(d, 50.0, 1.0, 60) for d in (1, 2, 3)] == [50, 50, 50]
+    assert rules.ads_wanted(2, 1000.0, 1e-9, 50) == 50
+    assert rules.ads_wanted(2, 1e12, 1e-300, 50) == 50  # B / price is inf
+    assert rules.ads_wanted(7, 60.0, 1.0, 60) == 60
+    assert rules.ads_wanted(2, 59.5, 1.0, 60) == 60  # floor(119) - floor(59.5)
+    assert rules.ads_wanted(2, 0.5, 1.0, 1) == 1
+    assert rules.ads_attempts(rules.ads_wanted(1, 1e12, 1e-9, 100)) == 6000
 
 
 def test_daily_cost_sums_in_order():
