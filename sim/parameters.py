@@ -332,7 +332,7 @@ TABLE: tuple[Param | Section, ...] = (
     _p("program.entry_gate.intimacy_bonus", 0.2, "intimacy gain of a newcomer who passed a "
        "gate", "modelling choice, not calibrated (unused while kind is none)"),
     Section("program.ads", "Ads", "paid acquisition: daily_budget / cost_per_join joins a day "
-            "among non-users, weighted by fit", "§7 fact 6"),
+            "(at most N) among non-users, weighted by fit", "§7 fact 6"),
     Param("program.ads.daily_budget", float, 0.0, "ad spend per day (currency)",
           "0: no ads in the base (paid_ads.yaml spends the fish pond's programme cost)",
           ge=0.0, le=MAX_MONEY),
