@@ -46,6 +46,8 @@ WHAT = {  # pydantic error type (or its first word) -> what is wrong, in words
     "greater_than_equal": "must be >= {ge}", "greater_than": "must be > {gt}",
     "less_than_equal": "must be <= {le}", "less_than": "must be < {lt}",
     "string_too_short": "must not be empty",
+    "too_short": "too few items (at least {min_length})",
+    "too_long": "too many items (at most {max_length})",
     "string_too_long": "too long (at most {max_length} characters)",
     "missing": "required key missing", "float": "not a number", "int": "not a whole number",
     "bool": "not true or false", "string": "not text (put it in quotes)", "list": "not a list",

@@ -167,6 +167,8 @@ BAD = [  # (file text, line, words in the message)
       "design: {kind: grid, parameters: {steps: 5}}\n"), 2, ["day_inflexion", "day_inflection"]),
     ("scenario: fish_pond\ndesign: {kind: grid, parameters: {steps: [5\n", 3, ["YAML syntax"]),
     ("", None, ["empty experiment file"]),
+    ("scenario: fish_pond\noutputs: []\ndesign: {kind: grid, parameters: {steps: 5}}\n", 2,
+     ["outputs = []", "too few items (at least 1)"]),
 ]
 
 
