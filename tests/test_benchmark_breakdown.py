@@ -15,7 +15,7 @@ def bench():
 def test_a_cascades_parts_add_up_to_its_run(bench):
     parts = bench.cascade_parts(2_000, 0.1, 2)
     assert parts["final size"] >= bench.SEEDS  # the seeds at least
-    inner = ("  state arrays", "  seeding", "  engine buffers")
+    inner = ("  state arrays", "  seeding", "  engine buffers", "  day-0 record")
     assert all(parts[k] > 0 for k in inner + ("days in the engine", "records of the days"))
     assert sum(parts[k] for k in inner) <= parts["construction"]
     assert parts["  the rest of construction"] >= 0
