@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -717,11 +718,72 @@ def _compare(args) -> int:
     return 0
 
 
+_REWRITE = "the file as a run writes it (run the scenario again to write it anew)"
+
+
+def _numbers_table(path: Path, needed: tuple[str, ...] = ()):
+    """A CSV a run wrote: every cell a finite number (or, outside ``needed``, missing).
+
+    A missing cell is empty or ``nan`` (NaN); ``needed`` are the columns the charts draw.
+
+    Raises:
+        DataError: a cell that is not such a number, one line naming the file, its line,
+            the column and the value (a file damaged or edited since the run wrote it).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .errors import DataError
+
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column in table.columns:
+        cells = table[column].str.strip()
+        missing = cells.str.lower().isin(["", "nan"]).to_numpy()
+        values = pd.to_numeric(cells.where(~missing, "nan"), errors="coerce").astype(float)
+        bad = ~np.isfinite(values.to_numpy()) & (~missing | (column in needed))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            what = ("missing" if missing[row] else "not a finite number"
+                    if np.isinf(values.iloc[row]) else "not a number")
+            raise DataError(f"{path}:{row + 2}: {column} = {table[column].iloc[row]!r}: {what}; "
+                            f"allowed: {_REWRITE}")
+        table[column] = values
+    return table
+
+
+def _check_run_summary(summary, path: Path) -> None:
+    """Refuse a run summary whose title or milestones the charts could not read."""
+    from .errors import DataError
+
+    def refuse(key: str, value, allowed: str):
+        text = json.dumps(value, ensure_ascii=False)[:80]
+        raise DataError(f"{path}: {key} = {text}: {allowed}; allowed: {_REWRITE}")
+
+    if not isinstance(summary, dict):
+        refuse("the file", summary, "not a JSON object")
+    if summary.get("scenario") is not None and not isinstance(summary["scenario"], str):
+        refuse("scenario", summary["scenario"], "not text")
+    milestones = summary.get("milestones")
+    if milestones is None:
+        return
+    if not isinstance(milestones, dict):
+        refuse("milestones", milestones, "not a mapping of member counts to days")
+    for level, day in milestones.items():
+        if not level.isdigit() or not (day is None or (
+                isinstance(day, (int, float)) and not isinstance(day, bool)
+                and math.isfinite(day))):
+            refuse(f"milestones.{level}", day, "not a member count with a day or null")
+
+
 def _chart(args) -> int:
     import pandas as pd
 
-    from .charts import write_run_charts
+    from .charts import FUNNEL_STAGES, write_run_charts
     from .errors import DataError
+
+    # the columns of a run's timeseries.csv that its charts draw
+    charted = ("day", "members", "kols", "actives", "lurkers", "churned",
+               *(f"funnel_{s}" for s in FUNNEL_STAGES))
 
     formats = _formats(args.format)
     folder = args.results
@@ -736,13 +798,15 @@ def _chart(args) -> int:
     if (folder / "summary.json").is_file() and (folder / "timeseries.csv").is_file():
         try:
             summary = json.loads((folder / "summary.json").read_text())
-            ts = pd.read_csv(folder / "timeseries.csv")
+            ts = _numbers_table(folder / "timeseries.csv", charted)
             curve_file = folder / "referral_curve.csv"
-            curve = (pd.read_csv(curve_file) if curve_file.is_file() else
+            curve = (_numbers_table(curve_file, ("member_share", "referral_share"))
+                     if curve_file.is_file() else
                      pd.DataFrame({"member_share": [0.0, 1.0], "referral_share": [0.0, 0.0]}))
         except (OSError, ValueError) as e:
             text = f"{folder}: cannot read the run's files: {e}".replace("\n", " ")
             raise DataError(text) from None
+        _check_run_summary(summary, folder / "summary.json")
         try:
             written = write_run_charts(ts, summary, curve, folder, formats)
         except OSError as e:

@@ -74,6 +74,76 @@ def test_chart_redraws_a_run_folder(tmp_path, capsys):
     assert "Wrote 6 charts" in stdout
 
 
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """One tiny run folder; each damage test works on a copy."""
+    run = tmp_path_factory.mktemp("run") / "run"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["run", "fish_pond", "--out", str(run), "--quiet",
+                     "--set", "population.size=300", "--steps", "10"]) == 0
+    return run
+
+
+def _edit_line(path, line, column, value):
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[line - 1].split(",")
+    cells[header.index(column)] = value
+    lines[line - 1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda d: _edit_line(d / "timeseries.csv", 6, "members", "12x"),
+     ["timeseries.csv:6: members = '12x': not a number"]),
+    (lambda d: _edit_line(d / "timeseries.csv", 3, "lurkers", '"[]"'),
+     ["timeseries.csv:3: lurkers = '[]': not a number"]),
+    (lambda d: _edit_line(d / "timeseries.csv", 7, "members", "inf"),
+     ["timeseries.csv:7: members = 'inf': not a finite number"]),
+    (lambda d: _edit_line(d / "timeseries.csv", 5, "churned", ""),
+     ["timeseries.csv:5: churned = '': missing"]),
+    (lambda d: _edit_line(d / "timeseries.csv", 4, "croi", "-inf"),
+     ["timeseries.csv:4: croi = '-inf': not a finite number"]),
+    (lambda d: _edit_line(d / "referral_curve.csv", 2, "referral_share", "0.1abc"),
+     ["referral_curve.csv:2: referral_share = '0.1abc'"]),
+    (lambda d: (d / "summary.json").write_text('{"milestones": {"100": "x"}}'),
+     ["summary.json: milestones.100 = \"x\": not a member count with a day or null"]),
+    (lambda d: (d / "summary.json").write_text('{"scenario": 5}'),
+     ["summary.json: scenario = 5: not text"]),
+    (lambda d: (d / "summary.json").write_text("[1, 2]"),
+     ["summary.json: the file = [1, 2]: not a JSON object"]),
+])
+def test_chart_refuses_damaged_run_files_in_one_line(run_folder, damage, words, tmp_path,
+                                                     capsys):
+    """A run file damaged or edited since the run wrote it: one line, exit 2, no chart lost.
+
+    Before, text in a number column crashed the charts with a traceback (found by fuzzing).
+    """
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    before = (run / "funnel.png").read_bytes()
+    damage(run)
+    code, _, err = run_cli(capsys, "chart", run)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("fishpond: error:")
+    for word in words:
+        assert word in err, err
+    assert "run the scenario again" in err
+    assert (run / "funnel.png").read_bytes() == before
+
+
+def test_chart_reads_empty_cells_of_a_run_file_as_missing(run_folder, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    _edit_line(run / "timeseries.csv", 4, "croi", "")
+    code, _, err = run_cli(capsys, "chart", run)
+    assert code == 0, err
+
+
 def test_compare_default_folder_and_no_overwrite(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(capsys, "compare", "fish_pond", "random_seeds", *TINY)
