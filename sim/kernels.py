@@ -123,9 +123,20 @@ P_TROUGH, P_CHURN, P_PAY = int(Phase.TROUGH), int(Phase.CHURN), int(Phase.PAY)
 KParams = namedtuple("KParams", [f.name for f in fields(Params)])
 
 
+_FLOAT_PARAMS = tuple(f.name for f in fields(Params) if f.type is float)
+
+
 def kparams(params: Params) -> KParams:
-    """``params`` as the kernels' :class:`KParams` tuple (same names, same values)."""
-    return KParams(**params.as_dict())
+    """``params`` as the kernels' :class:`KParams` tuple (same names, same values).
+
+    A number field holds a float even where a user set a whole number by hand
+    (``dataclasses.replace(model.params, ads_daily_budget=1000)``): the same value, and the
+    same types as the compiled kernels' (an int there would compile them all again).
+    """
+    values = params.as_dict()
+    for name in _FLOAT_PARAMS:
+        values[name] = float(values[name])
+    return KParams(**values)
 
 
 class Work:

@@ -46,6 +46,7 @@ from .errors import FishpondError, ScenarioError
 from .limits import check_run
 from .metrics import TIMESERIES_COLUMNS, Recorder, referral_curve, summarize
 from .params import DayCounts, Params
+from .params import refusal as params_refusal
 from .population import Graph, draw_population
 from .rng import stream_key, u_key
 from .scenario_io import (
@@ -414,8 +415,9 @@ class GrowthModel(mesa.Model):
         """Check ``self.params`` once after it was replaced (called by :meth:`step`).
 
         Raises:
-            FishpondError: not a ``Params``, or a fixed field (seed, n, contacts, weighted)
-                differs from the model's.
+            FishpondError: not a ``Params``, a fixed field (seed, n, contacts, weighted)
+                differs from the model's, or a rule set to a value its scenario key would
+                refuse (NaN, out of bounds: a recruitment every 0 days divided by zero).
         """
         value, old = self.params, self._checked_params
         if not isinstance(value, Params):
@@ -429,6 +431,11 @@ class GrowthModel(mesa.Model):
                 raise FishpondError(
                     f"model.params.{name} = {new!r}: differs from this model's {was!r}; allowed: "
                     f"the model's own {name} (only the rules may change between days)")
+        for name, new in value.as_dict().items():  # the rules set by hand: a scenario's bounds
+            if name not in _FIXED_PARAMS and new is not getattr(old, name):
+                why = params_refusal(name, new)
+                if why:
+                    raise FishpondError(f"model.params.{name} = {why}")
         self._checked_params = value
 
     # --- services for the engines ---------------------------------------------------

@@ -72,6 +72,41 @@ Params = make_dataclass(
 )
 
 
+def refusal(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the rule ``name`` of a :class:`Params`, or None if it can.
+
+    The same bounds as the scenario's key (:mod:`sim.parameters`); an enumerated key takes
+    its integer code. For values set by hand (``dataclasses.replace(model.params, ...)``),
+    which no scenario validated.
+
+    Example:
+        >>> refusal("invite_rate", 0.02), refusal("invite_rate", float("nan"))
+        (None, 'nan: not a number; allowed: a number in [0, 1]')
+        >>> refusal("recruit_every_days", 0)
+        '0: allowed: a whole number in [1, 100000]'
+    """
+    p = _BY_NAME[name]
+    if p.choices:
+        codes = ", ".join(f"{k} ({c})" for k, c in enumerate(p.choices))
+        if type(value) is not int or not 0 <= value < len(p.choices):
+            return f"{value!r}: not the code of a choice; allowed: {codes}"
+        return None
+    if p.type is bool:
+        return None if isinstance(value, bool) else f"{value!r}: allowed: true or false"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{value!r}: not a number; allowed: {parameters.allowed(p)}"
+    if p.type is int and not isinstance(value, int):
+        return f"{value!r}: not a whole number; allowed: {parameters.allowed(p)}"
+    if value != value:
+        return f"{value!r}: not a number; allowed: {parameters.allowed(p)}"
+    inside = ((p.ge is None or value >= p.ge) and (p.gt is None or value > p.gt)
+              and (p.le is None or value <= p.le) and (p.lt is None or value < p.lt))
+    return None if inside else f"{value!r}: allowed: {parameters.allowed(p)}"
+
+
+_BY_NAME = dict(_KERNEL)
+
+
 @dataclass
 class DayCounts:
     """What happened on one day (reset every day by the engine)."""

@@ -473,3 +473,61 @@ def test_replaced_params_must_keep_the_model_fixed_fields():
         m.params = good
         m.step()
         assert m.day == 2
+
+
+@pytest.mark.parametrize("change, words", [
+    # each of these crashed or hung a day (found by fuzzing the replaced params)
+    ({"recruit_every_days": 0}, "recruit_every_days = 0: allowed: a whole number in [1, "),
+    ({"amplification_factor": 0.0}, "amplification_factor = 0.0: allowed: a number in [1, "),
+    ({"rejoin_factor": 1e12}, "rejoin_factor = 1000000000000.0: allowed: a number in [0, 1]"),
+    ({"invite_rate": float("nan")}, "invite_rate = nan: not a number"),
+    ({"decay": float("inf")}, "decay = inf: allowed"),
+    ({"trough_days": 2.5}, "trough_days = 2.5: not a whole number"),
+    ({"entry_gate_kind": 7}, "entry_gate_kind = 7: not the code of a choice; allowed: 0 (none)"),
+    ({"amplification_enabled": 1}, "amplification_enabled = 1: allowed: true or false"),
+    ({"churn_base": "0.1"}, "churn_base = '0.1': not a number"),
+])
+def test_replaced_rules_outside_their_bounds_are_refused_in_one_line(change, words):
+    """The rules set by hand between days get the bounds of their scenario keys."""
+    import dataclasses
+
+    from sim import FishpondError
+
+    for engine in ("agents", "numba"):
+        m = GrowthModel("fish_pond", rng=1, engine=engine, population={"size": 300}, steps=5)
+        m.run(1)
+        good = m.params
+        m.params = dataclasses.replace(good, **change)
+        with pytest.raises(FishpondError) as info:
+            m.step()
+        assert words in str(info.value) and "\n" not in str(info.value)
+        assert str(info.value).startswith(f"model.params.{next(iter(change))} = ")
+        assert m.day == 1  # the day was not taken, and the model stays usable
+        m.params = dataclasses.replace(good, invite_rate=0.03)  # within bounds: taken
+        m.step()
+        assert m.day == 2
+
+
+def test_a_whole_number_set_by_hand_for_a_number_rule_compiles_nothing_new():
+    """``ads_daily_budget=1000`` (an int) runs as 1000.0: same rows, no new compilation.
+
+    Before, the int reached the compiled kernels as a new type: every kernel compiled again
+    (tens of seconds, and a new entry in the shared cache).
+    """
+    import dataclasses
+
+    from sim import kernels
+
+    def run(budget):
+        m = GrowthModel("paid_ads", rng=3, population={"size": 300}, steps=8)
+        m.run(2)
+        m.params = dataclasses.replace(m.params, ads_daily_budget=budget, cost_per_post=2)
+        m.run()
+        return m
+
+    as_float = run(1000.0)
+    compiled = len(kernels.day_kernel.overloads)
+    as_int = run(1000)
+    assert len(kernels.day_kernel.overloads) == compiled
+    assert as_int.timeseries()["joins_ads"].iloc[-1] > 0
+    pd.testing.assert_frame_equal(as_int.timeseries(), as_float.timeseries(), check_exact=True)
