@@ -246,7 +246,8 @@ class GrowthModel(mesa.Model):
             every day. Replace them between days to change the rules from then on
             (``model.params = dataclasses.replace(model.params, invite_rate=0.02)``);
             both engines then change the same way. The seed and the population fields
-            (``n``, ``contacts``, ``weighted``) must stay the model's.
+            (``n``, ``contacts``, ``weighted``) must stay the model's, and each rule
+            within the bounds of its scenario key (the next day refuses it otherwise).
         state: the population state (:class:`~sim.state.PopulationState`).
         work: the engine's buffers, made once by the engine's ``buffers(model)`` and owned
             by the model (the compiled engine's :class:`~sim.kernels.Work`; None for the
