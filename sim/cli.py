@@ -734,6 +734,7 @@ def _numbers_table(path: Path, needed: tuple[str, ...] = ()):
     import pandas as pd
 
     from .errors import DataError
+    from .yamlio import label, message
 
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     for column in table.columns:
@@ -743,10 +744,14 @@ def _numbers_table(path: Path, needed: tuple[str, ...] = ()):
         bad = ~np.isfinite(values.to_numpy()) & (~missing | (column in needed))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            what = ("missing" if missing[row] else "not a finite number"
-                    if np.isinf(values.iloc[row]) else "not a number")
-            raise DataError(f"{path}:{row + 2}: {column} = {table[column].iloc[row]!r}: {what}; "
-                            f"allowed: {_REWRITE}")
+            if missing[row]:
+                what = "missing"
+            elif np.isinf(values.iloc[row]):
+                what = "not a finite number"
+            else:
+                what = "not a number"
+            raise DataError(message((label(path), row + 2), (column,), table[column].iloc[row],
+                                    what, _REWRITE))
         table[column] = values
     return table
 
@@ -754,25 +759,25 @@ def _numbers_table(path: Path, needed: tuple[str, ...] = ()):
 def _check_run_summary(summary, path: Path) -> None:
     """Refuse a run summary whose title or milestones the charts could not read."""
     from .errors import DataError
+    from .yamlio import label, message
 
-    def refuse(key: str, value, allowed: str):
-        text = json.dumps(value, ensure_ascii=False)[:80]
-        raise DataError(f"{path}: {key} = {text}: {allowed}; allowed: {_REWRITE}")
+    def refuse(key: tuple, value, what: str):
+        raise DataError(message((label(path), None), key, value, what, _REWRITE))
 
     if not isinstance(summary, dict):
-        refuse("the file", summary, "not a JSON object")
+        refuse(("the file",), summary, "not a JSON object")
     if summary.get("scenario") is not None and not isinstance(summary["scenario"], str):
-        refuse("scenario", summary["scenario"], "not text")
+        refuse(("scenario",), summary["scenario"], "not text")
     milestones = summary.get("milestones")
     if milestones is None:
         return
     if not isinstance(milestones, dict):
-        refuse("milestones", milestones, "not a mapping of member counts to days")
+        refuse(("milestones",), milestones, "not a mapping of member counts to days")
     for level, day in milestones.items():
         if not level.isdigit() or not (day is None or (
                 isinstance(day, (int, float)) and not isinstance(day, bool)
                 and math.isfinite(day))):
-            refuse(f"milestones.{level}", day, "not a member count with a day or null")
+            refuse(("milestones", level), day, "not a member count with a day or null")
 
 
 def _chart(args) -> int:

@@ -102,7 +102,7 @@ CSV_DAMAGE = [  # (file, line, column, new cell, words of the message)
     ("referral_curve.csv", 2, "referral_share", "0.1abc", "referral_share = '0.1abc'"),
 ]
 JSON_DAMAGE = [  # (summary.json's text, words of the message)
-    ('{"milestones": {"100": "x"}}', 'milestones.100 = "x": not a member count with a day'),
+    ('{"milestones": {"100": "x"}}', "milestones.100 = 'x': not a member count with a day"),
     ('{"scenario": 5}', "summary.json: scenario = 5: not text"),
     ("[1, 2]", "summary.json: the file = [1, 2]: not a JSON object"),
 ]
