@@ -55,8 +55,13 @@ PHASES = {
 
 @contextmanager
 def _timed(owner, name: str, into: dict, label: str):
-    """Replace ``owner.name`` by a wrapper adding each call's seconds to ``into[label]``."""
+    """Replace ``owner.name`` by a wrapper adding each call's seconds to ``into[label]``.
+
+    ``owner`` is a module or a class (a method or classmethod of it: the wrapper calls it as
+    looked up); what was there is put back as it was, a classmethod as a classmethod.
+    """
     original = getattr(owner, name)
+    kept = vars(owner).get(name, original)
 
     def wrapper(*args, **kwargs):
         t = time.perf_counter()
@@ -69,7 +74,7 @@ def _timed(owner, name: str, into: dict, label: str):
     try:
         yield
     finally:
-        setattr(owner, name, original)
+        setattr(owner, name, kept)
 
 
 def cascade_parts(n: int, p: float, repeats: int) -> dict:
@@ -104,17 +109,12 @@ def cascade_parts(n: int, p: float, repeats: int) -> dict:
     sizes = []
     for r in range(repeats):
         parts = defaultdict(float)
-        state_empty = PopulationState.empty
         with _timed(kernels, "run_day_flows", parts, "days in the engine"), \
                 _timed(Recorder, "record_row", parts, "records of the days"), \
                 _timed(model_mod, "choose_seeds", parts, "  seeding"), \
-                _timed(kernels, "buffers", parts, "  engine buffers"):
-            PopulationState.empty = classmethod(  # (a classmethod: wrapped by hand)
-                lambda cls, *a, **k: _clock(parts, "  state arrays", state_empty, *a, **k))
-            try:
-                m, build, total = once(r, parts)
-            finally:
-                PopulationState.empty = state_empty
+                _timed(kernels, "buffers", parts, "  engine buffers"), \
+                _timed(PopulationState, "empty", parts, "  state arrays"):
+            m, build, total = once(r, parts)
         sizes.append(int(m.today["members"] + m.today["churned"]))
         rows["total"].append(total)
         rows["construction"].append(build)
@@ -129,14 +129,6 @@ def cascade_parts(n: int, p: float, repeats: int) -> dict:
     out = {k: statistics.median(v) for k, v in rows.items()}
     out["final size"] = statistics.mean(sizes)
     return out
-
-
-def _clock(parts: dict, label: str, fn, *args, **kwargs):
-    t = time.perf_counter()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        parts[label] += time.perf_counter() - t
 
 
 def pond_phases(size: int, day: int, repeats: int) -> dict:
